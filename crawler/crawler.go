@@ -1,0 +1,553 @@
+// Package crawler runs trawl jobs. A bounded pool of workers leases URLs
+// from a frontier, fetches them with retries, extracts links, and hands
+// each result to one writer goroutine that saves it in the job's store in
+// batches. Politeness sits between the frontier and the workers: after each
+// fetch the host's next allowed time goes back to the frontier.
+//
+// Data path: seed → frontier → politeness → fetch → extract → store.
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/politeness"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// ErrConfig marks errors in a job's configuration.
+var ErrConfig = errors.New("invalid configuration")
+
+// Config is a job's settings. DefaultConfig gives the command line's
+// defaults.
+type Config struct {
+	Seeds       []string      // URLs to start from (depth 0)
+	Follow      bool          // extract and follow links; false only fetches what is added
+	Scope       string        // which links to follow: host, domain, subtree or any
+	Include     []string      // follow only URLs matching one of these regexps
+	Exclude     []string      // never follow URLs matching one of these regexps
+	MaxDepth    int           // most hops from a seed; 0 is no limit
+	MaxPages    int           // stop after this many pages stored in the job; 0 is no limit
+	Concurrency int           // requests in flight in all
+	PerHost     int           // requests in flight to one host
+	Delay       time.Duration // least time between request starts to one host
+	Retries     int           // attempts after the first, for transient failures
+	Timeout     time.Duration // one attempt, body included
+	UserAgent   string
+	MaxBody     int64 // bytes of decoded body; 0 is no limit
+}
+
+// DefaultUserAgent is sent when Config.UserAgent is empty.
+const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-dev/trawl)"
+
+// DefaultConfig returns the defaults of the trawl command line.
+func DefaultConfig() Config {
+	return Config{
+		Follow:      true,
+		Scope:       "host",
+		Concurrency: 16,
+		PerHost:     2,
+		Retries:     3,
+		Timeout:     30 * time.Second,
+		UserAgent:   DefaultUserAgent,
+		MaxBody:     10 << 20,
+	}
+}
+
+func (c *Config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+	}
+	switch {
+	case c.Concurrency < 1:
+		return bad("concurrency must be at least 1, not %d", c.Concurrency)
+	case c.PerHost < 1:
+		return bad("per-host must be at least 1, not %d", c.PerHost)
+	case c.Retries < 0:
+		return bad("retries must not be negative")
+	case c.Timeout <= 0:
+		return bad("timeout must be positive")
+	case c.Delay < 0:
+		return bad("delay must not be negative")
+	case c.MaxBody < 0:
+		return bad("max-body must not be negative")
+	case c.MaxDepth < 0:
+		return bad("depth must not be negative")
+	case c.MaxPages < 0:
+		return bad("max-pages must not be negative")
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = DefaultUserAgent
+	}
+	return nil
+}
+
+// Frontier is the queue a Crawler drains; frontier.Bolt implements it.
+type Frontier interface {
+	Add(ctx context.Context, reqs []frontier.Request) (int, error)
+	Next(ctx context.Context) (frontier.Lease, error)
+	Release(l frontier.Lease, p frontier.Pace)
+	Complete(ctx context.Context, done []frontier.Done) error
+	Stats() frontier.Stats
+}
+
+// txFrontier is a Frontier kept in the store's own bbolt file, whose
+// completions can join the store's write transaction.
+type txFrontier interface {
+	DB() *bolt.DB
+	CompleteTx(tx *bolt.Tx, done []frontier.Done) error
+}
+
+// An Option changes how New builds a Crawler.
+type Option func(*Crawler)
+
+// WithTransport makes the crawler send its requests through rt, for example
+// one that serves an in-process http.Handler.
+func WithTransport(rt http.RoundTripper) Option { return func(c *Crawler) { c.transport = rt } }
+
+// WithFrontier makes the crawler drain f instead of a frontier kept in the
+// store's file.
+func WithFrontier(f Frontier) Option { return func(c *Crawler) { c.fr = f } }
+
+// WithLogger makes the crawler log to l (each fetch at Info, failures at
+// Info with their error).
+func WithLogger(l *slog.Logger) Option { return func(c *Crawler) { c.log = l } }
+
+// Crawler runs one job against one store.
+type Crawler struct {
+	cfg       Config
+	store     *store.Store
+	fr        Frontier
+	frTx      txFrontier // fr, when it shares the store's file
+	policy    *politeness.Policy
+	fetcher   *fetcher
+	scope     *scope
+	seeds     []string
+	transport http.RoundTripper
+	log       *slog.Logger
+
+	storedAtStart int
+	taken         atomic.Int64 // leases taken this run
+
+	mu       sync.Mutex
+	byStatus map[int]int
+	errs     map[string]int
+	stored   int
+	failed   int
+	bytes    int64
+	retries  int
+	offsite  int
+	maxDepth int
+}
+
+// New returns a Crawler for the job in st. It checks cfg and fails with an
+// error wrapping ErrConfig when a setting or seed is bad.
+func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Crawler{
+		cfg:      cfg,
+		store:    st,
+		byStatus: make(map[int]int),
+		errs:     make(map[string]int),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, s := range cfg.Seeds {
+		u, err := frontier.Canonical(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: seed: %v", ErrConfig, err)
+		}
+		c.seeds = append(c.seeds, u)
+	}
+	var err error
+	if c.scope, err = newScope(cfg.Scope, c.seeds, cfg.Include, cfg.Exclude); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c.policy = politeness.New(cfg.PerHost, cfg.Delay)
+	if c.fr == nil {
+		b, err := frontier.OpenBolt(st.DB(), frontier.Options{Pace: c.policy.Initial()})
+		if err != nil {
+			return nil, err
+		}
+		c.fr = b
+	}
+	if t, ok := c.fr.(txFrontier); ok && t.DB() == st.DB() {
+		c.frTx = t
+	}
+	if c.transport == nil {
+		c.transport = newTransport(&c.cfg)
+	}
+	c.fetcher = &fetcher{
+		client:    newClient(c.transport),
+		userAgent: cfg.UserAgent,
+		maxBody:   cfg.MaxBody,
+		retries:   cfg.Retries,
+		timeout:   cfg.Timeout,
+	}
+	if cfg.Follow {
+		c.fetcher.allow = c.scope.check
+	}
+	if c.storedAtStart, _, err = st.Count(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Enqueue adds URLs to fetch at depth 0, as seeds are, and returns how many
+// were new to the job.
+func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
+	reqs := make([]frontier.Request, 0, len(urls))
+	for _, raw := range urls {
+		u, err := frontier.Canonical(raw)
+		if err != nil {
+			return 0, err
+		}
+		reqs = append(reqs, frontier.Request{URL: u})
+	}
+	return c.fr.Add(ctx, reqs)
+}
+
+// result is one finished lease on its way to the writer.
+type result struct {
+	page *store.Page
+	done frontier.Done
+}
+
+// writeBatch is the most results committed in one transaction. Batches
+// grow up to it while a commit is under way.
+const writeBatch = 512
+
+// Run crawls until the frontier is drained, MaxPages is reached, or ctx is
+// done. Work in flight when ctx ends is left queued for the next run; all
+// finished results are saved before Run returns. It returns ctx's error
+// when interrupted, with the summary of what was done.
+func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
+	start := time.Now()
+	if _, err := c.Enqueue(ctx, c.seeds...); err != nil {
+		return nil, err
+	}
+	results := make(chan *result, c.cfg.Concurrency*2)
+	writerFailed := make(chan struct{})
+	var writeErr error
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		writeErr = c.write(results, writerFailed)
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	for range c.cfg.Concurrency {
+		g.Go(func() error { return c.work(gctx, results, writerFailed) })
+	}
+	runErr := g.Wait()
+	close(results)
+	<-writerDone
+
+	sum := c.summary(time.Since(start))
+	switch {
+	case writeErr != nil:
+		sum.Reason = "error"
+		return sum, writeErr
+	case runErr != nil && ctx.Err() == nil:
+		sum.Reason = "error"
+		return sum, runErr
+	case ctx.Err() != nil:
+		sum.Reason = "interrupted"
+		return sum, ctx.Err()
+	case sum.Queued > 0 && c.cfg.MaxPages > 0:
+		sum.Reason = "max-pages"
+	default:
+		sum.Reason = "done"
+	}
+	return sum, nil
+}
+
+// work is one worker: lease, fetch, extract, hand to the writer.
+func (c *Crawler) work(ctx context.Context, results chan<- *result, writerFailed <-chan struct{}) error {
+	budget := int64(c.cfg.MaxPages - c.storedAtStart)
+	for {
+		if c.cfg.MaxPages > 0 && c.taken.Add(1) > budget {
+			return nil
+		}
+		l, err := c.fr.Next(ctx)
+		if errors.Is(err, frontier.ErrDrained) || ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r, err := c.visit(ctx, l)
+		if err != nil {
+			return err
+		}
+		if r == nil { // interrupted mid-fetch: the URL stays queued
+			return nil
+		}
+		select {
+		case results <- r:
+		case <-writerFailed:
+			return errors.New("writer failed")
+		}
+	}
+}
+
+// visit fetches one leased URL and builds its result. It returns nil when
+// ctx ended during the fetch.
+func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) {
+	r := c.fetcher.fetch(ctx, l.URL)
+	pace := c.policy.Pace(l.Host, politeness.Outcome{Status: r.status, RetryAfter: r.retryAfter, Latency: r.latency}, time.Now())
+	c.fr.Release(l, pace)
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	rec := store.Record{
+		URL:         l.URL,
+		FinalURL:    r.finalURL,
+		Status:      r.status,
+		Depth:       l.Depth,
+		ContentType: r.contentType,
+		Attempts:    r.attempts,
+		Error:       describe(r.err, c.cfg.Timeout),
+		FetchedAt:   r.start.UTC(),
+		DurationMS:  r.duration.Milliseconds(),
+		Header:      r.header,
+	}
+	if rec.FinalURL == "" {
+		rec.FinalURL = l.URL
+	}
+	var body []byte
+	var found []frontier.Request
+	if r.err == nil {
+		body = r.body
+		if body == nil {
+			body = []byte{}
+		}
+		found = c.follow(l, r)
+	}
+	if rec.Error != "" {
+		c.log.Info("failed", "url", l.URL, "status", r.status, "attempts", r.attempts, "error", rec.Error)
+	} else {
+		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", len(body), "links", len(found), "ms", rec.DurationMS)
+	}
+	page, err := c.store.NewPage(rec, body)
+	if err != nil {
+		return nil, err
+	}
+	return &result{page: page, done: frontier.Done{Lease: l, Found: found}}, nil
+}
+
+// follow returns the in-scope links of a fetched page.
+func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
+	if !c.cfg.Follow || r.status < 200 || r.status > 299 || !isHTML(r.contentType, r.body) {
+		return nil
+	}
+	if c.cfg.MaxDepth > 0 && l.Depth >= c.cfg.MaxDepth {
+		return nil
+	}
+	base, err := url.Parse(r.finalURL)
+	if err != nil {
+		return nil
+	}
+	links := ExtractLinks(base, r.contentType, r.body)
+	found := make([]frontier.Request, 0, len(links))
+	offsite := 0
+	for _, u := range links {
+		if c.scope.check(u) != nil {
+			offsite++
+			continue
+		}
+		found = append(found, frontier.Request{URL: u, Depth: l.Depth + 1})
+	}
+	if offsite > 0 {
+		c.mu.Lock()
+		c.offsite += offsite
+		c.mu.Unlock()
+	}
+	return found
+}
+
+// write is the single writer: it commits results in batches, each page's
+// record and its frontier completion in one transaction, until results is
+// closed.
+func (c *Crawler) write(results <-chan *result, failed chan<- struct{}) error {
+	var err error
+	batch := make([]*result, 0, writeBatch)
+	for r := range results {
+		if err != nil {
+			continue // keep draining so no worker blocks
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < writeBatch {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		if err = c.commit(batch); err != nil {
+			close(failed)
+		}
+	}
+	return err
+}
+
+func (c *Crawler) commit(batch []*result) error {
+	pages := make([]*store.Page, len(batch))
+	done := make([]frontier.Done, len(batch))
+	for i, r := range batch {
+		pages[i], done[i] = r.page, r.done
+	}
+	var err error
+	if c.frTx != nil {
+		err = c.store.DB().Update(func(tx *bolt.Tx) error {
+			if err := c.store.PutTx(tx, pages...); err != nil {
+				return err
+			}
+			return c.frTx.CompleteTx(tx, done)
+		})
+	} else if err = c.store.Put(pages...); err == nil {
+		// Saved first, completed second: a crash in between fetches the
+		// page again, it never loses it.
+		err = c.fr.Complete(context.Background(), done)
+	}
+	if err != nil {
+		return fmt.Errorf("saving results: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range pages {
+		rec := &p.Record
+		c.stored++
+		c.bytes += rec.Length
+		c.byStatus[rec.Status]++
+		c.retries += max(rec.Attempts-1, 0)
+		c.maxDepth = max(c.maxDepth, rec.Depth)
+		if rec.Error != "" || rec.Status == 0 || rec.Status >= 400 {
+			c.failed++
+		}
+		if rec.Error != "" {
+			c.errs[errorKind(rec.Error)]++
+		}
+	}
+	return nil
+}
+
+// errorKind shortens an error message to a key for counting.
+func errorKind(msg string) string {
+	if len(msg) > 60 {
+		msg = msg[:60]
+	}
+	return msg
+}
+
+// Progress is a snapshot of a running job.
+type Progress struct {
+	Stored  int   // pages saved this run
+	Total   int   // pages in the job, earlier runs included
+	Failed  int   // saved this run with an error or a 4xx/5xx status
+	Bytes   int64 // body bytes saved this run
+	Queued  int   // URLs waiting
+	Leased  int   // URLs being fetched or saved
+	Hosts   int   // hosts with work
+	Offsite int   // links outside the scope, not followed
+}
+
+// Progress returns counts of the job so far; it is safe to call while Run
+// is running.
+func (c *Crawler) Progress() Progress {
+	fs := c.fr.Stats()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Progress{
+		Stored:  c.stored,
+		Total:   c.storedAtStart + c.stored,
+		Failed:  c.failed,
+		Bytes:   c.bytes,
+		Queued:  fs.Queued,
+		Leased:  fs.Leased,
+		Hosts:   fs.Hosts,
+		Offsite: c.offsite,
+	}
+}
+
+// Summary tells what one Run did.
+type Summary struct {
+	Progress
+	Elapsed    time.Duration
+	ByStatus   map[int]int    // records saved this run, by HTTP status (0: no answer)
+	Errors     map[string]int // records saved this run, by error
+	Retries    int            // attempts after the first, in all
+	Duplicates int            // links dropped as already seen
+	MaxDepth   int
+	Reason     string // done, max-pages, interrupted or error
+}
+
+// PagesPerSecond is the rate of pages saved this run.
+func (s *Summary) PagesPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Stored) / s.Elapsed.Seconds()
+}
+
+// TopErrors returns the most frequent errors, most frequent first.
+func (s *Summary) TopErrors(n int) []string {
+	keys := make([]string, 0, len(s.Errors))
+	for k := range s.Errors {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if s.Errors[keys[i]] != s.Errors[keys[j]] {
+			return s.Errors[keys[i]] > s.Errors[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys[:min(n, len(keys))]
+}
+
+func (c *Crawler) summary(elapsed time.Duration) *Summary {
+	p := c.Progress()
+	fs := c.fr.Stats()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &Summary{
+		Progress:   p,
+		Elapsed:    elapsed,
+		ByStatus:   make(map[int]int, len(c.byStatus)),
+		Errors:     make(map[string]int, len(c.errs)),
+		Retries:    c.retries,
+		Duplicates: fs.Filtered,
+		MaxDepth:   c.maxDepth,
+	}
+	for k, v := range c.byStatus {
+		s.ByStatus[k] = v
+	}
+	for k, v := range c.errs {
+		s.Errors[k] = v
+	}
+	return s
+}

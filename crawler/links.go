@@ -1,0 +1,94 @@
+package crawler
+
+import (
+	"bytes"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/charset"
+
+	"github.com/trawl-dev/trawl/frontier"
+)
+
+var (
+	selBase  = cascadia.MustCompile("base[href]")
+	selLinks = cascadia.MustCompile("a[href], area[href], frame[src], iframe[src], link[href]")
+)
+
+// isHTML reports whether a body of this content type should be parsed for
+// links. A missing type is sniffed.
+func isHTML(contentType string, body []byte) bool {
+	if contentType == "" {
+		contentType = http.DetectContentType(body)
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
+	}
+	return mt == "text/html" || mt == "application/xhtml+xml"
+}
+
+// ExtractLinks returns the canonical http(s) URLs that an HTML page at
+// pageURL links to, in document order without repeats: a[href],
+// area[href], frame[src], iframe[src] and link[href] with rel next, prev or
+// alternate, resolved against <base href> when the page has one. The body
+// is decoded to UTF-8 from its declared or sniffed charset first.
+func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
+	rd, err := charset.NewReader(bytes.NewReader(body), contentType)
+	if err != nil {
+		rd = bytes.NewReader(body)
+	}
+	root, err := html.Parse(rd)
+	if err != nil {
+		return nil
+	}
+	doc := goquery.NewDocumentFromNode(root)
+	base := pageURL
+	if href, ok := doc.FindMatcher(selBase).First().Attr("href"); ok {
+		if u, err := pageURL.Parse(strings.TrimSpace(href)); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			base = u
+		}
+	}
+	var links []string
+	seen := make(map[string]struct{})
+	doc.FindMatcher(selLinks).Each(func(_ int, s *goquery.Selection) {
+		n := s.Get(0)
+		var ref string
+		switch n.Data {
+		case "frame", "iframe":
+			ref, _ = s.Attr("src")
+		case "link":
+			if !relFollowed(s.AttrOr("rel", "")) {
+				return
+			}
+			fallthrough
+		default:
+			ref, _ = s.Attr("href")
+		}
+		u, err := frontier.Resolve(base, ref)
+		if err != nil {
+			return
+		}
+		if _, dup := seen[u]; dup {
+			return
+		}
+		seen[u] = struct{}{}
+		links = append(links, u)
+	})
+	return links
+}
+
+func relFollowed(rel string) bool {
+	for _, r := range strings.Fields(strings.ToLower(rel)) {
+		switch r {
+		case "next", "prev", "previous", "alternate":
+			return true
+		}
+	}
+	return false
+}

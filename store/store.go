@@ -1,0 +1,424 @@
+// Package store keeps a trawl job's results in one bbolt file: a record per
+// fetched URL, in the order they were saved, and each distinct body once,
+// compressed, addressed by its SHA-256. Large bodies live in files beside
+// the database so that they do not bloat it.
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Format names the job file layout; a file without it is not a trawl job.
+const Format = "trawl-job/1"
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketRecords = []byte("records") // seq → JSON Record
+	bucketURLs    = []byte("urls")    // url → seq
+	bucketBlobs   = []byte("blobs")   // sha256 → zstd body, or inFileMark
+
+	keyFormat = []byte("format")
+	keyCount  = []byte("count")
+	keyBytes  = []byte("bytes")
+)
+
+// ErrNotJob is returned by Open for a file that exists but is not a trawl job.
+var ErrNotJob = errors.New("not a trawl job file")
+
+// ErrLocked is returned by Open when another process has the job open.
+var ErrLocked = errors.New("job file is in use by another trawl process")
+
+// inFileMark is the blobs value of a body kept in a blob file. A zstd frame
+// is never one byte long, so it cannot be mistaken for one.
+var inFileMark = []byte{'F'}
+
+// InlineMax is the largest compressed body kept inside the database;
+// larger ones go to blob files beside it.
+const InlineMax = 64 << 10
+
+// A Record is the stored result of fetching one URL. Failures are records
+// too: Status is 0 and Error says why when nothing answered.
+type Record struct {
+	URL         string      `json:"url"`
+	FinalURL    string      `json:"final_url"`
+	Status      int         `json:"status"`
+	Depth       int         `json:"depth"`
+	ContentType string      `json:"content_type"`
+	Length      int64       `json:"length"`
+	SHA256      string      `json:"sha256"`
+	Attempts    int         `json:"attempts"`
+	Error       string      `json:"error"`
+	FetchedAt   time.Time   `json:"fetched_at"`
+	DurationMS  int64       `json:"duration_ms"`
+	Header      http.Header `json:"headers"`
+}
+
+// A Page is a record with its body, ready to be written by Put. Build it
+// with Store.NewPage, which does the costly work (hashing, compressing,
+// writing large bodies to their file) outside the write transaction.
+type Page struct {
+	Record Record
+	blob   []byte // compressed body, or nil when the body is in a file or empty
+	inFile bool
+}
+
+// Options tune Open.
+type Options struct {
+	// ReadOnly opens the job for reading; it never changes the file.
+	ReadOnly bool
+	// Timeout bounds the wait for the file lock (default 1s).
+	Timeout time.Duration
+	// NoCreate makes Open fail for a file that does not exist.
+	NoCreate bool
+}
+
+// Store is an open job file.
+type Store struct {
+	db    *bolt.DB
+	path  string
+	blobs string // directory of large bodies
+	enc   *zstd.Encoder
+	dec   *zstd.Decoder
+}
+
+// Open opens the job at path, creating it unless opts say not to. A file
+// that exists but is not a trawl job is left untouched and ErrNotJob is
+// returned.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil, fmt.Errorf("%s: is a directory, not a job file", path)
+	case err == nil && fi.Size() > 0:
+		if err := checkJob(path); err != nil {
+			return nil, err
+		}
+	case err == nil: // an empty file is not ours to take over
+		return nil, fmt.Errorf("%s: %w (empty file)", path, ErrNotJob)
+	case errors.Is(err, os.ErrNotExist):
+		if o.NoCreate || o.ReadOnly {
+			return nil, fmt.Errorf("%s: no such job file", path)
+		}
+	default:
+		return nil, err
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if !o.ReadOnly {
+		err = db.Update(func(tx *bolt.Tx) error {
+			meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+			if err != nil {
+				return err
+			}
+			if meta.Get(keyFormat) == nil {
+				if err := meta.Put(keyFormat, []byte(Format)); err != nil {
+					return err
+				}
+			}
+			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBlobs} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+	return &Store{db: db, path: path, blobs: path + ".blobs", enc: enc, dec: dec}, nil
+}
+
+// checkJob opens path read-only and verifies it is a trawl job, so that
+// nothing is written to a file that is not one.
+func checkJob(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	var hdr [4096]byte
+	n, _ := io.ReadFull(f, hdr[:])
+	f.Close()
+	// A bbolt file starts with a meta page: a 16-byte page header, then the
+	// magic number 0xED0CDAED.
+	if n < 64 || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+		return fmt.Errorf("%s: %w", path, ErrNotJob)
+	}
+	db, err := bolt.Open(path, 0o644, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil || !bytes.Equal(meta.Get(keyFormat), []byte(Format)) {
+			return fmt.Errorf("%s: %w", path, ErrNotJob)
+		}
+		return nil
+	})
+}
+
+// DB returns the underlying database, so that a frontier can keep its
+// queue in the same file and share write transactions with the store.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// Path returns the job file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the job file.
+func (s *Store) Close() error {
+	s.enc.Close()
+	s.dec.Close()
+	return s.db.Close()
+}
+
+// NewPage prepares rec and its body for Put: it sets Length and SHA256,
+// compresses the body, and writes bodies too large to inline to their blob
+// file (durably, before any record can name them). It is safe for
+// concurrent use.
+func (s *Store) NewPage(rec Record, body []byte) (*Page, error) {
+	p := &Page{Record: rec}
+	if body == nil {
+		return p, nil
+	}
+	sum := sha256.Sum256(body)
+	p.Record.SHA256 = hex.EncodeToString(sum[:])
+	p.Record.Length = int64(len(body))
+	blob := s.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
+	if len(blob) <= InlineMax {
+		p.blob = blob
+		return p, nil
+	}
+	if err := s.writeBlobFile(p.Record.SHA256, blob); err != nil {
+		return nil, err
+	}
+	p.inFile = true
+	return p, nil
+}
+
+func (s *Store) blobPath(sum string) string {
+	return filepath.Join(s.blobs, sum[:2], sum+".zst")
+}
+
+func (s *Store) writeBlobFile(sum string, blob []byte) error {
+	dst := s.blobPath(sum)
+	if _, err := os.Stat(dst); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	_, err = f.Write(blob)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("store: writing body: %w", err)
+	}
+	return nil
+}
+
+// Put saves pages in one transaction.
+func (s *Store) Put(pages ...*Page) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return s.PutTx(tx, pages...) })
+}
+
+// PutTx saves pages inside the caller's write transaction. A URL that
+// already has a record gets a new one that replaces it in lookups by URL.
+func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
+	recs, urls, blobs, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs), tx.Bucket(bucketBlobs), tx.Bucket(bucketMeta)
+	if recs == nil || urls == nil || blobs == nil || meta == nil {
+		return errors.New("store: buckets missing")
+	}
+	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
+	for _, p := range pages {
+		if p.Record.SHA256 != "" {
+			sum, err := hex.DecodeString(p.Record.SHA256)
+			if err != nil {
+				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
+			}
+			if blobs.Get(sum) == nil {
+				v := p.blob
+				if p.inFile {
+					v = inFileMark
+				}
+				if err := blobs.Put(sum, v); err != nil {
+					return err
+				}
+			}
+		}
+		data, err := json.Marshal(&p.Record)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		seq, err := recs.NextSequence()
+		if err != nil {
+			return err
+		}
+		key := binary.BigEndian.AppendUint64(nil, seq)
+		if err := recs.Put(key, data); err != nil {
+			return err
+		}
+		if old := urls.Get([]byte(p.Record.URL)); old == nil {
+			count++
+		}
+		if err := urls.Put([]byte(p.Record.URL), key); err != nil {
+			return err
+		}
+		total += uint64(p.Record.Length)
+	}
+	if err := putUint(meta, keyCount, count); err != nil {
+		return err
+	}
+	return putUint(meta, keyBytes, total)
+}
+
+func getUint(b *bolt.Bucket, k []byte) uint64 {
+	if v := b.Get(k); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func putUint(b *bolt.Bucket, k []byte, n uint64) error {
+	return b.Put(k, binary.BigEndian.AppendUint64(nil, n))
+}
+
+// Count returns how many distinct URLs have a record, and the sum of their
+// body lengths.
+func (s *Store) Count() (urls int, bytes int64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return nil
+		}
+		urls, bytes = int(getUint(meta, keyCount)), int64(getUint(meta, keyBytes))
+		return nil
+	})
+	return urls, bytes, err
+}
+
+// Get returns the latest record for url (a canonical URL), or nil.
+func (s *Store) Get(url string) (*Record, error) {
+	var rec *Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
+		if urls == nil || recs == nil {
+			return nil
+		}
+		key := urls.Get([]byte(url))
+		if key == nil {
+			return nil
+		}
+		rec = new(Record)
+		return json.Unmarshal(recs.Get(key), rec)
+	})
+	return rec, err
+}
+
+// Each calls fn for the latest record of every URL, in the order they were
+// saved, until fn returns an error. Records superseded by a later record
+// of the same URL are skipped.
+func (s *Store) Each(fn func(*Record) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
+		if urls == nil || recs == nil {
+			return nil
+		}
+		c := recs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			rec := new(Record)
+			if err := json.Unmarshal(v, rec); err != nil {
+				return fmt.Errorf("store: record %x: %w", k, err)
+			}
+			if !bytes.Equal(urls.Get([]byte(rec.URL)), k) {
+				continue
+			}
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Body returns the body of rec, decompressed.
+func (s *Store) Body(rec *Record) ([]byte, error) {
+	if rec.SHA256 == "" {
+		return nil, nil
+	}
+	sum, err := hex.DecodeString(rec.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("store: bad sha256 %q", rec.SHA256)
+	}
+	var blob []byte
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBlobs)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(sum); v != nil {
+			if !bytes.Equal(v, inFileMark) {
+				blob = bytes.Clone(v)
+			}
+			return nil
+		}
+		return fmt.Errorf("store: body %s missing", rec.SHA256)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if blob == nil {
+		if blob, err = os.ReadFile(s.blobPath(rec.SHA256)); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	body, err := s.dec.DecodeAll(blob, make([]byte, 0, rec.Length))
+	if err != nil {
+		return nil, fmt.Errorf("store: body %s: %w", rec.SHA256, err)
+	}
+	return body, nil
+}

@@ -16,7 +16,11 @@ import (
 
 var (
 	bucketQueue = []byte("frontier.queue") // host 0x00 seq → depth, url
-	bucketSeen  = []byte("frontier.seen")  // fnv64(host) fnv64(url) → nil
+	bucketSeen  = []byte("frontier.seen")  // fnv64(host) fnv64(url) → seenMark
+
+	// seenMark is the value of a seen key. It is not empty: bbolt's Get
+	// returns nil for an empty value, which reads as "not seen".
+	seenMark = []byte{1}
 )
 
 // Options tune a Bolt frontier.
@@ -190,7 +194,7 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 		if seen.Get(sk) != nil {
 			continue
 		}
-		if err := seen.Put(sk, nil); err != nil {
+		if err := seen.Put(sk, seenMark); err != nil {
 			return 0, err
 		}
 		seq, err := queue.NextSequence()

@@ -67,6 +67,27 @@ func DefaultConfig() Config {
 	}
 }
 
+// Validate checks the settings, seeds, scope and patterns, so that a bad
+// job is refused before anything is opened or fetched. Its errors wrap
+// ErrConfig.
+func (c *Config) Validate() error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	seeds := make([]string, 0, len(c.Seeds))
+	for _, s := range c.Seeds {
+		u, err := frontier.Canonical(s)
+		if err != nil {
+			return fmt.Errorf("%w: seed: %v", ErrConfig, err)
+		}
+		seeds = append(seeds, u)
+	}
+	if _, err := newScope(c.Scope, seeds, c.Include, c.Exclude); err != nil {
+		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return nil
+}
+
 func (c *Config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)

@@ -51,12 +51,12 @@ type Bolt struct {
 
 type host struct {
 	name     string
-	queued   int      // entries on disk not yet leased (buffered included)
-	buf      []Lease  // read-ahead, in queue order
-	after    []byte   // last key read into buf
-	inflight int      // leases whose fetch has not been released
-	leased   int      // leases not yet completed
-	limit    int      // most inflight at once
+	queued   int     // entries on disk not yet leased (buffered included)
+	buf      []Lease // read-ahead, in queue order
+	after    []byte  // last key read into buf
+	inflight int     // leases whose fetch has not been released
+	leased   int     // leases not yet completed
+	limit    int     // most inflight at once
 	gap      time.Duration
 	start    time.Time // last lease
 	readyAt  time.Time
@@ -444,3 +444,16 @@ func (h *hostHeap) Pop() any {
 
 // DB returns the database the frontier is kept in.
 func (f *Bolt) DB() *bolt.DB { return f.db }
+
+// Queued counts the URLs waiting in the frontier kept in db (leased ones
+// included), reading only: it works on a job opened read-only.
+func Queued(db *bolt.DB) (int, error) {
+	n := 0
+	err := db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketQueue); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n, err
+}

@@ -118,7 +118,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("%s: %w (empty file)", path, ErrNotJob)
 	case errors.Is(err, os.ErrNotExist):
 		if o.NoCreate || o.ReadOnly {
-			return nil, fmt.Errorf("%s: no such job file", path)
+			return nil, fmt.Errorf("%s: no such job file: %w", path, os.ErrNotExist)
 		}
 	default:
 		return nil, err

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/store"
+)
+
+const exportHelp = `Usage: trawl export [flags] JOB
+
+Write the records of a job. The job file is opened read-only.
+
+  --format jsonl   one JSON object a line (default): url, final_url, status,
+                   depth, content_type, length, sha256, attempts, error,
+                   fetched_at, duration_ms, headers, and body (UTF-8 text) or
+                   body_base64 (anything else)
+  --format files   each successful body as a file under -o DIR, named
+                   DIR/host/path (index.html for directories, query after '@')
+  -o, --output     file or directory to write ('-' = stdout, the default for jsonl)
+  --no-body        jsonl without bodies
+`
+
+func openJobReadOnly(path string) (*store.Store, error) {
+	return store.Open(path, &store.Options{ReadOnly: true})
+}
+
+func cmdExport(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "jsonl", "jsonl or files")
+	out := fs.StringP("output", "o", "-", "output file or directory")
+	noBody := fs.Bool("no-body", false, "leave bodies out of jsonl")
+	fs.BoolP("help", "h", false, "show help")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("export takes one JOB file, got %d arguments", fs.NArg())
+	}
+	switch *format {
+	case "jsonl", "files":
+	default:
+		return usagef("unknown --format %q (want jsonl or files)", *format)
+	}
+	if *format == "files" && *out == "-" {
+		return usagef("--format files needs -o DIR")
+	}
+	st, err := openJobReadOnly(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch *format {
+	case "jsonl":
+		w := stdout
+		if *out != "-" {
+			f, err := os.Create(*out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		n, err := st.ExportJSONL(w, !*noBody)
+		if err != nil {
+			return err
+		}
+		if *out != "-" {
+			fmt.Fprintf(stderr, "trawl export: %d records written to %s\n", n, *out)
+		}
+	case "files":
+		n, err := st.ExportFiles(*out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "trawl export: %d files written under %s\n", n, *out)
+	}
+	return nil
+}
+
+func cmdStats(args []string, stdout io.Writer) error {
+	fs := pflag.NewFlagSet("stats", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolP("help", "h", false, "show help")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("stats takes one JOB file, got %d arguments", fs.NArg())
+	}
+	st, err := openJobReadOnly(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, err := st.Summarize()
+	if err != nil {
+		return err
+	}
+	queued, err := frontier.Queued(st.DB())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "job       %s\n", st.Path())
+	fmt.Fprintf(stdout, "records   %d (%d URLs still queued)\n", s.Records, queued)
+	fmt.Fprintf(stdout, "bytes     %s (%d)\n", crawler.FormatSize(s.Bytes), s.Bytes)
+	codes := make([]int, 0, len(s.ByStatus))
+	for k := range s.ByStatus {
+		codes = append(codes, k)
+	}
+	sort.Ints(codes)
+	for _, k := range codes {
+		label := fmt.Sprint(k)
+		if k == 0 {
+			label = "no answer"
+		}
+		fmt.Fprintf(stdout, "status    %-9s %d\n", label, s.ByStatus[k])
+	}
+	fmt.Fprintf(stdout, "hosts     %d\n", len(s.Hosts))
+	for _, h := range top(s.Hosts, 10) {
+		fmt.Fprintf(stdout, "  %-40s %d\n", h, s.Hosts[h])
+	}
+	if len(s.Errors) > 0 {
+		fmt.Fprintf(stdout, "errors    %d kinds\n", len(s.Errors))
+		for _, e := range top(s.Errors, 10) {
+			fmt.Fprintf(stdout, "  %6d  %s\n", s.Errors[e], e)
+		}
+	}
+	if s.Records > 0 {
+		fmt.Fprintf(stdout, "attempts  %d (%.2f a record)\n", s.Attempts, float64(s.Attempts)/float64(s.Records))
+		fmt.Fprintf(stdout, "time      %s to %s (%.1fs)\n", s.First, s.Last, s.Span)
+		if s.Span > 0 {
+			fmt.Fprintf(stdout, "rate      %.1f records/s\n", float64(s.Records)/s.Span)
+		}
+	}
+	return nil
+}
+
+// top returns the n keys with the largest counts.
+func top(m map[string]int, n int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return strings.Compare(keys[i], keys[j]) < 0
+	})
+	return keys[:min(n, len(keys))]
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/store"
+)
+
+func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
+	o, rest, err := parseJobArgs("crawl", true, args)
+	if err != nil {
+		return err
+	}
+	o.Seeds = append(o.Seeds, rest...)
+	if len(o.Seeds) == 0 {
+		return usagef("no seed URL given")
+	}
+	for _, s := range o.Seeds {
+		if _, err := frontier.Canonical(s); err != nil {
+			return usagef("seed: %v", err)
+		}
+	}
+	_, err = runJob(ctx, o, o.crawlerConfig(), nil, stderr)
+	return err
+}
+
+func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) error {
+	o, rest, err := parseJobArgs("fetch", false, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 1 {
+		return usagef("fetch takes one LIST, got %d arguments", len(rest))
+	}
+	name, in := "stdin", stdin
+	if len(rest) == 1 && rest[0] != "-" {
+		f, err := os.Open(rest[0])
+		if err != nil {
+			return usagef("list: %v", err)
+		}
+		defer f.Close()
+		name, in = rest[0], f
+	}
+	cfg := o.crawlerConfig()
+	cfg.Follow = false
+	sum, err := runJob(ctx, o, cfg, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, stderr) }, stderr)
+	if err != nil {
+		return err
+	}
+	if sum.Failed > 0 {
+		return exitStatus(exitFailures)
+	}
+	return nil
+}
+
+// enqueueList adds the URLs of a list, one a line; blank lines and '#'
+// comments are skipped, bad lines reported with their number and skipped.
+func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, stderr io.Writer) error {
+	const batch = 10000
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	urls := make([]string, 0, batch)
+	line, bad, total, added := 0, 0, 0, 0
+	flush := func() error {
+		n, err := c.Enqueue(ctx, urls...)
+		added += n
+		urls = urls[:0]
+		return err
+	}
+	for sc.Scan() {
+		line++
+		s := strings.TrimSpace(sc.Text())
+		if s == "" || s[0] == '#' {
+			continue
+		}
+		u, err := frontier.Canonical(s)
+		if err != nil {
+			bad++
+			if bad <= 20 {
+				fmt.Fprintf(stderr, "trawl fetch: %s:%d: %v (skipped)\n", name, line, err)
+			}
+			continue
+		}
+		total++
+		urls = append(urls, u)
+		if len(urls) == batch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: line %d: %w", name, line+1, err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if bad > 20 {
+		fmt.Fprintf(stderr, "trawl fetch: %s: %d bad lines in all (skipped)\n", name, bad)
+	}
+	fmt.Fprintf(stderr, "trawl fetch: %s: %d URLs read, %d new to the job\n", name, total, added)
+	return nil
+}
+
+// runJob opens the job, prepares the crawler, calls fill (if any) to add
+// work, runs the job with progress on a terminal, and prints the summary.
+func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*crawler.Crawler) error, stderr io.Writer) (*crawler.Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(o.Job, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	if o.quiet {
+		level = slog.LevelError
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	c, err := crawler.New(st, cfg, crawler.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	if p := c.Progress(); p.Total > 0 || p.Queued > 0 {
+		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.Job, p.Total, p.Queued)
+	}
+	if fill != nil {
+		if err := fill(c); err != nil {
+			return nil, err
+		}
+	}
+	stopProgress := func() {}
+	if f, ok := stderr.(*os.File); ok && !o.quiet && !o.verbose && term.IsTerminal(int(f.Fd())) {
+		stopProgress = showProgress(c, f)
+	}
+	sum, err := c.Run(ctx)
+	stopProgress()
+	if sum != nil {
+		printSummary(stderr, o.Job, sum)
+	}
+	return sum, err
+}
+
+// showProgress redraws one status line on a terminal until stopped.
+func showProgress(c *crawler.Crawler, w *os.File) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		start, last, lastT := time.Now(), 0, time.Now()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case now := <-t.C:
+				p := c.Progress()
+				rate := float64(p.Stored-last) / now.Sub(lastT).Seconds()
+				last, lastT = p.Stored, now
+				fmt.Fprintf(w, "\r\033[K%s  done %d  queued %d  in flight %d  failed %d  %s  %.0f pages/s",
+					time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed, crawler.FormatSize(p.Bytes), rate)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func printSummary(w io.Writer, job string, s *crawler.Summary) {
+	fmt.Fprintf(w, "trawl: %s after %s: %d pages saved (%d failed), %s, %.0f pages/s\n",
+		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, s.Failed, crawler.FormatSize(s.Bytes), s.PagesPerSecond())
+	codes := make([]int, 0, len(s.ByStatus))
+	for k := range s.ByStatus {
+		codes = append(codes, k)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, k := range codes {
+		label := fmt.Sprint(k)
+		if k == 0 {
+			label = "no answer"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d", label, s.ByStatus[k]))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope; max depth %d; %d retries\n",
+		s.Duplicates, s.Offsite, s.MaxDepth, s.Retries)
+	for _, e := range s.TopErrors(5) {
+		fmt.Fprintf(w, "  error     %dx %s\n", s.Errors[e], e)
+	}
+	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued; peak memory %s\n",
+		job, s.Total, s.Queued, crawler.FormatSize(peakRSS()))
+	if s.Reason == "interrupted" || s.Queued > 0 {
+		fmt.Fprintf(w, "  resume    run the same command again\n")
+	}
+}
+
+// peakRSS returns the process's peak resident memory in bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss << 10 // kilobytes on Linux
+}
+
+func helpFor(cmd string) string {
+	var b strings.Builder
+	switch cmd {
+	case "crawl", "fetch":
+		o := defaultOptions()
+		fs := o.flags(cmd, cmd == "crawl")
+		fs.SetOutput(&b)
+		if cmd == "crawl" {
+			b.WriteString("Usage: trawl crawl [flags] URL...\n\nCrawl from the seed URLs, following links within --scope, and save every\npage in the job file. Running it again resumes the job.\n\nFlags:\n")
+		} else {
+			b.WriteString("Usage: trawl fetch [flags] [LIST]\n\nFetch every URL in LIST (one a line; blank lines and # comments skipped;\nbad lines reported with their number). LIST '-' or none reads stdin.\nRunning it again resumes the job. Exit code 3 when some URLs failed.\n\nFlags:\n")
+		}
+		b.WriteString(fs.FlagUsages())
+	case "export":
+		b.WriteString(exportHelp)
+	case "stats":
+		b.WriteString("Usage: trawl stats JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, time span and rate.\n")
+	case "demo":
+		b.WriteString(demoHelp)
+	default:
+		b.WriteString(usage)
+	}
+	return b.String()
+}

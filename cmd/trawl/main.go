@@ -1,0 +1,150 @@
+// Command trawl crawls sites, downloads URL lists and runs resumable
+// scraping jobs, keeping everything in one job file.
+//
+// Run "trawl help" for the commands and "trawl COMMAND --help" for their
+// flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0   // the job finished and every URL succeeded (crawl: finished)
+	exitError       = 1   // the job could not run or stopped on an error (I/O, locked job)
+	exitUsage       = 2   // bad command line, config, seed or job file
+	exitFailures    = 3   // fetch finished, but some URLs failed after their retries
+	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; run the same command to resume
+)
+
+const usage = `trawl: a concurrent web crawler and bulk fetcher with resumable jobs.
+
+Usage:
+  trawl crawl  [flags] URL...    crawl from seed URLs, following links within a scope
+  trawl fetch  [flags] [LIST]    fetch every URL in LIST (a file; '-' or none: stdin)
+  trawl export [flags] JOB       write a job's records (--format jsonl|files, -o PATH)
+  trawl stats  JOB               counts by status, hosts, bytes, errors, time and rate
+  trawl demo   [flags]           crawl a built-in synthetic site on loopback
+  trawl version                  print the version
+
+Every job lives in one file (--job, default trawl.db). Running the same
+command again resumes it: nothing already saved is fetched again.
+
+Exit codes: 0 done; 1 error; 2 bad usage, config or job file;
+3 fetch finished with failed URLs; 130 interrupted (run again to resume).
+
+Run 'trawl COMMAND --help' for a command's flags.
+`
+
+const version = "0.1.0"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run runs the command line args and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	ctx, stop := interruptible(stderr)
+	defer stop()
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "crawl":
+		err = cmdCrawl(ctx, rest, stderr)
+	case "fetch":
+		err = cmdFetch(ctx, rest, stdin, stderr)
+	case "export":
+		err = cmdExport(rest, stdout, stderr)
+	case "stats":
+		err = cmdStats(rest, stdout)
+	case "demo":
+		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "trawl", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usagef("unknown command %q (commands: crawl, fetch, export, stats, demo)", cmd)
+	}
+	return exitCode(err, args[0], stdout, stderr)
+}
+
+// exitStatus carries an exit code out of a command that printed its own
+// report.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
+	var (
+		ue usageError
+		es exitStatus
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		fmt.Fprint(stdout, helpFor(cmd))
+		return exitOK
+	case errors.As(err, &es):
+		return int(es)
+	case errors.As(err, &ue):
+		hint := "trawl " + cmd + " --help"
+		if !knownCommand(cmd) {
+			hint = "trawl help"
+		}
+		fmt.Fprintf(stderr, "trawl %s: %s\nRun '%s' for usage.\n", cmd, ue.msg, hint)
+		return exitUsage
+	case errors.Is(err, crawler.ErrConfig), errors.Is(err, store.ErrNotJob), errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(stderr, "trawl %s: %v\n", cmd, err)
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	default:
+		fmt.Fprintf(stderr, "trawl %s: %v\n", cmd, err)
+		return exitError
+	}
+}
+
+func knownCommand(cmd string) bool {
+	switch cmd {
+	case "crawl", "fetch", "export", "stats", "demo":
+		return true
+	}
+	return false
+}
+
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM;
+// a second one exits at once (the job file is consistent at every commit).
+func interruptible(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintln(stderr, "\ntrawl: stopping; saving finished work (press Ctrl-C again to quit now)")
+		cancel()
+		<-ch
+		fmt.Fprintln(stderr, "trawl: quit; unsaved work will be fetched again on resume")
+		os.Exit(exitInterrupted)
+	}()
+	return ctx, func() { signal.Stop(ch); cancel() }
+}

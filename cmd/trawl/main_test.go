@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/internal/testsite"
+	"github.com/trawl-dev/trawl/store"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "trawl-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "trawl")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building trawl: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func trawl(t *testing.T, dir string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func sha(t *testing.T, path string) [32]byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("concurrency: [1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "typo.yaml"), []byte("concurency: 4\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "neg.yaml"), []byte("retries: -1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "badrule.yaml"), []byte("include: ['a(']\n"), 0o644)
+	junk := bytes.Repeat([]byte("not a job file\x00\xff"), 500)
+	os.WriteFile(filepath.Join(dir, "junk.bin"), junk, 0o644)
+	os.WriteFile(filepath.Join(dir, "empty.db"), nil, 0o644)
+	junkSum := sha(t, filepath.Join(dir, "junk.bin"))
+
+	cases := []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"crawl", "http://[::1"}, "missing ']'"},
+		{[]string{"crawl", "ftp://example.com/"}, "only http and https"},
+		{[]string{"crawl", "not a url"}, "not absolute"},
+		{[]string{"crawl"}, "no seed URL"},
+		{[]string{"crawl", "--concurrency", "-4", "http://127.0.0.1:1/"}, "must not be negative"},
+		{[]string{"crawl", "--depth=-1", "http://127.0.0.1:1/"}, "must not be negative"},
+		{[]string{"crawl", "--timeout", "-1s", "http://127.0.0.1:1/"}, "negative"},
+		{[]string{"crawl", "--max-body", "ten", "http://127.0.0.1:1/"}, "bad size"},
+		{[]string{"crawl", "--bogus", "http://127.0.0.1:1/"}, "unknown flag"},
+		{[]string{"crawl", "--scope", "planet", "http://127.0.0.1:1/"}, "unknown scope"},
+		{[]string{"crawl", "--config", "broken.yaml", "http://127.0.0.1:1/"}, "broken.yaml: line 1"},
+		{[]string{"crawl", "--config", "typo.yaml", "http://127.0.0.1:1/"}, `unknown key "concurency"`},
+		{[]string{"crawl", "--config", "neg.yaml", "http://127.0.0.1:1/"}, "must not be negative"},
+		{[]string{"crawl", "--config", "badrule.yaml", "http://127.0.0.1:1/"}, "bad include pattern"},
+		{[]string{"crawl", "--config", "missing.yaml", "http://127.0.0.1:1/"}, "no such file"},
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{}, "Usage"},
+		{[]string{"fetch", "missing-list.txt"}, "no such file"},
+		{[]string{"crawl", "--job", "junk.bin", "http://127.0.0.1:1/"}, "not a trawl job"},
+		{[]string{"crawl", "--job", "empty.db", "http://127.0.0.1:1/"}, "not a trawl job"},
+		{[]string{"fetch", "--job", "junk.bin", "-"}, "not a trawl job"},
+		{[]string{"stats", "junk.bin"}, "not a trawl job"},
+		{[]string{"export", "junk.bin"}, "not a trawl job"},
+		{[]string{"export", "--format", "xml", "junk.bin"}, "unknown --format"},
+		{[]string{"export", "nothing.db"}, "no such job"},
+	}
+	for _, c := range cases {
+		r := trawl(t, dir, "", c.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("trawl %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), r.code, r.stderr, c.want)
+		}
+		if strings.Contains(r.stderr, "panic") || strings.Contains(r.stderr, "goroutine ") {
+			t.Errorf("trawl %s: stack trace in stderr:\n%s", strings.Join(c.args, " "), r.stderr)
+		}
+	}
+	if sha(t, filepath.Join(dir, "junk.bin")) != junkSum {
+		t.Error("junk.bin was modified")
+	}
+	for _, name := range []string{"trawl.db", "nothing.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("a failed command created %s", name)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "empty.db")); fi.Size() != 0 {
+		t.Error("empty.db was written to")
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"crawl", "fetch", "export", "stats", "demo"} {
+		r := trawl(t, t.TempDir(), "", cmd, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage: trawl "+cmd) {
+			t.Errorf("trawl %s --help: exit %d, %q", cmd, r.code, r.stdout)
+		}
+	}
+	r := trawl(t, t.TempDir(), "", "crawl", "--help")
+	for _, flag := range []string{"--job", "--concurrency", "--per-host", "--delay", "--retries", "--timeout", "--user-agent", "--max-body", "--config", "--scope", "--include", "--exclude", "--depth", "--max-pages", "--quiet", "--verbose"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("crawl --help does not list %s", flag)
+		}
+	}
+}
+
+func TestFetchList(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/f/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "file %s", r.URL.Path) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	list.WriteString("# a list\n\n")
+	for i := 0; i < 50; i++ {
+		fmt.Fprintf(&list, "%s/f/%d\n", srv.URL, i)
+		if i == 10 {
+			list.WriteString("ftp://nope/x\n")
+		}
+		if i == 20 {
+			list.WriteString("   \n  # indented comment\nhttp://[bad\n")
+		}
+	}
+	fmt.Fprintf(&list, "%s/f/3#dup\n", srv.URL) // same URL as line 3
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644)
+
+	r := trawl(t, dir, "", "fetch", "list.txt")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"list.txt:14: bad URL \"ftp://nope/x\"", "list.txt:27: bad URL \"http://[bad\"", "50 new to the job", "50 pages saved"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	// From stdin, into a second job; exported records carry their bodies.
+	r = trawl(t, dir, srv.URL+"/f/a\n"+srv.URL+"/f/b\n", "fetch", "--job", "stdin.db")
+	if r.code != 0 {
+		t.Fatalf("stdin: exit %d: %s", r.code, r.stderr)
+	}
+	r = trawl(t, dir, "", "export", "stdin.db")
+	var recs []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, m)
+	}
+	if len(recs) != 2 || recs[0]["body"] != "file /f/a" || recs[0]["status"] != 200.0 || recs[1]["url"] != srv.URL+"/f/b" {
+		t.Fatalf("export: %v", recs)
+	}
+	for _, k := range []string{"url", "final_url", "status", "depth", "content_type", "length", "sha256", "attempts", "error", "fetched_at", "duration_ms", "headers"} {
+		if _, ok := recs[0][k]; !ok {
+			t.Errorf("exported record lacks %q", k)
+		}
+	}
+}
+
+func TestFetchFailuresExitCode(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	r := trawl(t, t.TempDir(), srv.URL+"/missing\n", "fetch", "-")
+	if r.code != exitFailures || !strings.Contains(r.stderr, "404: 1") {
+		t.Fatalf("exit %d, stderr %s; want exit 3 and a 404 count", r.code, r.stderr)
+	}
+}
+
+// storedURLs reads the set of URLs with a record in the job.
+func storedURLs(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	st, err := store.Open(path, &store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := map[string]bool{}
+	err = st.Each(func(r *store.Record) error {
+		if r.Status != 200 {
+			return fmt.Errorf("%s: status %d %s", r.URL, r.Status, r.Error)
+		}
+		m[r.URL] = true
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The binary is killed with SIGKILL twice mid-crawl; the same command then
+// finishes the job. Every page ends stored, and the only pages fetched more
+// than once are those requested before a kill but not saved by then.
+func TestKill9Resume(t *testing.T) {
+	site := testsite.New(3000)
+	site.Delay = 2 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	job := filepath.Join(dir, "job.db")
+	args := []string{"crawl", "--job", job, "--per-host", "8", "-c", "8", srv.URL + "/p/0"}
+
+	var refetchable = map[int]bool{} // requested before a kill, not stored then
+	for _, killAt := range []int{700, 1800} {
+		cmd := exec.Command(binary, args...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for site.Total() < killAt && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		if site.Total() >= 3000 {
+			t.Fatalf("crawl finished before the kill at %d requests; slow the site down", killAt)
+		}
+		stored := storedURLs(t, job)
+		if len(stored) == 0 || len(stored) >= 3000 {
+			t.Fatalf("after kill at %d requests: %d pages stored", killAt, len(stored))
+		}
+		for i := 0; i < site.Pages; i++ {
+			if site.Hits(i) > 0 && !stored[srv.URL+testsite.Path(i)] {
+				refetchable[i] = true
+			}
+		}
+		t.Logf("killed at %d requests: %d pages stored", site.Total(), len(stored))
+	}
+	r := trawl(t, dir, "", args...)
+	if r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "resuming job") {
+		t.Errorf("resume not announced:\n%s", r.stderr)
+	}
+	stored := storedURLs(t, job)
+	if len(stored) != 3000 {
+		t.Fatalf("%d pages stored after resume, want 3000", len(stored))
+	}
+	refetched := 0
+	for i := 0; i < site.Pages; i++ {
+		switch h := site.Hits(i); {
+		case h == 0:
+			t.Errorf("page %d never requested", i)
+		case h > 1 && !refetchable[i]:
+			t.Errorf("page %d requested %d times, though it was saved before any kill", i, h)
+		case h > 1:
+			refetched++
+		}
+	}
+	t.Logf("%d pages fetched again after kills; %d were in flight or unsaved at a kill", refetched, len(refetchable))
+}
+
+func TestInterruptThenResume(t *testing.T) {
+	site := testsite.New(2000)
+	site.Delay = 5 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"crawl", "--job", "j.db", "--per-host", "4", srv.URL + "/p/0"}
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	cmd.Start()
+	for site.Total() < 200 {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("after SIGINT: %v, want exit 130\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted") || !strings.Contains(errb.String(), "run the same command again") {
+		t.Errorf("no summary after SIGINT:\n%s", errb.String())
+	}
+	before := len(storedURLs(t, filepath.Join(dir, "j.db")))
+	if before == 0 {
+		t.Fatal("nothing saved before the interrupt")
+	}
+	r := trawl(t, dir, "", args...)
+	if r.code != 0 || len(storedURLs(t, filepath.Join(dir, "j.db"))) != 2000 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	over := 0
+	for i := 0; i < site.Pages; i++ {
+		over += site.Hits(i) - 1
+	}
+	// A clean stop saves every finished page: only fetches cut off in
+	// flight (at most the concurrency) are repeated.
+	if over > 16 {
+		t.Errorf("%d pages fetched twice after a clean stop; want at most the 16 in flight", over)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	r := trawl(t, dir, "", "demo", "--pages", "200", "--job", "demo.db")
+	if r.code != 0 || !strings.Contains(r.stdout, "received 200 requests for 200 pages") {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got := len(storedURLs(t, filepath.Join(dir, "demo.db"))); got != 200 {
+		t.Fatalf("demo stored %d pages", got)
+	}
+	r = trawl(t, dir, "", "stats", "demo.db")
+	if r.code != 0 || !strings.Contains(r.stdout, "records   200") {
+		t.Fatalf("stats: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/trawl-dev/trawl/crawler"
+)
+
+// usageError is a mistake in the command line or config: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// duration is a time.Duration read from flags and YAML as "500ms", "2s".
+type duration time.Duration
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+func (d *duration) Type() string   { return "duration" }
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (want e.g. 500ms, 2s, 1m)", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q must not be negative", s)
+	}
+	*d = duration(v)
+	return nil
+}
+func (d *duration) UnmarshalYAML(n *yaml.Node) error { return d.Set(n.Value) }
+
+// size is a byte count read from flags and YAML as "10MB", "512KB".
+type size int64
+
+func (s *size) String() string { return crawler.FormatSize(int64(*s)) }
+func (s *size) Type() string   { return "size" }
+func (s *size) Set(v string) error {
+	n, err := crawler.ParseSize(v)
+	if err != nil {
+		return err
+	}
+	*s = size(n)
+	return nil
+}
+func (s *size) UnmarshalYAML(n *yaml.Node) error { return s.Set(n.Value) }
+
+// jobOptions are the settings of crawl and fetch, from a YAML config and
+// flags (flags win). The YAML keys are the flag names with '_' for '-'.
+type jobOptions struct {
+	Job         string   `yaml:"job"`
+	Seeds       []string `yaml:"seeds"`
+	Concurrency int      `yaml:"concurrency"`
+	PerHost     int      `yaml:"per_host"`
+	Delay       duration `yaml:"delay"`
+	Retries     int      `yaml:"retries"`
+	Timeout     duration `yaml:"timeout"`
+	UserAgent   string   `yaml:"user_agent"`
+	MaxBody     size     `yaml:"max_body"`
+	Scope       string   `yaml:"scope"`
+	Include     []string `yaml:"include"`
+	Exclude     []string `yaml:"exclude"`
+	Depth       int      `yaml:"depth"`
+	MaxPages    int      `yaml:"max_pages"`
+
+	config  string
+	quiet   bool
+	verbose bool
+}
+
+func defaultOptions() jobOptions {
+	d := crawler.DefaultConfig()
+	return jobOptions{
+		Job:         "trawl.db",
+		Concurrency: d.Concurrency,
+		PerHost:     d.PerHost,
+		Retries:     d.Retries,
+		Timeout:     duration(d.Timeout),
+		UserAgent:   d.UserAgent,
+		MaxBody:     size(d.MaxBody),
+		Scope:       d.Scope,
+	}
+}
+
+// flags binds o to a flag set; each flag's default is o's current value.
+func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.Job, "job", o.Job, "job file: results, queue and state (resumed when it exists)")
+	fs.StringVar(&o.config, "config", "", "YAML job config (see configs/); flags override it")
+	fs.IntVarP(&o.Concurrency, "concurrency", "c", o.Concurrency, "requests in flight in all")
+	fs.IntVar(&o.PerHost, "per-host", o.PerHost, "requests in flight to one host")
+	fs.Var(&o.Delay, "delay", "least time between requests to one host (e.g. 500ms)")
+	fs.IntVar(&o.Retries, "retries", o.Retries, "retries after the first attempt, on timeouts, connection errors, 408/425/429/5xx")
+	fs.Var(&o.Timeout, "timeout", "time limit of one attempt, body included")
+	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header")
+	fs.Var(&o.MaxBody, "max-body", "largest decoded body kept (KB, MB, GB); 0 = no limit")
+	if crawl {
+		fs.StringVar(&o.Scope, "scope", o.Scope, "links to follow: host, domain, subtree or any")
+		fs.StringArrayVar(&o.Include, "include", o.Include, "follow only URLs matching this regexp (repeatable)")
+		fs.StringArrayVar(&o.Exclude, "exclude", o.Exclude, "never follow URLs matching this regexp (repeatable)")
+		fs.IntVar(&o.Depth, "depth", o.Depth, "most hops from a seed; 0 = no limit")
+		fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop when the job holds this many pages; 0 = no limit")
+	}
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")
+	fs.BoolP("help", "h", false, "show this help")
+	return fs
+}
+
+// parseJobArgs reads args into options: defaults, then the YAML config if
+// --config names one, then the flags. It returns the positional arguments.
+func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string, error) {
+	o := defaultOptions()
+	fs := o.flags(name, crawl)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, nil, err
+	}
+	if o.config != "" {
+		path := o.config
+		o = defaultOptions()
+		if err := loadConfig(path, &o, crawl); err != nil {
+			return nil, nil, err
+		}
+		fs = o.flags(name, crawl)
+		if err := parseFlags(fs, args); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"concurrency", o.Concurrency}, {"per-host", o.PerHost}, {"retries", o.Retries}, {"depth", o.Depth}, {"max-pages", o.MaxPages}} {
+		if n.v < 0 {
+			return nil, nil, usagef("--%s must not be negative (got %d)", n.name, n.v)
+		}
+	}
+	if o.Concurrency == 0 || o.PerHost == 0 {
+		return nil, nil, usagef("--concurrency and --per-host must be at least 1")
+	}
+	if o.Timeout == 0 {
+		return nil, nil, usagef("--timeout must be positive")
+	}
+	return &o, fs.Args(), nil
+}
+
+// errHelp is returned when --help was asked for; the caller prints usage.
+var errHelp = errors.New("help requested")
+
+func parseFlags(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return errHelp
+		}
+		return usagef("%v", err)
+	}
+	if h, _ := fs.GetBool("help"); h {
+		return errHelp
+	}
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`^(line \d+: )field (\S+) not found`)
+
+func loadConfig(path string, o *jobOptions, crawl bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return usagef("config: %v", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(o); err != nil && !errors.Is(err, io.EOF) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.ReplaceAll(msg, "in type main.jobOptions", "")
+		msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+		if m := unknownField.FindStringSubmatch(msg); m != nil {
+			msg = m[1] + "unknown key " + strconv.Quote(m[2])
+		}
+		return usagef("config %s: %s", path, strings.TrimSpace(msg))
+	}
+	if !crawl && (len(o.Seeds) > 0 || len(o.Include) > 0 || len(o.Exclude) > 0 || o.Depth != 0 || o.MaxPages != 0) {
+		return usagef("config %s: seeds, include, exclude, depth and max_pages are crawl settings, not fetch ones", path)
+	}
+	return nil
+}
+
+// crawlerConfig turns options into the crawler's configuration.
+func (o *jobOptions) crawlerConfig() crawler.Config {
+	return crawler.Config{
+		Seeds:       o.Seeds,
+		Follow:      true,
+		Scope:       o.Scope,
+		Include:     o.Include,
+		Exclude:     o.Exclude,
+		MaxDepth:    o.Depth,
+		MaxPages:    o.MaxPages,
+		Concurrency: o.Concurrency,
+		PerHost:     o.PerHost,
+		Delay:       time.Duration(o.Delay),
+		Retries:     o.Retries,
+		Timeout:     time.Duration(o.Timeout),
+		UserAgent:   o.UserAgent,
+		MaxBody:     int64(o.MaxBody),
+	}
+}

@@ -1,0 +1,236 @@
+package store
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// exportRecord is a Record as written by ExportJSONL.
+type exportRecord struct {
+	*Record
+	Body       *string `json:"body,omitempty"`
+	BodyBase64 []byte  `json:"body_base64,omitempty"`
+}
+
+// ExportJSONL writes every record as one JSON object a line, with its body
+// as "body" when it is UTF-8 text, else as "body_base64"; withBody false
+// leaves bodies out.
+func (s *Store) ExportJSONL(w io.Writer, withBody bool) (int, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	n := 0
+	err := s.Each(func(rec *Record) error {
+		out := exportRecord{Record: rec}
+		if withBody && rec.SHA256 != "" {
+			body, err := s.Body(rec)
+			if err != nil {
+				return err
+			}
+			if utf8.Valid(body) {
+				str := string(body)
+				out.Body = &str
+			} else {
+				out.BodyBase64 = body
+			}
+		}
+		n++
+		return enc.Encode(&out)
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// ExportFiles writes the body of every successful record to a file under
+// dir named after its URL (see FileName). It returns how many files it
+// wrote.
+func (s *Store) ExportFiles(dir string) (int, error) {
+	n := 0
+	err := s.Each(func(rec *Record) error {
+		if rec.Error != "" || rec.SHA256 == "" || rec.Status < 200 || rec.Status > 299 {
+			return nil
+		}
+		body, err := s.Body(rec)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, FileName(rec.URL))
+		if err := writeFileSafe(dst, body); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// writeFileSafe writes data to a temporary name beside dst and renames it,
+// so a file under its final name is always whole. When a path component
+// already exists with the other kind (file vs directory), the name gets a
+// "~file" suffix rather than failing.
+func writeFileSafe(dst string, data []byte) error {
+	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
+		dst += "~file"
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		// A parent is a file: place this one beside it under a distinct name.
+		rel := strings.ReplaceAll(filepath.Base(filepath.Dir(dst)), string(filepath.Separator), "_")
+		dst = filepath.Join(filepath.Dir(filepath.Dir(dst)), rel+"~dir", filepath.Base(dst))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".trawl-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+// maxSegment is the longest file name FileName makes, below the 255 bytes
+// most file systems allow.
+const maxSegment = 200
+
+// FileName maps a URL to a relative file path: host, then the path
+// segments, with "index.html" for a directory and the query folded into the
+// last name after '@'. Every segment is decoded and made safe: no "." or
+// "..", no separators, NUL or control bytes, no Windows-reserved names, and
+// at most 200 bytes (longer ones end in a hash). The result never leaves
+// the directory it is joined to.
+func FileName(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return filepath.Join("_invalid", safeSegment(rawURL))
+	}
+	parts := []string{safeSegment(u.Host)}
+	segs := strings.Split(u.EscapedPath(), "/")
+	last := segs[len(segs)-1]
+	for _, seg := range segs[:len(segs)-1] {
+		if seg == "" {
+			continue
+		}
+		parts = append(parts, safeSegment(unescape(seg)))
+	}
+	name := unescape(last)
+	if name == "" {
+		name = "index.html"
+	}
+	if u.RawQuery != "" {
+		name += "@" + unescape(u.RawQuery)
+	}
+	parts = append(parts, safeSegment(name))
+	return filepath.Join(parts...)
+}
+
+func unescape(s string) string {
+	if d, err := url.PathUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+var windowsReserved = map[string]bool{"CON": true, "PRN": true, "AUX": true, "NUL": true,
+	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
+	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true}
+
+// safeSegment makes s usable as one file name.
+func safeSegment(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			b.WriteByte('_')
+		case strings.ContainsRune(`/\:*?"<>|`, r):
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	switch {
+	case out == "" || out == "." || out == "..":
+		out = "_" + out
+	case windowsReserved[strings.ToUpper(strings.SplitN(out, ".", 2)[0])]:
+		out = "_" + out
+	}
+	if len(out) > maxSegment {
+		sum := sha256.Sum256([]byte(s))
+		cut := maxSegment - 17
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "~" + hex.EncodeToString(sum[:8])
+	}
+	return out
+}
+
+// Summary is a job's overall counts, as "trawl stats" prints them.
+type Summary struct {
+	Records  int
+	Bytes    int64
+	ByStatus map[int]int
+	Hosts    map[string]int
+	Errors   map[string]int
+	Attempts int
+	First    string // RFC 3339 time of the earliest fetch
+	Last     string // RFC 3339 time of the latest fetch
+	Span     float64
+}
+
+// Summarize reads every record and counts them.
+func (s *Store) Summarize() (*Summary, error) {
+	sum := &Summary{ByStatus: map[int]int{}, Hosts: map[string]int{}, Errors: map[string]int{}}
+	var first, last = "", ""
+	var firstT, lastT int64
+	err := s.Each(func(r *Record) error {
+		sum.Records++
+		sum.Bytes += r.Length
+		sum.ByStatus[r.Status]++
+		sum.Attempts += r.Attempts
+		if u, err := url.Parse(r.URL); err == nil {
+			sum.Hosts[u.Host]++
+		}
+		if r.Error != "" {
+			msg := r.Error
+			if len(msg) > 60 {
+				msg = msg[:60]
+			}
+			sum.Errors[msg]++
+		}
+		t := r.FetchedAt.UnixNano()
+		if first == "" || t < firstT {
+			first, firstT = r.FetchedAt.Format("2006-01-02T15:04:05Z07:00"), t
+		}
+		if last == "" || t > lastT {
+			last, lastT = r.FetchedAt.Format("2006-01-02T15:04:05Z07:00"), t
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	sum.First, sum.Last = first, last
+	sum.Span = float64(lastT-firstT) / 1e9
+	return sum, nil
+}

@@ -253,9 +253,13 @@ type result struct {
 	done frontier.Done
 }
 
-// writeBatch is the most results committed in one transaction. Batches
-// grow up to it while a commit is under way.
-const writeBatch = 512
+// A batch of results is committed when it holds writeBatch results or
+// writeLinger after its first result arrived, whichever comes first: large
+// enough batches that bbolt writes each touched page once for many records.
+const (
+	writeBatch  = 1024
+	writeLinger = 20 * time.Millisecond
+)
 
 // Run crawls until the frontier is drained, MaxPages is reached, or ctx is
 // done. Work in flight when ctx ends is left queued for the next run; all
@@ -266,7 +270,7 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	if _, err := c.Enqueue(ctx, c.seeds...); err != nil {
 		return nil, err
 	}
-	results := make(chan *result, c.cfg.Concurrency*2)
+	results := make(chan *result, writeBatch)
 	writerFailed := make(chan struct{})
 	var writeErr error
 	writerDone := make(chan struct{})
@@ -370,6 +374,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", len(body), "links", len(found), "ms", rec.DurationMS)
 	}
 	page, err := c.store.NewPage(rec, body)
+	putBody(r.body)
 	if err != nil {
 		return nil, err
 	}
@@ -412,11 +417,14 @@ func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
 func (c *Crawler) write(results <-chan *result, failed chan<- struct{}) error {
 	var err error
 	batch := make([]*result, 0, writeBatch)
+	linger := time.NewTimer(writeLinger)
+	defer linger.Stop()
 	for r := range results {
 		if err != nil {
 			continue // keep draining so no worker blocks
 		}
 		batch = append(batch[:0], r)
+		linger.Reset(writeLinger)
 	fill:
 		for len(batch) < writeBatch {
 			select {
@@ -425,7 +433,7 @@ func (c *Crawler) write(results <-chan *result, failed chan<- struct{}) error {
 					break fill
 				}
 				batch = append(batch, r)
-			default:
+			case <-linger.C:
 				break fill
 			}
 		}

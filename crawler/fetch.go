@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -257,18 +258,31 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 	}
 	capacity := int64(16 << 10)
 	if resp.ContentLength > 0 && enc == "" {
-		capacity = min(resp.ContentLength+1, max+1)
+		// bytes.Buffer.ReadFrom wants 512 bytes free before each read.
+		capacity = min(resp.ContentLength, max) + bytes.MinRead
 	}
-	var buf bytes.Buffer
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
 	buf.Grow(int(min(capacity, 1<<20)))
 	n, err := buf.ReadFrom(io.LimitReader(rd, max+1))
 	if n > max {
+		putBody(buf.Bytes())
 		return nil, fmt.Errorf("%w (%s)", ErrTooLarge, FormatSize(max))
 	}
-	if err != nil {
-		return buf.Bytes(), err
+	return buf.Bytes(), err
+}
+
+// bodyPool recycles body buffers: a crawl reads thousands of pages a
+// second, and each body is garbage once stored and parsed.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBody returns a body's buffer to the pool. Large ones are dropped so
+// that one huge page does not pin its memory.
+func putBody(b []byte) {
+	if b == nil || cap(b) > 1<<20 {
+		return
 	}
-	return buf.Bytes(), nil
+	bodyPool.Put(bytes.NewBuffer(b[:0]))
 }
 
 // newDeflateReader reads "deflate" bodies, which servers send either

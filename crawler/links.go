@@ -2,10 +2,12 @@ package crawler
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/andybalholm/cascadia"
@@ -39,9 +41,9 @@ func isHTML(contentType string, body []byte) bool {
 // alternate, resolved against <base href> when the page has one. The body
 // is decoded to UTF-8 from its declared or sniffed charset first.
 func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
-	rd, err := charset.NewReader(bytes.NewReader(body), contentType)
-	if err != nil {
-		rd = bytes.NewReader(body)
+	var rd io.Reader = bytes.NewReader(body)
+	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
+		rd = enc.NewDecoder().Reader(rd)
 	}
 	root, err := html.Parse(rd)
 	if err != nil {

@@ -186,6 +186,7 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 	if seen == nil || queue == nil {
 		return 0, errors.New("frontier buckets missing")
 	}
+	queue.FillPercent = 0.9 // keys grow within each host
 	perHost := make(map[string]int)
 	var key []byte
 	for _, r := range reqs {

@@ -28,8 +28,9 @@ const Format = "trawl-job/1"
 var (
 	bucketMeta    = []byte("meta")
 	bucketRecords = []byte("records") // seq → JSON Record
-	bucketURLs    = []byte("urls")    // url → seq
-	bucketBlobs   = []byte("blobs")   // sha256 → zstd body, or inFileMark
+	bucketURLs    = []byte("urls")    // urlKey(url) → record seq
+	bucketBodies  = []byte("bodies")  // seq → zstd body, or inFileMark
+	bucketSHA     = []byte("sha256")  // sha256 → body seq
 
 	keyFormat = []byte("format")
 	keyCount  = []byte("count")
@@ -42,7 +43,7 @@ var ErrNotJob = errors.New("not a trawl job file")
 // ErrLocked is returned by Open when another process has the job open.
 var ErrLocked = errors.New("job file is in use by another trawl process")
 
-// inFileMark is the blobs value of a body kept in a blob file. A zstd frame
+// inFileMark is the bodies value of a body kept in a blob file. A zstd frame
 // is never one byte long, so it cannot be mistaken for one.
 var inFileMark = []byte{'F'}
 
@@ -72,6 +73,7 @@ type Record struct {
 // writing large bodies to their file) outside the write transaction.
 type Page struct {
 	Record Record
+	data   []byte // Record as JSON
 	blob   []byte // compressed body, or nil when the body is in a file or empty
 	inFile bool
 }
@@ -123,7 +125,14 @@ func Open(path string, opts *Options) (*Store, error) {
 	default:
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{Timeout: o.Timeout, ReadOnly: o.ReadOnly})
+	db, err := bolt.Open(path, 0o644, &bolt.Options{
+		Timeout:  o.Timeout,
+		ReadOnly: o.ReadOnly,
+		// The freelist is rebuilt at open instead of written at every
+		// commit, and kept as a map: commits write much less.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
@@ -141,7 +150,7 @@ func Open(path string, opts *Options) (*Store, error) {
 					return err
 				}
 			}
-			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBlobs} {
+			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBodies, bucketSHA} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -210,21 +219,23 @@ func (s *Store) Close() error {
 // concurrent use.
 func (s *Store) NewPage(rec Record, body []byte) (*Page, error) {
 	p := &Page{Record: rec}
-	if body == nil {
-		return p, nil
+	if body != nil {
+		sum := sha256.Sum256(body)
+		p.Record.SHA256 = hex.EncodeToString(sum[:])
+		p.Record.Length = int64(len(body))
+		blob := s.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
+		if len(blob) <= InlineMax {
+			p.blob = blob
+		} else if err := s.writeBlobFile(p.Record.SHA256, blob); err != nil {
+			return nil, err
+		} else {
+			p.inFile = true
+		}
 	}
-	sum := sha256.Sum256(body)
-	p.Record.SHA256 = hex.EncodeToString(sum[:])
-	p.Record.Length = int64(len(body))
-	blob := s.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
-	if len(blob) <= InlineMax {
-		p.blob = blob
-		return p, nil
+	var err error
+	if p.data, err = json.Marshal(&p.Record); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	if err := s.writeBlobFile(p.Record.SHA256, blob); err != nil {
-		return nil, err
-	}
-	p.inFile = true
 	return p, nil
 }
 
@@ -268,11 +279,16 @@ func (s *Store) Put(pages ...*Page) error {
 
 // PutTx saves pages inside the caller's write transaction. A URL that
 // already has a record gets a new one that replaces it in lookups by URL.
+//
+// Records and bodies are appended under sequence keys, so a commit writes
+// few pages; only the two small indexes (URL and SHA-256) take random keys.
 func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
-	recs, urls, blobs, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs), tx.Bucket(bucketBlobs), tx.Bucket(bucketMeta)
-	if recs == nil || urls == nil || blobs == nil || meta == nil {
+	recs, urls, bodies, shas, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs),
+		tx.Bucket(bucketBodies), tx.Bucket(bucketSHA), tx.Bucket(bucketMeta)
+	if recs == nil || urls == nil || bodies == nil || shas == nil || meta == nil {
 		return errors.New("store: buckets missing")
 	}
+	recs.FillPercent, bodies.FillPercent = 1, 1 // append-only
 	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
 	for _, p := range pages {
 		if p.Record.SHA256 != "" {
@@ -280,19 +296,30 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 			if err != nil {
 				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
 			}
-			if blobs.Get(sum) == nil {
+			if shas.Get(sum) == nil {
 				v := p.blob
 				if p.inFile {
 					v = inFileMark
 				}
-				if err := blobs.Put(sum, v); err != nil {
+				seq, err := bodies.NextSequence()
+				if err != nil {
+					return err
+				}
+				key := binary.BigEndian.AppendUint64(nil, seq)
+				if err := bodies.Put(key, v); err != nil {
+					return err
+				}
+				if err := shas.Put(sum, key); err != nil {
 					return err
 				}
 			}
 		}
-		data, err := json.Marshal(&p.Record)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
+		data := p.data
+		if data == nil { // a Page not made by NewPage
+			var err error
+			if data, err = json.Marshal(&p.Record); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
 		}
 		seq, err := recs.NextSequence()
 		if err != nil {
@@ -302,10 +329,11 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 		if err := recs.Put(key, data); err != nil {
 			return err
 		}
-		if old := urls.Get([]byte(p.Record.URL)); old == nil {
+		uk := urlKey(p.Record.URL)
+		if urls.Get(uk) == nil {
 			count++
 		}
-		if err := urls.Put([]byte(p.Record.URL), key); err != nil {
+		if err := urls.Put(uk, key); err != nil {
 			return err
 		}
 		total += uint64(p.Record.Length)
@@ -314,6 +342,13 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 		return err
 	}
 	return putUint(meta, keyBytes, total)
+}
+
+// urlKey is the URL index key: a 128-bit hash, so the index stays dense
+// whatever the URLs' lengths.
+func urlKey(url string) []byte {
+	sum := sha256.Sum256([]byte(url))
+	return sum[:16]
 }
 
 func getUint(b *bolt.Bucket, k []byte) uint64 {
@@ -349,7 +384,7 @@ func (s *Store) Get(url string) (*Record, error) {
 		if urls == nil || recs == nil {
 			return nil
 		}
-		key := urls.Get([]byte(url))
+		key := urls.Get(urlKey(url))
 		if key == nil {
 			return nil
 		}
@@ -374,7 +409,7 @@ func (s *Store) Each(fn func(*Record) error) error {
 			if err := json.Unmarshal(v, rec); err != nil {
 				return fmt.Errorf("store: record %x: %w", k, err)
 			}
-			if !bytes.Equal(urls.Get([]byte(rec.URL)), k) {
+			if !bytes.Equal(urls.Get(urlKey(rec.URL)), k) {
 				continue
 			}
 			if err := fn(rec); err != nil {
@@ -396,15 +431,17 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 	}
 	var blob []byte
 	err = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBlobs)
-		if b == nil {
+		shas, bodies := tx.Bucket(bucketSHA), tx.Bucket(bucketBodies)
+		if shas == nil || bodies == nil {
 			return nil
 		}
-		if v := b.Get(sum); v != nil {
-			if !bytes.Equal(v, inFileMark) {
-				blob = bytes.Clone(v)
+		if k := shas.Get(sum); k != nil {
+			if v := bodies.Get(k); v != nil {
+				if !bytes.Equal(v, inFileMark) {
+					blob = bytes.Clone(v)
+				}
+				return nil
 			}
-			return nil
 		}
 		return fmt.Errorf("store: body %s missing", rec.SHA256)
 	})

@@ -1,0 +1,56 @@
+package crawler_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// A job run against an in-process http.Handler, with no sockets, and its
+// results read back from the store.
+func Example() {
+	site := http.NewServeMux()
+	site.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a href="/about">about</a> <a href="/blog#top">blog</a> <a href="https://elsewhere.example/">away</a>`)
+	})
+	site.HandleFunc("/about", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `<a href="/">home</a>`) })
+	site.HandleFunc("/blog", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "gone", http.StatusGone) })
+
+	dir, _ := os.MkdirTemp("", "trawl-example-")
+	defer os.RemoveAll(dir)
+	st, err := store.Open(filepath.Join(dir, "job.db"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+
+	cfg := crawler.DefaultConfig()
+	cfg.Seeds = []string{"http://site.example/"}
+	c, err := crawler.New(st, cfg, crawler.WithTransport(crawler.HandlerTransport(site)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	sum, err := c.Run(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sum.Reason, sum.Stored, "pages,", sum.Offsite, "link outside the scope")
+	for _, u := range []string{"http://site.example/", "http://site.example/about", "http://site.example/blog"} {
+		r, err := st.Get(u)
+		if err != nil || r == nil {
+			log.Fatal("no record of ", u, err)
+		}
+		fmt.Println(r.Status, r.Depth, r.URL)
+	}
+	// Output:
+	// done 3 pages, 1 link outside the scope
+	// 200 0 http://site.example/
+	// 200 1 http://site.example/about
+	// 410 1 http://site.example/blog
+}

@@ -189,7 +189,12 @@ func TestFetchList(t *testing.T) {
 		}
 		recs = append(recs, m)
 	}
-	if len(recs) != 2 || recs[0]["body"] != "file /f/a" || recs[0]["status"] != 200.0 || recs[1]["url"] != srv.URL+"/f/b" {
+	byURL := map[string]map[string]any{}
+	for _, r := range recs {
+		byURL[r["url"].(string)] = r
+	}
+	a, b := byURL[srv.URL+"/f/a"], byURL[srv.URL+"/f/b"]
+	if len(recs) != 2 || a == nil || b == nil || a["body"] != "file /f/a" || a["status"] != 200.0 || b["body"] != "file /f/b" {
 		t.Fatalf("export: %v", recs)
 	}
 	for _, k := range []string{"url", "final_url", "status", "depth", "content_type", "length", "sha256", "attempts", "error", "fetched_at", "duration_ms", "headers"} {
@@ -348,5 +353,25 @@ func TestDemo(t *testing.T) {
 	r = trawl(t, dir, "", "stats", "demo.db")
 	if r.code != 0 || !strings.Contains(r.stdout, "records   200") {
 		t.Fatalf("stats: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Every example config in configs/ loads.
+func TestExampleConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../../configs/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no example configs")
+	}
+	for _, f := range files {
+		crawl := !strings.Contains(f, "fetch")
+		o := defaultOptions()
+		if err := loadConfig(f, &o, crawl); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if cfg := o.crawlerConfig(); crawl {
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+		}
 	}
 }

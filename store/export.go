@@ -91,21 +91,7 @@ func writeFileSafe(dst string, data []byte) error {
 			return err
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".trawl-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return writeAtomic(dst, data, false)
 }
 
 // maxSegment is the longest file name FileName makes, below the 255 bytes

@@ -251,12 +251,22 @@ func (s *Store) writeBlobFile(sum string, blob []byte) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+	if err := writeAtomic(dst, blob, true); err != nil {
+		return fmt.Errorf("store: writing body: %w", err)
 	}
-	_, err = f.Write(blob)
-	if err == nil {
+	return nil
+}
+
+// writeAtomic writes data to dst through a temporary file in the same
+// directory and a rename, so that dst, when it exists, is always whole.
+// With sync, the data is on disk before the rename.
+func writeAtomic(dst string, data []byte, sync bool) error {
+	f, err := os.CreateTemp(filepath.Dir(dst), ".trawl-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -267,9 +277,8 @@ func (s *Store) writeBlobFile(sum string, blob []byte) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return fmt.Errorf("store: writing body: %w", err)
 	}
-	return nil
+	return err
 }
 
 // Put saves pages in one transaction.

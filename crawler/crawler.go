@@ -48,6 +48,10 @@ type Config struct {
 	Timeout     time.Duration // one attempt, body included
 	UserAgent   string
 	MaxBody     int64 // bytes of decoded body; 0 is no limit
+
+	IgnoreRobots bool          // fetch what robots.txt disallows (for one's own sites)
+	AutoThrottle bool          // pace each host by its latency (see politeness.Options)
+	MaxDelay     time.Duration // most auto-throttle gap (default 60s)
 }
 
 // DefaultUserAgent is sent when Config.UserAgent is empty.
@@ -56,14 +60,16 @@ const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-dev/trawl)"
 // DefaultConfig returns the defaults of the trawl command line.
 func DefaultConfig() Config {
 	return Config{
-		Follow:      true,
-		Scope:       "host",
-		Concurrency: 16,
-		PerHost:     2,
-		Retries:     3,
-		Timeout:     30 * time.Second,
-		UserAgent:   DefaultUserAgent,
-		MaxBody:     10 << 20,
+		Follow:       true,
+		Scope:        "host",
+		Concurrency:  16,
+		PerHost:      2,
+		Retries:      3,
+		Timeout:      30 * time.Second,
+		UserAgent:    DefaultUserAgent,
+		MaxBody:      10 << 20,
+		AutoThrottle: true,
+		MaxDelay:     60 * time.Second,
 	}
 }
 
@@ -121,6 +127,8 @@ type Frontier interface {
 	Add(ctx context.Context, reqs []frontier.Request) (int, error)
 	Next(ctx context.Context) (frontier.Lease, error)
 	Release(l frontier.Lease, p frontier.Pace)
+	Return(l frontier.Lease, notBefore time.Time)
+	Hold(host string, until time.Time)
 	Complete(ctx context.Context, done []frontier.Done) error
 	Stats() frontier.Stats
 }
@@ -171,6 +179,7 @@ type Crawler struct {
 	bytes    int64
 	retries  int
 	offsite  int
+	skipped  int
 	maxDepth int
 }
 
@@ -203,7 +212,21 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if c.scope, err = newScope(cfg.Scope, c.seeds, cfg.Include, cfg.Exclude); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	c.policy = politeness.New(cfg.PerHost, cfg.Delay)
+	if c.transport == nil {
+		c.transport = newTransport(&c.cfg)
+	}
+	popts := politeness.Options{
+		PerHost:      cfg.PerHost,
+		Delay:        cfg.Delay,
+		UserAgent:    c.cfg.UserAgent,
+		AutoThrottle: cfg.AutoThrottle,
+		MaxDelay:     cfg.MaxDelay,
+		DB:           st.DB(),
+	}
+	if !cfg.IgnoreRobots {
+		popts.Robots = &http.Client{Transport: c.transport}
+	}
+	c.policy = politeness.New(popts)
 	if c.fr == nil {
 		b, err := frontier.OpenBolt(st.DB(), frontier.Options{Pace: c.policy.Initial()})
 		if err != nil {
@@ -213,9 +236,6 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	}
 	if t, ok := c.fr.(txFrontier); ok && t.DB() == st.DB() {
 		c.frTx = t
-	}
-	if c.transport == nil {
-		c.transport = newTransport(&c.cfg)
 	}
 	c.fetcher = &fetcher{
 		client:    newClient(c.transport),
@@ -324,8 +344,8 @@ func (c *Crawler) work(ctx context.Context, results chan<- *result, writerFailed
 		if err != nil {
 			return err
 		}
-		if r == nil { // interrupted mid-fetch: the URL stays queued
-			return nil
+		if r == nil { // returned to the queue, or interrupted mid-fetch
+			continue
 		}
 		select {
 		case results <- r:
@@ -335,10 +355,39 @@ func (c *Crawler) work(ctx context.Context, results chan<- *result, writerFailed
 	}
 }
 
-// visit fetches one leased URL and builds its result. It returns nil when
-// ctx ended during the fetch.
+// visit asks politeness about one leased URL, fetches it, and builds its
+// result. It returns nil when the URL went back to the queue or ctx ended
+// during the fetch.
 func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) {
-	r := c.fetcher.fetch(ctx, l.URL)
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return nil, fmt.Errorf("frontier gave a bad URL %q: %w", l.URL, err)
+	}
+	v := c.policy.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
+	switch v.Action {
+	case politeness.Later:
+		c.fr.Return(l, v.Until)
+		return nil, nil
+	case politeness.Skip, politeness.Fail:
+		c.fr.Release(l, c.policy.Current(l.Host))
+		rec := store.Record{URL: l.URL, FinalURL: l.URL, Depth: l.Depth, Error: v.Reason, FetchedAt: time.Now().UTC()}
+		if v.Action == politeness.Skip {
+			rec.Skipped = "robots"
+		}
+		c.log.Info("not fetched", "url", l.URL, "reason", v.Reason)
+		page, err := c.store.NewPage(rec, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &result{page: page, done: frontier.Done{Lease: l}}, nil
+	}
+	hold := func(r *response, wait time.Duration) {
+		// A server that asks us to slow down means the whole host.
+		if r.retryAfter > 0 || r.status == 429 || r.status == 503 {
+			c.fr.Hold(l.Host, time.Now().Add(max(wait, r.retryAfter)))
+		}
+	}
+	r := c.fetcher.fetch(ctx, l.URL, hold)
 	pace := c.policy.Pace(l.Host, politeness.Outcome{Status: r.status, RetryAfter: r.retryAfter, Latency: r.latency}, time.Now())
 	c.fr.Release(l, pace)
 	if ctx.Err() != nil {
@@ -475,10 +524,13 @@ func (c *Crawler) commit(batch []*result) error {
 		c.byStatus[rec.Status]++
 		c.retries += max(rec.Attempts-1, 0)
 		c.maxDepth = max(c.maxDepth, rec.Depth)
-		if rec.Error != "" || rec.Status == 0 || rec.Status >= 400 {
+		switch {
+		case rec.Skipped != "":
+			c.skipped++
+		case rec.Error != "" || rec.Status == 0 || rec.Status >= 400:
 			c.failed++
 		}
-		if rec.Error != "" {
+		if rec.Error != "" && rec.Skipped == "" {
 			c.errs[errorKind(rec.Error)]++
 		}
 	}
@@ -498,6 +550,7 @@ type Progress struct {
 	Stored  int   // pages saved this run
 	Total   int   // pages in the job, earlier runs included
 	Failed  int   // saved this run with an error or a 4xx/5xx status
+	Skipped int   // saved this run unfetched, as robots.txt disallows them
 	Bytes   int64 // body bytes saved this run
 	Queued  int   // URLs waiting
 	Leased  int   // URLs being fetched or saved
@@ -515,6 +568,7 @@ func (c *Crawler) Progress() Progress {
 		Stored:  c.stored,
 		Total:   c.storedAtStart + c.stored,
 		Failed:  c.failed,
+		Skipped: c.skipped,
 		Bytes:   c.bytes,
 		Queued:  fs.Queued,
 		Leased:  fs.Leased,
@@ -532,7 +586,8 @@ type Summary struct {
 	Retries    int            // attempts after the first, in all
 	Duplicates int            // links dropped as already seen
 	MaxDepth   int
-	Reason     string // done, max-pages, interrupted or error
+	DownHosts  []string // hosts whose circuit was open at the end
+	Reason     string   // done, max-pages, interrupted or error
 }
 
 // PagesPerSecond is the rate of pages saved this run.
@@ -578,5 +633,9 @@ func (c *Crawler) summary(elapsed time.Duration) *Summary {
 	for k, v := range c.errs {
 		s.Errors[k] = v
 	}
+	for h := range c.policy.Down(time.Now()) {
+		s.DownHosts = append(s.DownHosts, h)
+	}
+	sort.Strings(s.DownHosts)
 	return s
 }

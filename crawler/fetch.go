@@ -133,8 +133,10 @@ func (b *afterBackOff) NextBackOff() time.Duration {
 var errRetry = errors.New("retry")
 
 // fetch gets rawURL, retrying transient failures with exponential backoff
-// and jitter. The returned response describes the last attempt.
-func (f *fetcher) fetch(ctx context.Context, rawURL string) *response {
+// and jitter. Before each wait it calls onRetry (if not nil) with the
+// failed attempt and the wait. The returned response describes the last
+// attempt.
+func (f *fetcher) fetch(ctx context.Context, rawURL string, onRetry func(r *response, wait time.Duration)) *response {
 	b := &afterBackOff{ExponentialBackOff: *backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(200*time.Millisecond),
 		backoff.WithMaxInterval(10*time.Second),
@@ -157,7 +159,12 @@ func (f *fetcher) fetch(ctx context.Context, rawURL string) *response {
 		}
 		return nil
 	}
-	_ = backoff.Retry(op, backoff.WithContext(backoff.WithMaxRetries(b, uint64(f.retries)), ctx))
+	notify := func(_ error, wait time.Duration) {
+		if onRetry != nil {
+			onRetry(r, wait)
+		}
+	}
+	_ = backoff.RetryNotify(op, backoff.WithContext(backoff.WithMaxRetries(b, uint64(f.retries)), ctx), notify)
 	if r == nil { // cancelled before the first attempt
 		r = &response{start: time.Now(), err: ctx.Err()}
 	}

@@ -189,6 +189,7 @@ func TestTimeoutsAndRefusals(t *testing.T) {
 	cfg := fetchConfig()
 	cfg.Timeout = 300 * time.Millisecond
 	cfg.Retries = 1
+	cfg.IgnoreRobots = true // the fetcher's own retries; robots.txt is tested in politeness_test.go
 	st := openStore(t)
 	c, _ := crawler.New(st, cfg)
 	c.Enqueue(context.Background(), srv.URL+"/hang", dead)

@@ -379,6 +379,41 @@ func (f *Bolt) Release(l Lease, p Pace) {
 	f.notify()
 }
 
+// Return implements Frontier: l goes back to the head of its host's queue
+// (it never left the disk), and the host is not leased again before
+// notBefore.
+func (f *Bolt) Return(l Lease, notBefore time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := f.hosts[l.Host]
+	if h == nil {
+		return
+	}
+	h.buf = append([]Lease{l}, h.buf...)
+	h.queued++
+	f.queued++
+	h.inflight--
+	h.leased--
+	f.leased--
+	if notBefore.After(h.readyAt) {
+		h.readyAt = notBefore
+	}
+	f.schedule(h)
+	f.notify()
+}
+
+// Hold implements Frontier: host is not leased again before until.
+func (f *Bolt) Hold(host string, until time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := f.hosts[host]
+	if h == nil || !until.After(h.readyAt) {
+		return
+	}
+	h.readyAt = until
+	f.schedule(h)
+}
+
 // Complete implements Frontier.
 func (f *Bolt) Complete(ctx context.Context, done []Done) error {
 	if err := ctx.Err(); err != nil {

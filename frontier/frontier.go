@@ -66,6 +66,11 @@ type Frontier interface {
 	// Release ends the fetch of l (its host may be leased again according
 	// to p) without completing it.
 	Release(l Lease, p Pace)
+	// Return puts an unfinished lease back in the queue; its host is not
+	// leased again before notBefore.
+	Return(l Lease, notBefore time.Time)
+	// Hold keeps host from being leased before until.
+	Hold(host string, until time.Time)
 	// Complete removes completed leases from the queue and adds what was
 	// found on their pages, in one step.
 	Complete(ctx context.Context, done []Done) error

@@ -1,10 +1,12 @@
-// Package politeness decides how hard trawl may press each host: how many
-// requests may be in flight to it, how long to wait between them, and when
-// a host that asked us to back off may be fetched again.
+// Package politeness decides how hard trawl may press each host: whether
+// robots.txt lets a URL be fetched, how many requests may be in flight to a
+// host, how long to wait between them, and when a host that asked us to
+// back off, or keeps failing, may be tried again.
 //
-// It stands between the frontier and the fetchers: after each fetch the
-// crawler reports the outcome to a Policy and hands the resulting
-// frontier.Pace back to the frontier, which holds the host until then.
+// It stands between the frontier and the fetchers. Before a fetch, the
+// crawler asks Check; after it, it reports the outcome to Pace and hands
+// the resulting frontier.Pace back to the frontier, which holds the host
+// until then. No worker ever sleeps for politeness.
 package politeness
 
 import (
@@ -12,48 +14,92 @@ import (
 	"sync"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/trawl-dev/trawl/frontier"
 )
 
 // MaxRetryAfter bounds how long a server's Retry-After may hold a host.
 const MaxRetryAfter = 10 * time.Minute
 
-// An Outcome is what one fetch told us about its host.
-type Outcome struct {
-	Status     int           // HTTP status of the last attempt; 0 when nothing answered
-	RetryAfter time.Duration // the server's Retry-After, when it sent one
-	Latency    time.Duration // time to the response headers
+// MaxCrawlDelay bounds a robots.txt Crawl-delay, as Heritrix does.
+const MaxCrawlDelay = 5 * time.Minute
+
+// Options configure a Policy. The zero value of each field has the
+// default given.
+type Options struct {
+	PerHost   int           // requests in flight to one host (default 2)
+	Delay     time.Duration // least gap between request starts to one host (default 0)
+	UserAgent string        // matched against robots.txt groups
+
+	// AutoThrottle paces each host by its latency: gap = latency/PerHost,
+	// never below Delay nor above MaxDelay; 429 and 503 double it.
+	AutoThrottle bool
+	MaxDelay     time.Duration // default 60s
+
+	// Robots, when set, is the client that fetches robots.txt; nil ignores
+	// robots.txt.
+	Robots *http.Client
+	// DB, when set, caches robots.txt files in the job for RobotsTTL
+	// (default 24h).
+	DB        *bolt.DB
+	RobotsTTL time.Duration
+	// RobotsRetry is the first wait before asking again for a robots.txt
+	// that answered 5xx or not at all; it doubles each time, and after
+	// RobotsTries such answers the host's URLs fail (default 10s, 4).
+	RobotsRetry time.Duration
+	RobotsTries int
+
+	// BreakAfter consecutive URLs that got no answer open a host's
+	// circuit: its URLs fail at once, except one probe every BreakProbe
+	// (defaults 5, 30s).
+	BreakAfter int
+	BreakProbe time.Duration
 }
 
 // Policy holds the politeness rules of a job and what it learned per host.
 // It is safe for concurrent use.
 type Policy struct {
-	perHost int
-	delay   time.Duration
+	opts Options
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
 }
 
 type hostState struct {
-	crawlDelay time.Duration // from robots.txt, when known
+	crawlDelay time.Duration // from robots.txt
+	auto       time.Duration // auto-throttle gap
+	robots     *robotsEntry
+
+	failures int       // consecutive URLs with no answer
+	openAt   time.Time // when the circuit opened; zero when closed
+	probeAt  time.Time // next time a URL may go through an open circuit
 }
 
-// New returns a Policy allowing perHost requests in flight to one host and
-// spacing request starts to one host by at least delay.
-func New(perHost int, delay time.Duration) *Policy {
-	if perHost <= 0 {
-		perHost = 2
+// New returns a Policy with opts.
+func New(opts Options) *Policy {
+	if opts.PerHost <= 0 {
+		opts.PerHost = 2
 	}
-	return &Policy{perHost: perHost, delay: delay, hosts: make(map[string]*hostState)}
-}
-
-// SetCrawlDelay records a host's robots.txt Crawl-delay, which raises the
-// job's delay for that host.
-func (p *Policy) SetCrawlDelay(host string, d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.state(host).crawlDelay = d
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = 60 * time.Second
+	}
+	if opts.RobotsTTL <= 0 {
+		opts.RobotsTTL = 24 * time.Hour
+	}
+	if opts.RobotsRetry <= 0 {
+		opts.RobotsRetry = 10 * time.Second
+	}
+	if opts.RobotsTries <= 0 {
+		opts.RobotsTries = 4
+	}
+	if opts.BreakAfter <= 0 {
+		opts.BreakAfter = 5
+	}
+	if opts.BreakProbe <= 0 {
+		opts.BreakProbe = 30 * time.Second
+	}
+	return &Policy{opts: opts, hosts: make(map[string]*hostState)}
 }
 
 func (p *Policy) state(host string) *hostState {
@@ -65,27 +111,107 @@ func (p *Policy) state(host string) *hostState {
 	return s
 }
 
-// Initial returns the pace of a host nothing is known of yet.
+// Initial returns the pace of a host nothing is known of yet: one request
+// at a time until its robots.txt (and so its Crawl-delay) is known.
 func (p *Policy) Initial() frontier.Pace {
-	return p.Pace("", Outcome{}, time.Time{})
-}
-
-// Pace returns when host may be fetched again after a fetch with outcome o
-// that ended at now.
-func (p *Policy) Pace(host string, o Outcome, now time.Time) frontier.Pace {
-	p.mu.Lock()
-	gap := max(p.delay, p.state(host).crawlDelay)
-	p.mu.Unlock()
-	pace := frontier.Pace{Gap: gap, Limit: p.perHost}
-	if gap > 0 {
-		// Spacing applies between request starts, so overlapping requests
-		// would break it: one at a time, as Heritrix and Scrapy do.
+	pace := frontier.Pace{Gap: p.opts.Delay, Limit: p.opts.PerHost}
+	if p.opts.Delay > 0 || p.opts.Robots != nil {
 		pace.Limit = 1
 	}
-	if o.RetryAfter > 0 {
-		pace.NotBefore = now.Add(min(o.RetryAfter, MaxRetryAfter))
+	return pace
+}
+
+// Current returns host's pace as it stands, for a lease that made no
+// request.
+func (p *Policy) Current(host string) frontier.Pace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pace(p.state(host))
+}
+
+func (p *Policy) pace(s *hostState) frontier.Pace {
+	fixed := max(p.opts.Delay, s.crawlDelay)
+	pace := frontier.Pace{Gap: max(fixed, s.auto), Limit: p.opts.PerHost}
+	if fixed > 0 {
+		// A fixed delay spaces request starts; overlapping requests would
+		// break it, so one at a time, as Heritrix and Scrapy do.
+		pace.Limit = 1
+	}
+	// An open circuit does not hold the host: its URLs fail at once in
+	// Check, without a request, so the queue drains instead of waiting.
+	return pace
+}
+
+// An Outcome is what one fetch told us about its host.
+type Outcome struct {
+	Status     int           // HTTP status of the last attempt; 0 when nothing answered
+	RetryAfter time.Duration // the server's Retry-After, when it sent one
+	Latency    time.Duration // time to the response headers
+}
+
+// Pace records the outcome of a fetch from host that ended at now, and
+// returns when the host may be fetched again.
+func (p *Policy) Pace(host string, o Outcome, now time.Time) frontier.Pace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.state(host)
+	if p.opts.AutoThrottle {
+		p.throttle(s, o)
+	}
+	p.trackFailures(s, o, now)
+	pace := p.pace(s)
+	if t := now.Add(min(o.RetryAfter, MaxRetryAfter)); o.RetryAfter > 0 && t.After(pace.NotBefore) {
+		pace.NotBefore = t
 	}
 	return pace
+}
+
+// throttle adjusts the host's auto-throttle gap, as Scrapy's AutoThrottle:
+// aim at PerHost requests in flight (gap = latency/PerHost), move halfway
+// there each response, never faster after an error response, and double
+// the gap on 429 or 503.
+func (p *Policy) throttle(s *hostState, o Outcome) {
+	switch {
+	case o.Status == http.StatusTooManyRequests || o.Status == http.StatusServiceUnavailable:
+		s.auto = max(2*s.auto, time.Second)
+	case o.Latency > 0 && o.Status != 0:
+		target := o.Latency / time.Duration(p.opts.PerHost)
+		next := max(target, (s.auto+target)/2)
+		if o.Status >= 300 && next < s.auto {
+			next = s.auto
+		}
+		s.auto = next
+	}
+	s.auto = min(max(s.auto, p.opts.Delay), p.opts.MaxDelay)
+}
+
+// trackFailures counts URLs of the host that got no answer, and opens or
+// closes the host's circuit.
+func (p *Policy) trackFailures(s *hostState, o Outcome, now time.Time) {
+	if o.Status != 0 {
+		s.failures, s.openAt, s.probeAt = 0, time.Time{}, time.Time{}
+		return
+	}
+	s.failures++
+	if s.failures >= p.opts.BreakAfter {
+		if s.openAt.IsZero() {
+			s.openAt = now
+		}
+		s.probeAt = now.Add(p.opts.BreakProbe)
+	}
+}
+
+// Down returns the hosts whose circuit is open, with how long ago it opened.
+func (p *Policy) Down(now time.Time) map[string]time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	down := map[string]time.Duration{}
+	for h, s := range p.hosts {
+		if !s.openAt.IsZero() {
+			down[h] = now.Sub(s.openAt)
+		}
+	}
+	return down
 }
 
 // RetryAfter parses a Retry-After header value (seconds or an HTTP date)

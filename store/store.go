@@ -63,6 +63,7 @@ type Record struct {
 	SHA256      string      `json:"sha256"`
 	Attempts    int         `json:"attempts"`
 	Error       string      `json:"error"`
+	Skipped     string      `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots")
 	FetchedAt   time.Time   `json:"fetched_at"`
 	DurationMS  int64       `json:"duration_ms"`
 	Header      http.Header `json:"headers"`

@@ -21,11 +21,13 @@ type Site struct {
 	Links    int           // links on each page
 	PageSize int           // approximate bytes per page
 	Delay    time.Duration // wait before answering each request
+	Robots   string        // served at /robots.txt; empty: 404
 
 	once   sync.Once
 	hits   []atomic.Int32
 	other  atomic.Int64
 	total  atomic.Int64
+	robots atomic.Int64
 	filler string
 }
 
@@ -81,6 +83,15 @@ func link(host string, i, j, k int) string {
 // ServeHTTP implements http.Handler.
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.init()
+	if r.URL.Path == "/robots.txt" {
+		s.robots.Add(1)
+		if s.Robots == "" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(s.Robots))
+		return
+	}
 	s.total.Add(1)
 	if s.Delay > 0 {
 		select {
@@ -122,7 +133,10 @@ func (s *Site) Hits(i int) int {
 	return int(s.hits[i].Load())
 }
 
-// Total returns how many requests the site received.
+// RobotsHits returns how many times /robots.txt was requested.
+func (s *Site) RobotsHits() int { return int(s.robots.Load()) }
+
+// Total returns how many requests the site received, /robots.txt aside.
 func (s *Site) Total() int { return int(s.total.Load()) }
 
 // Other returns how many requests were for paths that are not pages.

@@ -1,0 +1,267 @@
+package crawler_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/internal/testsite"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// serveOn starts h on ip (127.0.0.2, 127.0.0.3, … are separate hosts).
+func serveOn(t *testing.T, ip string, h http.Handler) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", ip, err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// requestLog records when each request to a server started.
+type requestLog struct {
+	mu       sync.Mutex
+	starts   []time.Time
+	paths    []string
+	inFlight atomic.Int32
+	maxIn    atomic.Int32
+}
+
+func (l *requestLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := l.inFlight.Add(1)
+		defer l.inFlight.Add(-1)
+		for m := l.maxIn.Load(); n > m && !l.maxIn.CompareAndSwap(m, n); m = l.maxIn.Load() {
+		}
+		l.mu.Lock()
+		l.starts = append(l.starts, time.Now())
+		l.paths = append(l.paths, r.URL.Path)
+		l.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *requestLog) count(path string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, p := range l.paths {
+		if p == path {
+			n++
+		}
+	}
+	return n
+}
+
+// pageStarts returns the start times of requests other than robots.txt.
+func (l *requestLog) pageStarts() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ts []time.Time
+	for i, p := range l.paths {
+		if p != "/robots.txt" {
+			ts = append(ts, l.starts[i])
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+	return ts
+}
+
+func TestRobotsDisallowOnceAndCached(t *testing.T) {
+	site := testsite.New(40)
+	site.Robots = "User-agent: *\nDisallow: /p/1\nAllow: /p/10$\n\nUser-agent: otherbot\nDisallow: /\n"
+	var log requestLog
+	srv := httptest.NewServer(log.wrap(site))
+	defer srv.Close()
+	st := openStore(t)
+	for run := 0; run < 2; run++ {
+		c, err := crawler.New(st, testConfig(srv.URL+"/p/0"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := c.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 && sum.Skipped == 0 {
+			t.Error("no URL recorded as skipped")
+		}
+	}
+	// Disallow: /p/1 covers /p/1 and /p/11…/p/19; /p/10 is allowed again.
+	for _, p := range []string{"/p/1", "/p/11", "/p/15", "/p/19"} {
+		if n := log.count(p); n != 0 {
+			t.Errorf("%s is disallowed but was requested %d times", p, n)
+		}
+		if r, _ := st.Get(srv.URL + p); r == nil || r.Skipped != "robots" || r.Status != 0 {
+			t.Errorf("%s: record %+v, want a skipped record", p, r)
+		}
+	}
+	if log.count("/p/10") != 1 || log.count("/p/2") != 1 {
+		t.Errorf("allowed pages: /p/10 requested %d times, /p/2 %d", log.count("/p/10"), log.count("/p/2"))
+	}
+	if n := site.RobotsHits(); n != 1 {
+		t.Errorf("robots.txt requested %d times over two runs, want 1 (cached in the job)", n)
+	}
+}
+
+func TestCrawlDelay(t *testing.T) {
+	site := testsite.New(4)
+	site.Robots = "User-agent: *\nCrawl-delay: 1\n"
+	var log requestLog
+	srv := httptest.NewServer(log.wrap(site))
+	defer srv.Close()
+	cfg := testConfig(srv.URL + "/p/0")
+	cfg.PerHost = 4
+	c, _ := crawler.New(openStore(t), cfg)
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts := log.pageStarts()
+	if len(ts) != 4 {
+		t.Fatalf("%d page requests, want 4", len(ts))
+	}
+	for i := 1; i < len(ts); i++ {
+		if d := ts[i].Sub(ts[i-1]); d < 950*time.Millisecond {
+			t.Errorf("requests %d and %d were %v apart; Crawl-delay is 1s", i-1, i, d)
+		}
+	}
+}
+
+func TestPerHostLimitAcrossHosts(t *testing.T) {
+	const hosts, pages = 4, 12
+	var logs [hosts]requestLog
+	var all requestLog
+	var seeds []string
+	for i := 0; i < hosts; i++ {
+		site := testsite.New(pages)
+		site.Delay = 50 * time.Millisecond
+		srv := serveOn(t, fmt.Sprintf("127.0.0.%d", i+2), all.wrap(logs[i].wrap(site)))
+		seeds = append(seeds, srv.URL+"/p/0")
+	}
+	cfg := testConfig(seeds...)
+	cfg.PerHost = 2
+	cfg.AutoThrottle = false
+	st := openStore(t)
+	c, _ := crawler.New(st, cfg)
+	sum, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stored != hosts*pages {
+		t.Fatalf("stored %d pages, want %d", sum.Stored, hosts*pages)
+	}
+	for i := range logs {
+		if m := logs[i].maxIn.Load(); m > 2 {
+			t.Errorf("host %d saw %d requests in flight, limit 2", i, m)
+		}
+	}
+	// The hosts progress in parallel: at some moment more than one host's
+	// requests were in flight (serially, never more than 2).
+	if m := all.maxIn.Load(); m <= 2 {
+		t.Errorf("at most %d requests in flight over %d hosts: hosts were not crawled in parallel", m, hosts)
+	}
+}
+
+func TestRetryAfterHoldsTheHost(t *testing.T) {
+	var log requestLog
+	var limited atomic.Int32
+	var t429 atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/a" && limited.Add(1) == 1 {
+			t429.Store(time.Now().UnixNano())
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		if r.URL.Path == "/b" {
+			time.Sleep(100 * time.Millisecond) // still in flight when /a is told to wait
+		}
+		fmt.Fprint(w, "ok")
+	})
+	srv := httptest.NewServer(log.wrap(mux))
+	defer srv.Close()
+	cfg := fetchConfig()
+	cfg.Retries = 2
+	cfg.PerHost = 2
+	cfg.AutoThrottle = false
+	st := openStore(t)
+	c, _ := crawler.New(st, cfg)
+	for _, p := range []string{"/warm", "/a", "/b", "/c", "/d", "/e"} {
+		c.Enqueue(context.Background(), srv.URL+p)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := st.Get(srv.URL + "/a"); r == nil || r.Status != 200 || r.Attempts != 2 {
+		t.Fatalf("/a: %+v", r)
+	}
+	held := time.Unix(0, t429.Load())
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for i, start := range log.starts {
+		if p := log.paths[i]; p == "/a" || p == "/b" {
+			continue // /a is retried on its own schedule; /b was already leased
+		}
+		if start.After(held) && start.Before(held.Add(950*time.Millisecond)) {
+			t.Errorf("%s started %v after the 429 with Retry-After: 1", log.paths[i], start.Sub(held))
+		}
+	}
+}
+
+func TestDeadHostDoesNotHoldTheJob(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.2:0")
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	site := testsite.New(200)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+
+	cfg := testConfig()
+	cfg.Follow = false
+	st := openStore(t)
+	c, _ := crawler.New(st, cfg)
+	var urls []string
+	for i := 0; i < 200; i++ {
+		urls = append(urls, srv.URL+testsite.Path(i), fmt.Sprintf("%s/x/%d", dead, i))
+	}
+	c.Enqueue(context.Background(), urls...)
+	sum, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Stored != 400 || site.Total() != 200 {
+		t.Fatalf("stored %d records, live host saw %d requests", sum.Stored, site.Total())
+	}
+	if len(sum.DownHosts) != 1 || !strings.HasPrefix(dead, "http://"+sum.DownHosts[0]) {
+		t.Errorf("down hosts %v, want the dead one", sum.DownHosts)
+	}
+	failed := 0
+	st.Each(func(r *store.Record) error {
+		if strings.HasPrefix(r.URL, dead) {
+			if r.Status != 0 || r.Error == "" {
+				t.Errorf("dead host record %+v", r)
+			}
+			failed++
+		}
+		return nil
+	})
+	if failed != 200 {
+		t.Errorf("%d failure records for the dead host, want 200", failed)
+	}
+}

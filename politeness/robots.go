@@ -1,0 +1,256 @@
+package politeness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/temoto/robotstxt"
+	bolt "go.etcd.io/bbolt"
+)
+
+var bucketRobots = []byte("politeness.robots") // host → cachedRobots JSON
+
+// maxRobotsSize is the most of a robots.txt that is read (Google reads 500 KiB).
+const maxRobotsSize = 500 << 10
+
+// An Action is what Check tells the crawler to do with a URL.
+type Action int
+
+const (
+	Fetch Action = iota // fetch it now
+	Skip                // do not fetch it; record it as skipped (robots.txt disallows it)
+	Later               // return it to the queue; its host may be asked again at Verdict.Until
+	Fail                // do not fetch it; record it as failed with Verdict.Reason
+)
+
+// A Verdict is Check's answer.
+type Verdict struct {
+	Action Action
+	Reason string    // for Skip and Fail
+	Until  time.Time // for Later
+}
+
+// robotsEntry is one host's robots.txt, or the attempt to get it.
+type robotsEntry struct {
+	done      chan struct{} // closed when the fields below are set
+	group     *robotstxt.Group
+	fetchedAt time.Time
+	err       string    // why it is unavailable (5xx or no answer); empty when usable
+	noConnect bool      // no connection could be made: the host itself is unreachable
+	fails     int       // unavailable answers in a row
+	retryAt   time.Time // when to ask again after an unavailable answer
+}
+
+type cachedRobots struct {
+	FetchedAt time.Time `json:"fetched_at"`
+	Status    int       `json:"status"`
+	Body      string    `json:"body"`
+}
+
+// Check decides whether a URL of host may be fetched now: the host's
+// circuit must let it through, and its robots.txt (fetched once per host,
+// before any other request to it, and cached in the job) must allow it.
+func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.Time) Verdict {
+	p.mu.Lock()
+	s := p.state(host)
+	if !s.openAt.IsZero() {
+		if now.Before(s.probeAt) {
+			n := s.failures
+			p.mu.Unlock()
+			return Verdict{Action: Fail, Reason: fmt.Sprintf("host down: the last %d URLs got no answer (circuit open)", n)}
+		}
+		s.probeAt = now.Add(p.opts.BreakProbe) // this URL is the probe
+	}
+	p.mu.Unlock()
+	if p.opts.Robots == nil {
+		return Verdict{Action: Fetch}
+	}
+	e, err := p.robots(ctx, scheme, host, now)
+	if err != nil { // interrupted
+		return Verdict{Action: Later, Until: now}
+	}
+	switch {
+	case e.noConnect:
+		// Nothing listens: no request can reach the host, so its URLs fail
+		// now (and open its circuit) rather than wait for robots.txt.
+		p.Pace(host, Outcome{}, now)
+		return Verdict{Action: Fail, Reason: e.err}
+	case e.err == "":
+		if e.group.Test(path) {
+			return Verdict{Action: Fetch}
+		}
+		return Verdict{Action: Skip, Reason: "robots.txt disallows it"}
+	case e.fails >= p.opts.RobotsTries:
+		return Verdict{Action: Fail, Reason: fmt.Sprintf("robots.txt unavailable after %d tries (%s)", e.fails, e.err)}
+	default:
+		return Verdict{Action: Later, Until: e.retryAt}
+	}
+}
+
+// robots returns host's robots.txt entry, fetching it if it is missing,
+// expired, or due for another try. One caller fetches; the others wait.
+func (p *Policy) robots(ctx context.Context, scheme, host string, now time.Time) (*robotsEntry, error) {
+	p.mu.Lock()
+	s := p.state(host)
+	e := s.robots
+	stale := e != nil && isClosed(e.done) &&
+		(e.noConnect ||
+			e.err == "" && now.Sub(e.fetchedAt) > p.opts.RobotsTTL ||
+			e.err != "" && e.fails < p.opts.RobotsTries && !now.Before(e.retryAt))
+	if e != nil && !stale {
+		p.mu.Unlock()
+		select {
+		case <-e.done:
+			return e, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	next := &robotsEntry{done: make(chan struct{})}
+	if e != nil {
+		next.fails = e.fails
+	}
+	s.robots = next
+	p.mu.Unlock()
+
+	p.load(ctx, scheme, host, now, next)
+	if ctx.Err() != nil {
+		p.mu.Lock()
+		if s.robots == next {
+			s.robots = e // let a later caller try again
+		}
+		p.mu.Unlock()
+		close(next.done)
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	if next.err == "" && next.group.CrawlDelay > 0 {
+		s.crawlDelay = min(next.group.CrawlDelay, MaxCrawlDelay)
+	}
+	p.mu.Unlock()
+	close(next.done)
+	return next, nil
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// load fills e from the job's cache or from the host.
+func (p *Policy) load(ctx context.Context, scheme, host string, now time.Time, e *robotsEntry) {
+	if c, ok := p.cached(host); ok && now.Sub(c.FetchedAt) <= p.opts.RobotsTTL {
+		p.parse(e, c.Status, []byte(c.Body), c.FetchedAt)
+		return
+	}
+	status, body, err := p.fetchRobots(ctx, scheme+"://"+host+"/robots.txt")
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &oe) && oe.Op == "dial":
+		msg := oe.Err.Error()
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			msg = "connection refused"
+		}
+		e.err, e.noConnect = msg+" (fetching robots.txt)", true
+		return
+	case err != nil:
+		e.err = err.Error()
+	case status >= 500:
+		e.err = fmt.Sprintf("HTTP %d", status)
+	}
+	if e.err != "" {
+		// RFC 9309: an unreachable robots.txt means the whole site is
+		// disallowed for now; ask again later.
+		e.fails++
+		e.retryAt = now.Add(p.opts.RobotsRetry << (e.fails - 1))
+		return
+	}
+	p.parse(e, status, body, now)
+	p.store(host, cachedRobots{FetchedAt: now, Status: status, Body: string(body)})
+}
+
+// parse reads a robots.txt answer: 2xx is parsed, 4xx allows everything.
+func (p *Policy) parse(e *robotsEntry, status int, body []byte, at time.Time) {
+	data, err := robotstxt.FromStatusAndBytes(status, body)
+	if err != nil { // unparsable: as good as none
+		data, _ = robotstxt.FromStatusAndBytes(http.StatusNotFound, nil)
+	}
+	e.group = data.FindGroup(agentToken(p.opts.UserAgent))
+	e.fetchedAt = at
+	e.err, e.fails = "", 0
+}
+
+// agentToken is the product token of a User-Agent ("trawl" of "trawl/0.1 (…)").
+func agentToken(ua string) string {
+	if i := strings.IndexAny(ua, "/ "); i > 0 {
+		return ua[:i]
+	}
+	return ua
+}
+
+func (p *Policy) fetchRobots(ctx context.Context, url string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("User-Agent", p.opts.UserAgent)
+	resp, err := p.opts.Robots.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRobotsSize))
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+func (p *Policy) cached(host string) (cachedRobots, bool) {
+	var c cachedRobots
+	if p.opts.DB == nil {
+		return c, false
+	}
+	found := false
+	p.opts.DB.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketRobots); b != nil {
+			if v := b.Get([]byte(host)); v != nil {
+				found = json.Unmarshal(v, &c) == nil
+			}
+		}
+		return nil
+	})
+	return c, found
+}
+
+func (p *Policy) store(host string, c cachedRobots) {
+	if p.opts.DB == nil {
+		return
+	}
+	data, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	// A cache: losing it costs one more fetch of robots.txt.
+	_ = p.opts.DB.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketRobots)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(host), data)
+	})
+}

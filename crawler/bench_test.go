@@ -65,6 +65,7 @@ func crawlSite(b *testing.B, base string) time.Duration {
 	cfg.Seeds = []string{base + "/p/0"}
 	cfg.Concurrency = benchConcurrency
 	cfg.PerHost = benchConcurrency
+	cfg.AutoThrottle = false // the bare loop does not pace either
 	c, err := crawler.New(st, cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -64,6 +64,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	o := defaultOptions()
 	o.Job, o.PerHost, o.quiet = *job, 16, *quiet
+	o.AutoThrottle = false // our own loopback site
 	o.Seeds = []string{seed}
 	if _, err := runJob(ctx, &o, o.crawlerConfig(), nil, stderr); err != nil {
 		return err

@@ -205,6 +205,12 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 	}
 	fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope; max depth %d; %d retries\n",
 		s.Duplicates, s.Offsite, s.MaxDepth, s.Retries)
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "  robots    %d URLs not fetched: robots.txt disallows them\n", s.Skipped)
+	}
+	if len(s.DownHosts) > 0 {
+		fmt.Fprintf(w, "  down      %s (no answer; their URLs failed fast)\n", strings.Join(s.DownHosts, ", "))
+	}
 	for _, e := range s.TopErrors(5) {
 		fmt.Fprintf(w, "  error     %dx %s\n", s.Errors[e], e)
 	}

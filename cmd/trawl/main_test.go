@@ -138,7 +138,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	r := trawl(t, t.TempDir(), "", "crawl", "--help")
-	for _, flag := range []string{"--job", "--concurrency", "--per-host", "--delay", "--retries", "--timeout", "--user-agent", "--max-body", "--config", "--scope", "--include", "--exclude", "--depth", "--max-pages", "--quiet", "--verbose"} {
+	for _, flag := range []string{"--ignore-robots", "--auto-throttle", "--max-delay", "--job", "--concurrency", "--per-host", "--delay", "--retries", "--timeout", "--user-agent", "--max-body", "--config", "--scope", "--include", "--exclude", "--depth", "--max-pages", "--quiet", "--verbose"} {
 		if !strings.Contains(r.stdout, flag) {
 			t.Errorf("crawl --help does not list %s", flag)
 		}

@@ -77,6 +77,10 @@ type jobOptions struct {
 	Depth       int      `yaml:"depth"`
 	MaxPages    int      `yaml:"max_pages"`
 
+	IgnoreRobots bool     `yaml:"ignore_robots"`
+	AutoThrottle bool     `yaml:"auto_throttle"`
+	MaxDelay     duration `yaml:"max_delay"`
+
 	config  string
 	quiet   bool
 	verbose bool
@@ -85,14 +89,16 @@ type jobOptions struct {
 func defaultOptions() jobOptions {
 	d := crawler.DefaultConfig()
 	return jobOptions{
-		Job:         "trawl.db",
-		Concurrency: d.Concurrency,
-		PerHost:     d.PerHost,
-		Retries:     d.Retries,
-		Timeout:     duration(d.Timeout),
-		UserAgent:   d.UserAgent,
-		MaxBody:     size(d.MaxBody),
-		Scope:       d.Scope,
+		Job:          "trawl.db",
+		Concurrency:  d.Concurrency,
+		PerHost:      d.PerHost,
+		Retries:      d.Retries,
+		Timeout:      duration(d.Timeout),
+		UserAgent:    d.UserAgent,
+		MaxBody:      size(d.MaxBody),
+		Scope:        d.Scope,
+		AutoThrottle: d.AutoThrottle,
+		MaxDelay:     duration(d.MaxDelay),
 	}
 }
 
@@ -110,6 +116,9 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.Var(&o.Timeout, "timeout", "time limit of one attempt, body included")
 	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header")
 	fs.Var(&o.MaxBody, "max-body", "largest decoded body kept (KB, MB, GB); 0 = no limit")
+	fs.BoolVar(&o.IgnoreRobots, "ignore-robots", o.IgnoreRobots, "fetch what robots.txt disallows (only for your own sites)")
+	fs.BoolVar(&o.AutoThrottle, "auto-throttle", o.AutoThrottle, "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)")
+	fs.Var(&o.MaxDelay, "max-delay", "most delay auto-throttle may reach")
 	if crawl {
 		fs.StringVar(&o.Scope, "scope", o.Scope, "links to follow: host, domain, subtree or any")
 		fs.StringArrayVar(&o.Include, "include", o.Include, "follow only URLs matching this regexp (repeatable)")
@@ -216,5 +225,9 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Timeout:     time.Duration(o.Timeout),
 		UserAgent:   o.UserAgent,
 		MaxBody:     int64(o.MaxBody),
+
+		IgnoreRobots: o.IgnoreRobots,
+		AutoThrottle: o.AutoThrottle,
+		MaxDelay:     time.Duration(o.MaxDelay),
 	}
 }

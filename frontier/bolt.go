@@ -26,7 +26,7 @@ type Options struct {
 	Pace Pace
 }
 
-// Bolt is a Frontier kept in a bbolt database, usually the job's own file,
+// Bolt is a frontier kept in a bbolt database, usually the job's own file,
 // so that completing a lease can share a transaction with saving its result.
 //
 // The queue lives on disk; memory holds one small record per host with
@@ -169,7 +169,8 @@ func fingerprint(url string) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
-// Add implements Frontier.
+// Add queues the requests whose URL was never added before and returns
+// how many were new.
 func (f *Bolt) Add(ctx context.Context, reqs []Request) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -255,7 +256,8 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 	return added, nil
 }
 
-// Next implements Frontier.
+// Next leases the next URL whose host is ready, waiting until one is. It
+// returns ErrDrained when nothing is queued and nothing is leased.
 func (f *Bolt) Next(ctx context.Context) (Lease, error) {
 	var timer *time.Timer
 	defer func() {
@@ -356,7 +358,8 @@ func (f *Bolt) fill(h *host) error {
 	})
 }
 
-// Release implements Frontier.
+// Release ends the fetch of l without completing it: its host may be
+// leased again as p says.
 func (f *Bolt) Release(l Lease, p Pace) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -379,7 +382,7 @@ func (f *Bolt) Release(l Lease, p Pace) {
 	f.notify()
 }
 
-// Return implements Frontier: l goes back to the head of its host's queue
+// Return puts l back to the head of its host's queue
 // (it never left the disk), and the host is not leased again before
 // notBefore.
 func (f *Bolt) Return(l Lease, notBefore time.Time) {
@@ -402,7 +405,7 @@ func (f *Bolt) Return(l Lease, notBefore time.Time) {
 	f.notify()
 }
 
-// Hold implements Frontier: host is not leased again before until.
+// Hold keeps host from being leased before until.
 func (f *Bolt) Hold(host string, until time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -414,7 +417,8 @@ func (f *Bolt) Hold(host string, until time.Time) {
 	f.schedule(h)
 }
 
-// Complete implements Frontier.
+// Complete removes completed leases from the queue and adds what was found
+// on their pages, in one transaction.
 func (f *Bolt) Complete(ctx context.Context, done []Done) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -461,7 +465,7 @@ func (f *Bolt) CompleteTx(tx *bolt.Tx, done []Done) error {
 	return nil
 }
 
-// Stats implements Frontier.
+// Stats returns current counts.
 func (f *Bolt) Stats() Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -2,13 +2,12 @@
 // keeps one queue per host with the time that host may next be fetched, and
 // leases URLs to workers so that work in flight at a crash is fetched again.
 //
-// The Frontier interface is what the crawler needs; Bolt implements it in a
-// job's bbolt file, and other implementations (Redis, for several processes)
-// can satisfy it too.
+// Bolt keeps the frontier in a job's bbolt file. The crawler uses it through
+// its own small interface (crawler.Frontier), which other implementations,
+// such as a Redis-backed one shared by several processes, can satisfy too.
 package frontier
 
 import (
-	"context"
 	"errors"
 	"time"
 )
@@ -53,27 +52,4 @@ type Stats struct {
 	Hosts    int // hosts with queued or leased URLs
 	Seen     int // distinct URLs ever added (this run's view)
 	Filtered int // Add calls rejected as already seen, this run
-}
-
-// Frontier is a persistent, deduplicating, per-host-paced URL queue.
-type Frontier interface {
-	// Add queues the requests whose URL was never added before and
-	// returns how many were new.
-	Add(ctx context.Context, reqs []Request) (int, error)
-	// Next leases the next URL whose host is ready, waiting until one is.
-	// It returns ErrDrained when nothing is queued or leased.
-	Next(ctx context.Context) (Lease, error)
-	// Release ends the fetch of l (its host may be leased again according
-	// to p) without completing it.
-	Release(l Lease, p Pace)
-	// Return puts an unfinished lease back in the queue; its host is not
-	// leased again before notBefore.
-	Return(l Lease, notBefore time.Time)
-	// Hold keeps host from being leased before until.
-	Hold(host string, until time.Time)
-	// Complete removes completed leases from the queue and adds what was
-	// found on their pages, in one step.
-	Complete(ctx context.Context, done []Done) error
-	// Stats returns current counts.
-	Stats() Stats
 }

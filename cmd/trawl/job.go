@@ -82,11 +82,10 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 	}
 	for sc.Scan() {
 		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || s[0] == '#' {
+		u, err := parseListLine(sc.Text())
+		if u == "" && err == nil {
 			continue
 		}
-		u, err := frontier.Canonical(s)
 		if err != nil {
 			bad++
 			if bad <= 20 {
@@ -113,6 +112,16 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 	}
 	fmt.Fprintf(stderr, "trawl fetch: %s: %d URLs read, %d new to the job\n", name, total, added)
 	return nil
+}
+
+// parseListLine reads one line of a URL list: the canonical URL, or ""
+// for a blank or comment line, or an error for a bad one.
+func parseListLine(line string) (string, error) {
+	s := strings.TrimSpace(line)
+	if s == "" || s[0] == '#' {
+		return "", nil
+	}
+	return frontier.Canonical(s)
 }
 
 // runJob opens the job, prepares the crawler, calls fill (if any) to add

@@ -50,6 +50,7 @@ type Config struct {
 	MaxBody     int64 // bytes of decoded body; 0 is no limit
 
 	IgnoreRobots bool          // fetch what robots.txt disallows (for one's own sites)
+	DenyPrivate  bool          // refuse private, loopback and link-local addresses, but the seeds' own
 	AutoThrottle bool          // pace each host by its latency (see politeness.Options)
 	MaxDelay     time.Duration // most auto-throttle gap (default 60s)
 }
@@ -213,7 +214,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if c.transport == nil {
-		c.transport = newTransport(&c.cfg)
+		c.transport = newTransport(&c.cfg, c.seeds)
 	}
 	popts := politeness.Options{
 		PerHost:      cfg.PerHost,

@@ -35,8 +35,11 @@ var ErrTooLarge = errors.New("body exceeds max-body")
 // newTransport returns the transport trawl uses when none is given: keep-alive
 // sized to the job's concurrency, HTTP/2, and bounded connect, TLS and
 // response-header waits.
-func newTransport(cfg *Config) *http.Transport {
+func newTransport(cfg *Config, seeds []string) *http.Transport {
 	d := &net.Dialer{Timeout: min(cfg.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	if cfg.DenyPrivate {
+		d.Control = denyPrivate(seedAddrs(context.Background(), seeds))
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
@@ -311,7 +314,13 @@ func describe(err error, timeout time.Duration) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, errPolicy), errors.Is(err, ErrTooLarge):
+	case errors.Is(err, errPolicy):
+		var pe policyError
+		if errors.As(err, &pe) {
+			return pe.Error()
+		}
+		return err.Error()
+	case errors.Is(err, ErrTooLarge):
 		return err.Error()
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return fmt.Sprintf("timeout after %s", timeout)

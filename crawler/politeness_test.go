@@ -265,3 +265,43 @@ func TestDeadHostDoesNotHoldTheJob(t *testing.T) {
 		t.Errorf("%d failure records for the dead host, want 200", failed)
 	}
 }
+
+// A public page cannot steer the crawl into a private address that is not
+// a seed's, by a link or by a redirect; the check is on the connection.
+func TestDenyPrivate(t *testing.T) {
+	var inner requestLog
+	other := serveOn(t, "127.0.0.2", inner.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "secret")
+	})))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<a href="%s/admin">x</a> <a href="/r">r</a> <a href="/ok">ok</a>`, other.URL)
+	})
+	mux.HandleFunc("/r", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/via-redirect", http.StatusFound)
+	})
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "fine") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	cfg := testConfig(srv.URL + "/")
+	cfg.Scope = "any"
+	cfg.DenyPrivate = true
+	cfg.Retries = 0
+	st := openStore(t)
+	c, _ := crawler.New(st, cfg)
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inner.pageStarts()) + inner.count("/robots.txt"); n != 0 {
+		t.Errorf("the private host got %d requests", n)
+	}
+	for _, u := range []string{other.URL + "/admin", srv.URL + "/r"} {
+		if r, _ := st.Get(u); r == nil || !strings.Contains(r.Error, "deny-private") {
+			t.Errorf("%s: %+v, want an error naming --deny-private", u, r)
+		}
+	}
+	if r, _ := st.Get(srv.URL + "/ok"); r == nil || r.Status != 200 {
+		t.Errorf("the seed's own host was blocked: %+v", r)
+	}
+}

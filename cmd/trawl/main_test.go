@@ -375,3 +375,26 @@ func TestExampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// --deny-private is on by default only when the scope reaches beyond the
+// seeds' hosts, and a flag or config value overrides that.
+func TestDenyPrivateDefault(t *testing.T) {
+	cases := []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"http://h/"}, false},
+		{[]string{"--scope", "domain", "http://h/"}, true},
+		{[]string{"--scope", "any", "--deny-private=false", "http://h/"}, false},
+		{[]string{"--deny-private", "http://h/"}, true},
+	}
+	for _, c := range cases {
+		o, _, err := parseJobArgs("crawl", true, c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.crawlerConfig().DenyPrivate; got != c.want {
+			t.Errorf("%v: DenyPrivate %v, want %v", c.args, got, c.want)
+		}
+	}
+}

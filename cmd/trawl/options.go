@@ -78,10 +78,12 @@ type jobOptions struct {
 	MaxPages    int      `yaml:"max_pages"`
 
 	IgnoreRobots bool     `yaml:"ignore_robots"`
+	DenyPrivate  *bool    `yaml:"deny_private"` // nil: on when the scope reaches beyond the seeds' hosts
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
 
 	config  string
+	deny    bool // --deny-private as parsed
 	quiet   bool
 	verbose bool
 }
@@ -125,6 +127,8 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.StringArrayVar(&o.Exclude, "exclude", o.Exclude, "never follow URLs matching this regexp (repeatable)")
 		fs.IntVar(&o.Depth, "depth", o.Depth, "most hops from a seed; 0 = no limit")
 		fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop when the job holds this many pages; 0 = no limit")
+		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
+			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
 	}
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")
@@ -150,6 +154,9 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 		if err := parseFlags(fs, args); err != nil {
 			return nil, nil, err
 		}
+	}
+	if fs.Changed("deny-private") {
+		o.DenyPrivate = &o.deny
 	}
 	for _, n := range []struct {
 		name string
@@ -227,6 +234,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		MaxBody:     int64(o.MaxBody),
 
 		IgnoreRobots: o.IgnoreRobots,
+		DenyPrivate:  o.DenyPrivate != nil && *o.DenyPrivate || o.DenyPrivate == nil && (o.Scope == "domain" || o.Scope == "any"),
 		AutoThrottle: o.AutoThrottle,
 		MaxDelay:     time.Duration(o.MaxDelay),
 	}

@@ -28,6 +28,8 @@ func TestCanonical(t *testing.T) {
 		{"http://example.com/p?b=2&a=1", "http://example.com/p?b=2&a=1"},
 		{"http://[::1]:80/", "http://[::1]/"},
 		{"http://ex\tample.com/x\n", "http://example.com/x"},
+		{"http://h/a;jsessionid=ABC123?x=1&PHPSESSID=9&utm_source=n&sid=2&y=2", "http://h/a?x=1&y=2"},
+		{"http://h/a;JSESSIONID=z/b?utm_campaign=q", "http://h/a/b"},
 	}
 	for _, c := range cases {
 		got, err := frontier.Canonical(c.in)

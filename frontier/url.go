@@ -21,7 +21,9 @@ var ErrScheme = errors.New("only http and https URLs are supported")
 // form: scheme and host lower-cased, IDN hosts in punycode, the default port
 // dropped, the fragment dropped, dot segments resolved, percent-encoding
 // normalised (unreserved characters decoded, other escapes in upper case,
-// unsafe bytes escaped), an empty path made "/" and an empty query removed.
+// unsafe bytes escaped), an empty path made "/" and an empty query removed,
+// and session IDs (";jsessionid=", "PHPSESSID", "sid", "sessionid") and
+// "utm_*" tracking parameters dropped.
 // Two URLs that name the same resource in these ways map to one string.
 func Canonical(raw string) (string, error) {
 	u, err := parse(nil, raw)
@@ -131,12 +133,12 @@ func canonical(u *url.URL) (string, error) {
 		b.WriteByte(':')
 		b.WriteString(port)
 	}
-	path := removeDotSegments(normalizeEscapes(u.EscapedPath()))
+	path := removeDotSegments(stripPathSession(normalizeEscapes(u.EscapedPath())))
 	if path == "" {
 		path = "/"
 	}
 	b.WriteString(path)
-	if q := normalizeEscapes(u.RawQuery); q != "" {
+	if q := stripQuerySession(normalizeEscapes(u.RawQuery)); q != "" {
 		b.WriteByte('?')
 		b.WriteString(q)
 	}
@@ -145,6 +147,39 @@ func canonical(u *url.URL) (string, error) {
 		return "", fmt.Errorf("URL longer than %d bytes", MaxURLLength)
 	}
 	return s, nil
+}
+
+// sessionParams are query parameters that name a session, not a resource.
+var sessionParams = map[string]bool{"jsessionid": true, "phpsessid": true, "sid": true, "sessionid": true, "aspsessionid": true}
+
+func stripQuerySession(q string) string {
+	if q == "" {
+		return q
+	}
+	parts := strings.Split(q, "&")
+	out := parts[:0]
+	for _, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		k = strings.ToLower(k)
+		if sessionParams[k] || strings.HasPrefix(k, "utm_") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, "&")
+}
+
+// stripPathSession removes ";jsessionid=…" path parameters.
+func stripPathSession(p string) string {
+	i := strings.Index(strings.ToLower(p), ";jsessionid=")
+	if i < 0 {
+		return p
+	}
+	end := strings.IndexByte(p[i+1:], '/')
+	if end < 0 {
+		return p[:i]
+	}
+	return p[:i] + p[i+1+end:]
 }
 
 func canonicalHost(h string) (string, error) {

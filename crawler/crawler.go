@@ -39,7 +39,7 @@ type Config struct {
 	Scope       string        // which links to follow: host, domain, subtree or any
 	Include     []string      // follow only URLs matching one of these regexps
 	Exclude     []string      // never follow URLs matching one of these regexps
-	MaxDepth    int           // most hops from a seed; 0 is no limit
+	MaxDepth    int           // most hops from a seed; 0 is no limit (default DefaultMaxDepth)
 	MaxPages    int           // stop after this many pages stored in the job; 0 is no limit
 	Concurrency int           // requests in flight in all
 	PerHost     int           // requests in flight to one host
@@ -50,6 +50,7 @@ type Config struct {
 	MaxBody     int64 // bytes of decoded body; 0 is no limit
 
 	IgnoreRobots bool          // fetch what robots.txt disallows (for one's own sites)
+	Insecure     bool          // skip TLS certificate verification
 	DenyPrivate  bool          // refuse private, loopback and link-local addresses, but the seeds' own
 	AutoThrottle bool          // pace each host by its latency (see politeness.Options)
 	MaxDelay     time.Duration // most auto-throttle gap (default 60s)
@@ -181,6 +182,7 @@ type Crawler struct {
 	retries  int
 	offsite  int
 	skipped  int
+	traps    int
 	maxDepth int
 }
 
@@ -446,16 +448,22 @@ func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
 	links := ExtractLinks(base, r.contentType, r.body)
 	found := make([]frontier.Request, 0, len(links))
 	offsite := 0
+	traps := 0
 	for _, u := range links {
 		if c.scope.check(u) != nil {
 			offsite++
 			continue
 		}
+		if trap(u) != nil {
+			traps++
+			continue
+		}
 		found = append(found, frontier.Request{URL: u, Depth: l.Depth + 1})
 	}
-	if offsite > 0 {
+	if offsite > 0 || traps > 0 {
 		c.mu.Lock()
 		c.offsite += offsite
+		c.traps += traps
 		c.mu.Unlock()
 	}
 	return found
@@ -557,6 +565,7 @@ type Progress struct {
 	Leased  int   // URLs being fetched or saved
 	Hosts   int   // hosts with work
 	Offsite int   // links outside the scope, not followed
+	Traps   int   // links not followed as spider traps (see MaxPathSegments)
 }
 
 // Progress returns counts of the job so far; it is safe to call while Run
@@ -575,6 +584,7 @@ func (c *Crawler) Progress() Progress {
 		Leased:  fs.Leased,
 		Hosts:   fs.Hosts,
 		Offsite: c.offsite,
+		Traps:   c.traps,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"compress/zlib"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ func newTransport(cfg *Config, seeds []string) *http.Transport {
 		ResponseHeaderTimeout: cfg.Timeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // we ask for and decode gzip, deflate and br ourselves, with a size cap
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: cfg.Insecure},
 	}
 }
 

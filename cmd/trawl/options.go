@@ -78,6 +78,7 @@ type jobOptions struct {
 	MaxPages    int      `yaml:"max_pages"`
 
 	IgnoreRobots bool     `yaml:"ignore_robots"`
+	Insecure     bool     `yaml:"insecure"`
 	DenyPrivate  *bool    `yaml:"deny_private"` // nil: on when the scope reaches beyond the seeds' hosts
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
@@ -99,6 +100,7 @@ func defaultOptions() jobOptions {
 		UserAgent:    d.UserAgent,
 		MaxBody:      size(d.MaxBody),
 		Scope:        d.Scope,
+		Depth:        d.MaxDepth,
 		AutoThrottle: d.AutoThrottle,
 		MaxDelay:     duration(d.MaxDelay),
 	}
@@ -118,6 +120,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.Var(&o.Timeout, "timeout", "time limit of one attempt, body included")
 	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header")
 	fs.Var(&o.MaxBody, "max-body", "largest decoded body kept (KB, MB, GB); 0 = no limit")
+	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "do not verify TLS certificates")
 	fs.BoolVar(&o.IgnoreRobots, "ignore-robots", o.IgnoreRobots, "fetch what robots.txt disallows (only for your own sites)")
 	fs.BoolVar(&o.AutoThrottle, "auto-throttle", o.AutoThrottle, "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)")
 	fs.Var(&o.MaxDelay, "max-delay", "most delay auto-throttle may reach")
@@ -234,6 +237,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		MaxBody:     int64(o.MaxBody),
 
 		IgnoreRobots: o.IgnoreRobots,
+		Insecure:     o.Insecure,
 		DenyPrivate:  o.DenyPrivate != nil && *o.DenyPrivate || o.DenyPrivate == nil && (o.Scope == "domain" || o.Scope == "any"),
 		AutoThrottle: o.AutoThrottle,
 		MaxDelay:     time.Duration(o.MaxDelay),

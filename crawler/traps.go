@@ -1,0 +1,45 @@
+package crawler
+
+import (
+	"errors"
+	"strings"
+)
+
+// Spider-trap limits on followed links (Heritrix's defaults). URLs longer
+// than frontier.MaxURLLength are refused by the frontier itself.
+const (
+	MaxPathSegments = 20 // path segments in a URL
+	MaxRepeats      = 2  // times one segment may repeat in a row ("/a/a/a" is a trap)
+	DefaultMaxDepth = 50 // hops from a seed, unless the job says otherwise
+)
+
+var errTrap = errors.New("looks like a spider trap")
+
+// trap returns errTrap for a canonical URL whose path is too deep or
+// repeats a segment more than MaxRepeats times in a row.
+func trap(u string) error {
+	rest := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return nil
+	}
+	path := rest[i+1:]
+	if j := strings.IndexByte(path, '?'); j >= 0 {
+		path = path[:j]
+	}
+	segs := strings.Split(path, "/")
+	if len(segs) > MaxPathSegments {
+		return errTrap
+	}
+	run := 1
+	for k := 1; k < len(segs); k++ {
+		if segs[k] != "" && segs[k] == segs[k-1] {
+			if run++; run > MaxRepeats {
+				return errTrap
+			}
+		} else {
+			run = 1
+		}
+	}
+	return nil
+}

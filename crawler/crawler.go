@@ -41,6 +41,7 @@ type Config struct {
 	Exclude     []string      // never follow URLs matching one of these regexps
 	MaxDepth    int           // most hops from a seed; 0 is no limit (default DefaultMaxDepth)
 	MaxPages    int           // stop after this many pages stored in the job; 0 is no limit
+	MaxPerHost  int           // most pages fetched from one host; 0 is no limit
 	Concurrency int           // requests in flight in all
 	PerHost     int           // requests in flight to one host
 	Delay       time.Duration // least time between request starts to one host
@@ -64,6 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		Follow:       true,
 		Scope:        "host",
+		MaxDepth:     DefaultMaxDepth,
 		Concurrency:  16,
 		PerHost:      2,
 		Retries:      3,
@@ -117,6 +119,8 @@ func (c *Config) validate() error {
 		return bad("depth must not be negative")
 	case c.MaxPages < 0:
 		return bad("max-pages must not be negative")
+	case c.MaxPerHost < 0:
+		return bad("max-per-host must not be negative")
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
@@ -166,6 +170,7 @@ type Crawler struct {
 	policy    *politeness.Policy
 	fetcher   *fetcher
 	scope     *scope
+	budget    *budget
 	seeds     []string
 	transport http.RoundTripper
 	log       *slog.Logger
@@ -173,17 +178,18 @@ type Crawler struct {
 	storedAtStart int
 	taken         atomic.Int64 // leases taken this run
 
-	mu       sync.Mutex
-	byStatus map[int]int
-	errs     map[string]int
-	stored   int
-	failed   int
-	bytes    int64
-	retries  int
-	offsite  int
-	skipped  int
-	traps    int
-	maxDepth int
+	mu         sync.Mutex
+	byStatus   map[int]int
+	errs       map[string]int
+	stored     int
+	failed     int
+	bytes      int64
+	retries    int
+	offsite    int
+	skipped    int
+	traps      int
+	overBudget int
+	maxDepth   int
 }
 
 // New returns a Crawler for the job in st. It checks cfg and fails with an
@@ -253,6 +259,9 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if c.storedAtStart, _, err = st.Count(); err != nil {
 		return nil, err
 	}
+	if c.budget, err = newBudget(cfg.MaxPerHost, st); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -266,6 +275,7 @@ func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
 			return 0, err
 		}
 		reqs = append(reqs, frontier.Request{URL: u})
+		c.budget.seed(u)
 	}
 	return c.fr.Add(ctx, reqs)
 }
@@ -371,18 +381,13 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	case politeness.Later:
 		c.fr.Return(l, v.Until)
 		return nil, nil
-	case politeness.Skip, politeness.Fail:
-		c.fr.Release(l, c.policy.Current(l.Host))
-		rec := store.Record{URL: l.URL, FinalURL: l.URL, Depth: l.Depth, Error: v.Reason, FetchedAt: time.Now().UTC()}
-		if v.Action == politeness.Skip {
-			rec.Skipped = "robots"
-		}
-		c.log.Info("not fetched", "url", l.URL, "reason", v.Reason)
-		page, err := c.store.NewPage(rec, nil)
-		if err != nil {
-			return nil, err
-		}
-		return &result{page: page, done: frontier.Done{Lease: l}}, nil
+	case politeness.Skip:
+		return c.unfetched(l, "robots", v.Reason)
+	case politeness.Fail:
+		return c.unfetched(l, "", v.Reason)
+	}
+	if !c.budget.take(l.Host) {
+		return c.unfetched(l, "host-budget", fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
 	}
 	hold := func(r *response, wait time.Duration) {
 		// A server that asks us to slow down means the whole host.
@@ -433,6 +438,19 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	return &result{page: page, done: frontier.Done{Lease: l, Found: found}}, nil
 }
 
+// unfetched releases l and returns its result with no fetch made: the
+// record holds why, and skipped (if set) says it was by choice.
+func (c *Crawler) unfetched(l frontier.Lease, skipped, reason string) (*result, error) {
+	c.fr.Release(l, c.policy.Current(l.Host))
+	rec := store.Record{URL: l.URL, FinalURL: l.URL, Depth: l.Depth, Error: reason, Skipped: skipped, FetchedAt: time.Now().UTC()}
+	c.log.Info("not fetched", "url", l.URL, "reason", reason)
+	page, err := c.store.NewPage(rec, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &result{page: page, done: frontier.Done{Lease: l}}, nil
+}
+
 // follow returns the in-scope links of a fetched page.
 func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
 	if !c.cfg.Follow || r.status < 200 || r.status > 299 || !isHTML(r.contentType, r.body) {
@@ -447,8 +465,7 @@ func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
 	}
 	links := ExtractLinks(base, r.contentType, r.body)
 	found := make([]frontier.Request, 0, len(links))
-	offsite := 0
-	traps := 0
+	offsite, traps, over := 0, 0, 0
 	for _, u := range links {
 		if c.scope.check(u) != nil {
 			offsite++
@@ -458,12 +475,17 @@ func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
 			traps++
 			continue
 		}
+		if !c.budget.admit(u) {
+			over++
+			continue
+		}
 		found = append(found, frontier.Request{URL: u, Depth: l.Depth + 1})
 	}
-	if offsite > 0 || traps > 0 {
+	if offsite > 0 || traps > 0 || over > 0 {
 		c.mu.Lock()
 		c.offsite += offsite
 		c.traps += traps
+		c.overBudget += over
 		c.mu.Unlock()
 	}
 	return found
@@ -559,13 +581,14 @@ type Progress struct {
 	Stored  int   // pages saved this run
 	Total   int   // pages in the job, earlier runs included
 	Failed  int   // saved this run with an error or a 4xx/5xx status
-	Skipped int   // saved this run unfetched, as robots.txt disallows them
+	Skipped int   // saved this run unfetched: robots.txt disallows them, or their host's budget is spent
 	Bytes   int64 // body bytes saved this run
 	Queued  int   // URLs waiting
 	Leased  int   // URLs being fetched or saved
 	Hosts   int   // hosts with work
 	Offsite int   // links outside the scope, not followed
 	Traps   int   // links not followed as spider traps (see MaxPathSegments)
+	Budget  int   // links not followed as their host's budget is spent (MaxPerHost)
 }
 
 // Progress returns counts of the job so far; it is safe to call while Run
@@ -585,6 +608,7 @@ func (c *Crawler) Progress() Progress {
 		Hosts:   fs.Hosts,
 		Offsite: c.offsite,
 		Traps:   c.traps,
+		Budget:  c.overBudget,
 	}
 }
 

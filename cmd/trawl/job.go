@@ -212,8 +212,11 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps; max depth %d; %d retries\n",
-		s.Duplicates, s.Offsite, s.Traps, s.MaxDepth, s.Retries)
+	fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps", s.Duplicates, s.Offsite, s.Traps)
+	if s.Budget > 0 {
+		fmt.Fprintf(w, ", %d over a host's budget", s.Budget)
+	}
+	fmt.Fprintf(w, "; max depth %d; %d retries\n", s.MaxDepth, s.Retries)
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  robots    %d URLs not fetched: robots.txt disallows them\n", s.Skipped)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -396,5 +398,103 @@ func TestDenyPrivateDefault(t *testing.T) {
 		if got := o.crawlerConfig().DenyPrivate; got != c.want {
 			t.Errorf("%v: DenyPrivate %v, want %v", c.args, got, c.want)
 		}
+	}
+}
+
+// One crawl of a site holding every trap we know ends on its own, in
+// bounded memory, with a record for each failure, and still follows links
+// in broken and latin-1 pages.
+func TestHostileSite(t *testing.T) {
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	bomb := bytes.Repeat(one.Bytes(), 1024) // 1 GiB decoded
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body>
+<a href="/loop/a">loop</a> <a href="/cal/2026/1">calendar</a> <a href="/bomb">bomb</a> <a href="/huge">huge</a>
+<a href="/silent">silent</a> <a href="/latin">latin</a> <a href="/broken">broken</a>
+<a href="mailto:x@y.z">m</a> <a href="javascript:alert(1)">j</a> <a href="data:text/html,hi">d</a>
+<a href="ftp://h/f">f</a> <a href="http://[::1">bad</a> <a href="/a b/ü?q=ä">unicode</a> <a href="/`+strings.Repeat("x", 5000)+`">long</a>
+<a href="/s/s/s/s">repeats</a></body></html>`)
+	})
+	mux.HandleFunc("/loop/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/b", http.StatusFound) })
+	mux.HandleFunc("/loop/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/a", http.StatusFound) })
+	mux.HandleFunc("/cal/", func(w http.ResponseWriter, r *http.Request) {
+		var y, m int
+		fmt.Sscanf(r.URL.Path, "/cal/%d/%d", &y, &m)
+		fmt.Fprintf(w, `<a href="/cal/%d/%d">next month</a>`, y+m/12, m%12+1)
+	})
+	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(bomb)
+	})
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("<p>x</p>"), 8192)
+		for sent := 0; sent < 200<<20; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/latin", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.Write([]byte("<p>caf\xe9 <a href=\"/from-latin/caf\xe9\">caf\xe9</a>"))
+	})
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><a href=/from-broken>x<div><p><a href='/from-broken2'>y<table><tr><td><a href=/from-broken3 class=z>z`)
+	})
+	mux.HandleFunc("/from-", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "found") })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "crawl", "--job", "h.db", "--timeout", "2s", "--retries", "1", srv.URL+"/")
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("crawl: %v\n%s", err, errb.String())
+	}
+	if rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10; rss > 300<<20 {
+		t.Errorf("peak RSS %d MB, want under 300", rss>>20)
+	} else {
+		t.Logf("peak RSS %d MB", rss>>20)
+	}
+	st, err := store.Open(filepath.Join(dir, "h.db"), &store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for path, want := range map[string]string{
+		"/loop/a": "redirect loop", "/bomb": "max-body", "/huge": "max-body", "/silent": "timeout after 2s",
+	} {
+		if r, _ := st.Get(srv.URL + path); r == nil || !strings.Contains(r.Error, want) {
+			t.Errorf("%s: %+v, want an error with %q", path, r, want)
+		}
+	}
+	for _, path := range []string{"/from-latin/caf%C3%A9", "/from-broken", "/from-broken2", "/from-broken3", "/a%20b/%C3%BC?q=%C3%A4"} {
+		if r, _ := st.Get(srv.URL + path); r == nil || r.Status != 200 {
+			t.Errorf("%s not followed: %+v", path, r)
+		}
+	}
+	if r, _ := st.Get(srv.URL + "/s/s/s/s"); r != nil {
+		t.Errorf("repeated-segment trap was fetched")
+	}
+	cal := 0
+	st.Each(func(r *store.Record) error {
+		if strings.Contains(r.URL, "/cal/") {
+			cal++
+		}
+		return nil
+	})
+	if cal == 0 || cal > 50 {
+		t.Errorf("%d calendar pages; the hop limit should stop it at 50", cal)
 	}
 }

@@ -76,6 +76,7 @@ type jobOptions struct {
 	Exclude     []string `yaml:"exclude"`
 	Depth       int      `yaml:"depth"`
 	MaxPages    int      `yaml:"max_pages"`
+	MaxPerHost  int      `yaml:"max_per_host"`
 
 	IgnoreRobots bool     `yaml:"ignore_robots"`
 	Insecure     bool     `yaml:"insecure"`
@@ -128,8 +129,9 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.StringVar(&o.Scope, "scope", o.Scope, "links to follow: host, domain, subtree or any")
 		fs.StringArrayVar(&o.Include, "include", o.Include, "follow only URLs matching this regexp (repeatable)")
 		fs.StringArrayVar(&o.Exclude, "exclude", o.Exclude, "never follow URLs matching this regexp (repeatable)")
-		fs.IntVar(&o.Depth, "depth", o.Depth, "most hops from a seed; 0 = no limit")
+		fs.IntVar(&o.Depth, "depth", o.Depth, "most hops from a seed (a guard against endless link chains); 0 = no limit")
 		fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop when the job holds this many pages; 0 = no limit")
+		fs.IntVar(&o.MaxPerHost, "max-per-host", o.MaxPerHost, "most pages fetched from one host (a page budget); 0 = no limit")
 		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
 			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
 	}
@@ -164,7 +166,7 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	for _, n := range []struct {
 		name string
 		v    int
-	}{{"concurrency", o.Concurrency}, {"per-host", o.PerHost}, {"retries", o.Retries}, {"depth", o.Depth}, {"max-pages", o.MaxPages}} {
+	}{{"concurrency", o.Concurrency}, {"per-host", o.PerHost}, {"retries", o.Retries}, {"depth", o.Depth}, {"max-pages", o.MaxPages}, {"max-per-host", o.MaxPerHost}} {
 		if n.v < 0 {
 			return nil, nil, usagef("--%s must not be negative (got %d)", n.name, n.v)
 		}
@@ -201,6 +203,7 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 	if err != nil {
 		return usagef("config: %v", err)
 	}
+	depth := o.Depth
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(o); err != nil && !errors.Is(err, io.EOF) {
@@ -212,8 +215,8 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 		}
 		return usagef("config %s: %s", path, strings.TrimSpace(msg))
 	}
-	if !crawl && (len(o.Seeds) > 0 || len(o.Include) > 0 || len(o.Exclude) > 0 || o.Depth != 0 || o.MaxPages != 0) {
-		return usagef("config %s: seeds, include, exclude, depth and max_pages are crawl settings, not fetch ones", path)
+	if !crawl && (len(o.Seeds) > 0 || len(o.Include) > 0 || len(o.Exclude) > 0 || o.Depth != depth || o.MaxPages != 0 || o.MaxPerHost != 0) {
+		return usagef("config %s: seeds, include, exclude, depth, max_pages and max_per_host are crawl settings, not fetch ones", path)
 	}
 	return nil
 }
@@ -228,6 +231,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Exclude:     o.Exclude,
 		MaxDepth:    o.Depth,
 		MaxPages:    o.MaxPages,
+		MaxPerHost:  o.MaxPerHost,
 		Concurrency: o.Concurrency,
 		PerHost:     o.PerHost,
 		Delay:       time.Duration(o.Delay),

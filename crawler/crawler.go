@@ -161,12 +161,18 @@ func WithFrontier(f Frontier) Option { return func(c *Crawler) { c.fr = f } }
 // Info with their error).
 func WithLogger(l *slog.Logger) Option { return func(c *Crawler) { c.log = l } }
 
+// WithExtractor makes the crawler pass every 2xx page to e, saving the
+// items it returns with the page and following the links it returns
+// instead of every link (see Rules for the declarative one).
+func WithExtractor(e Extractor) Option { return func(c *Crawler) { c.extractor = e } }
+
 // Crawler runs one job against one store.
 type Crawler struct {
 	cfg       Config
 	store     *store.Store
 	fr        Frontier
 	frTx      txFrontier // fr, when it shares the store's file
+	extractor Extractor  // nil: no items, every link
 	policy    *politeness.Policy
 	fetcher   *fetcher
 	scope     *scope
@@ -178,18 +184,20 @@ type Crawler struct {
 	storedAtStart int
 	taken         atomic.Int64 // leases taken this run
 
-	mu         sync.Mutex
-	byStatus   map[int]int
-	errs       map[string]int
-	stored     int
-	failed     int
-	bytes      int64
-	retries    int
-	offsite    int
-	skipped    int
-	traps      int
-	overBudget int
-	maxDepth   int
+	mu          sync.Mutex
+	byStatus    map[int]int
+	errs        map[string]int
+	stored      int
+	failed      int
+	bytes       int64
+	retries     int
+	offsite     int
+	skipped     int
+	traps       int
+	overBudget  int
+	items       int
+	extractErrs int
+	maxDepth    int
 }
 
 // New returns a Crawler for the job in st. It checks cfg and fails with an
@@ -418,19 +426,22 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	}
 	var body []byte
 	var found []frontier.Request
+	var items []store.Item
 	if r.err == nil {
 		body = r.body
 		if body == nil {
 			body = []byte{}
 		}
-		found = c.follow(l, r)
+		var links []string
+		items, links, rec.ExtractError = c.extract(r)
+		found = c.follow(l, links)
 	}
 	if rec.Error != "" {
 		c.log.Info("failed", "url", l.URL, "status", r.status, "attempts", r.attempts, "error", rec.Error)
 	} else {
 		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", len(body), "links", len(found), "ms", rec.DurationMS)
 	}
-	page, err := c.store.NewPage(rec, body)
+	page, err := c.store.NewPage(rec, body, items...)
 	putBody(r.body)
 	if err != nil {
 		return nil, err
@@ -451,19 +462,42 @@ func (c *Crawler) unfetched(l frontier.Lease, skipped, reason string) (*result, 
 	return &result{page: page, done: frontier.Done{Lease: l}}, nil
 }
 
-// follow returns the in-scope links of a fetched page.
-func (c *Crawler) follow(l frontier.Lease, r *response) []frontier.Request {
-	if !c.cfg.Follow || r.status < 200 || r.status > 299 || !isHTML(r.contentType, r.body) {
-		return nil
-	}
-	if c.cfg.MaxDepth > 0 && l.Depth >= c.cfg.MaxDepth {
-		return nil
+// extract returns the items and links of a 2xx response: the Extractor's
+// when the job has one, else every link when links are followed.
+func (c *Crawler) extract(r *response) (items []store.Item, links []string, xerr string) {
+	if r.status < 200 || r.status > 299 {
+		return nil, nil, ""
 	}
 	base, err := url.Parse(r.finalURL)
 	if err != nil {
+		return nil, nil, ""
+	}
+	p := NewPage(base, r.contentType, r.body, r.start.UTC())
+	if c.extractor == nil {
+		if c.cfg.Follow {
+			links = p.Links()
+		}
+		return nil, links, ""
+	}
+	items, links, err = c.extractor.Extract(p)
+	if err != nil {
+		xerr = err.Error()
+	}
+	canon := make([]string, 0, len(links))
+	for _, u := range links {
+		if u, err := frontier.Canonical(u); err == nil {
+			canon = append(canon, u)
+		}
+	}
+	return items, canon, xerr
+}
+
+// follow returns the links of a fetched page that are to be queued: in
+// scope, not traps, within the depth limit and the host's budget.
+func (c *Crawler) follow(l frontier.Lease, links []string) []frontier.Request {
+	if !c.cfg.Follow || len(links) == 0 || (c.cfg.MaxDepth > 0 && l.Depth >= c.cfg.MaxDepth) {
 		return nil
 	}
-	links := ExtractLinks(base, r.contentType, r.body)
 	found := make([]frontier.Request, 0, len(links))
 	offsite, traps, over := 0, 0, 0
 	for _, u := range links {
@@ -561,6 +595,10 @@ func (c *Crawler) commit(batch []*result) error {
 		case rec.Error != "" || rec.Status == 0 || rec.Status >= 400:
 			c.failed++
 		}
+		c.items += rec.Items
+		if rec.ExtractError != "" {
+			c.extractErrs++
+		}
 		if rec.Error != "" && rec.Skipped == "" {
 			c.errs[errorKind(rec.Error)]++
 		}
@@ -578,17 +616,19 @@ func errorKind(msg string) string {
 
 // Progress is a snapshot of a running job.
 type Progress struct {
-	Stored  int   // pages saved this run
-	Total   int   // pages in the job, earlier runs included
-	Failed  int   // saved this run with an error or a 4xx/5xx status
-	Skipped int   // saved this run unfetched: robots.txt disallows them, or their host's budget is spent
-	Bytes   int64 // body bytes saved this run
-	Queued  int   // URLs waiting
-	Leased  int   // URLs being fetched or saved
-	Hosts   int   // hosts with work
-	Offsite int   // links outside the scope, not followed
-	Traps   int   // links not followed as spider traps (see MaxPathSegments)
-	Budget  int   // links not followed as their host's budget is spent (MaxPerHost)
+	Stored        int   // pages saved this run
+	Total         int   // pages in the job, earlier runs included
+	Failed        int   // saved this run with an error or a 4xx/5xx status
+	Skipped       int   // saved this run unfetched: robots.txt disallows them, or their host's budget is spent
+	Bytes         int64 // body bytes saved this run
+	Queued        int   // URLs waiting
+	Leased        int   // URLs being fetched or saved
+	Hosts         int   // hosts with work
+	Offsite       int   // links outside the scope, not followed
+	Traps         int   // links not followed as spider traps (see MaxPathSegments)
+	Budget        int   // links not followed as their host's budget is spent (MaxPerHost)
+	Items         int   // items extracted and saved this run
+	ExtractErrors int   // pages saved this run whose extraction failed, in part or whole
 }
 
 // Progress returns counts of the job so far; it is safe to call while Run
@@ -598,17 +638,19 @@ func (c *Crawler) Progress() Progress {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return Progress{
-		Stored:  c.stored,
-		Total:   c.storedAtStart + c.stored,
-		Failed:  c.failed,
-		Skipped: c.skipped,
-		Bytes:   c.bytes,
-		Queued:  fs.Queued,
-		Leased:  fs.Leased,
-		Hosts:   fs.Hosts,
-		Offsite: c.offsite,
-		Traps:   c.traps,
-		Budget:  c.overBudget,
+		Stored:        c.stored,
+		Total:         c.storedAtStart + c.stored,
+		Failed:        c.failed,
+		Skipped:       c.skipped,
+		Bytes:         c.bytes,
+		Queued:        fs.Queued,
+		Leased:        fs.Leased,
+		Hosts:         fs.Hosts,
+		Offsite:       c.offsite,
+		Traps:         c.traps,
+		Budget:        c.overBudget,
+		Items:         c.items,
+		ExtractErrors: c.extractErrs,
 	}
 }
 

@@ -41,6 +41,16 @@ func isHTML(contentType string, body []byte) bool {
 // alternate, resolved against <base href> when the page has one. The body
 // is decoded to UTF-8 from its declared or sniffed charset first.
 func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
+	doc := parseHTML(contentType, body)
+	if doc == nil {
+		return nil
+	}
+	return links(doc.Selection, baseURL(doc, pageURL))
+}
+
+// parseHTML parses body as HTML, decoding it to UTF-8 from its declared or
+// sniffed charset. It returns nil if the body cannot be read.
+func parseHTML(contentType string, body []byte) *goquery.Document {
 	var rd io.Reader = bytes.NewReader(body)
 	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
 		rd = enc.NewDecoder().Reader(rd)
@@ -49,16 +59,26 @@ func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
 	if err != nil {
 		return nil
 	}
-	doc := goquery.NewDocumentFromNode(root)
-	base := pageURL
+	return goquery.NewDocumentFromNode(root)
+}
+
+// baseURL is what relative links in doc resolve against: its <base href>
+// if it has a usable one, else pageURL.
+func baseURL(doc *goquery.Document, pageURL *url.URL) *url.URL {
 	if href, ok := doc.FindMatcher(selBase).First().Attr("href"); ok {
 		if u, err := pageURL.Parse(strings.TrimSpace(href)); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-			base = u
+			return u
 		}
 	}
-	var links []string
+	return pageURL
+}
+
+// links returns the canonical URLs of the link elements in sel or under
+// it, in document order without repeats.
+func links(sel *goquery.Selection, base *url.URL) []string {
+	var out []string
 	seen := make(map[string]struct{})
-	doc.FindMatcher(selLinks).Each(func(_ int, s *goquery.Selection) {
+	add := func(_ int, s *goquery.Selection) {
 		n := s.Get(0)
 		var ref string
 		switch n.Data {
@@ -80,9 +100,11 @@ func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
 			return
 		}
 		seen[u] = struct{}{}
-		links = append(links, u)
-	})
-	return links
+		out = append(out, u)
+	}
+	sel.FilterMatcher(selLinks).Each(add)
+	sel.FindMatcher(selLinks).Each(add)
+	return out
 }
 
 func relFollowed(rel string) bool {

@@ -182,11 +182,15 @@ type Summary struct {
 	First    string // RFC 3339 time of the earliest fetch
 	Last     string // RFC 3339 time of the latest fetch
 	Span     float64
+
+	Items         map[string]int // items by type
+	ExtractErrors map[string]int // pages whose extraction failed, by error
 }
 
 // Summarize reads every record and counts them.
 func (s *Store) Summarize() (*Summary, error) {
-	sum := &Summary{ByStatus: map[int]int{}, Hosts: map[string]int{}, Errors: map[string]int{}}
+	sum := &Summary{ByStatus: map[int]int{}, Hosts: map[string]int{}, Errors: map[string]int{},
+		Items: map[string]int{}, ExtractErrors: map[string]int{}}
 	var first, last = "", ""
 	var firstT, lastT int64
 	err := s.Each(func(r *Record) error {
@@ -198,11 +202,10 @@ func (s *Store) Summarize() (*Summary, error) {
 			sum.Hosts[u.Host]++
 		}
 		if r.Error != "" {
-			msg := r.Error
-			if len(msg) > 60 {
-				msg = msg[:60]
-			}
-			sum.Errors[msg]++
+			sum.Errors[clip(r.Error, 60)]++
+		}
+		if r.ExtractError != "" {
+			sum.ExtractErrors[clip(r.ExtractError, 60)]++
 		}
 		t := r.FetchedAt.UnixNano()
 		if first == "" || t < firstT {
@@ -216,7 +219,25 @@ func (s *Store) Summarize() (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	err = s.Items("", func(it *Item) error {
+		sum.Items[it.Type]++
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	sum.First, sum.Last = first, last
 	sum.Span = float64(lastT-firstT) / 1e9
 	return sum, nil
+}
+
+// clip shortens msg to at most n bytes, on a rune boundary.
+func clip(msg string, n int) string {
+	if len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n]
 }

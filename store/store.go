@@ -31,6 +31,7 @@ var (
 	bucketURLs    = []byte("urls")    // urlKey(url) → record seq
 	bucketBodies  = []byte("bodies")  // seq → zstd body, or inFileMark
 	bucketSHA     = []byte("sha256")  // sha256 → body seq
+	bucketItems   = []byte("items")   // record seq, item index (4 bytes) → JSON Item
 
 	keyFormat = []byte("format")
 	keyCount  = []byte("count")
@@ -63,10 +64,13 @@ type Record struct {
 	SHA256      string      `json:"sha256"`
 	Attempts    int         `json:"attempts"`
 	Error       string      `json:"error"`
-	Skipped     string      `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots")
+	Skipped     string      `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots", "host-budget")
 	FetchedAt   time.Time   `json:"fetched_at"`
 	DurationMS  int64       `json:"duration_ms"`
 	Header      http.Header `json:"headers"`
+
+	Items        int    `json:"items,omitempty"`         // items extracted from the page
+	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
 
 // A Page is a record with its body, ready to be written by Put. Build it
@@ -77,6 +81,7 @@ type Page struct {
 	data   []byte // Record as JSON
 	blob   []byte // compressed body, or nil when the body is in a file or empty
 	inFile bool
+	items  [][]byte // Items as JSON
 }
 
 // Options tune Open.
@@ -151,7 +156,7 @@ func Open(path string, opts *Options) (*Store, error) {
 					return err
 				}
 			}
-			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBodies, bucketSHA} {
+			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBodies, bucketSHA, bucketItems} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -214,12 +219,20 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// NewPage prepares rec and its body for Put: it sets Length and SHA256,
-// compresses the body, and writes bodies too large to inline to their blob
-// file (durably, before any record can name them). It is safe for
-// concurrent use.
-func (s *Store) NewPage(rec Record, body []byte) (*Page, error) {
+// NewPage prepares rec, its body and the items extracted from it for Put:
+// it sets Length, SHA256 and Items, compresses the body, and writes bodies
+// too large to inline to their blob file (durably, before any record can
+// name them). It is safe for concurrent use.
+func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 	p := &Page{Record: rec}
+	p.Record.Items = len(items)
+	for i := range items {
+		data, err := json.Marshal(&items[i])
+		if err != nil {
+			return nil, fmt.Errorf("store: item %d of %s: %w", i, rec.URL, err)
+		}
+		p.items = append(p.items, data)
+	}
 	if body != nil {
 		sum := sha256.Sum256(body)
 		p.Record.SHA256 = hex.EncodeToString(sum[:])
@@ -293,12 +306,12 @@ func (s *Store) Put(pages ...*Page) error {
 // Records and bodies are appended under sequence keys, so a commit writes
 // few pages; only the two small indexes (URL and SHA-256) take random keys.
 func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
-	recs, urls, bodies, shas, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs),
-		tx.Bucket(bucketBodies), tx.Bucket(bucketSHA), tx.Bucket(bucketMeta)
-	if recs == nil || urls == nil || bodies == nil || shas == nil || meta == nil {
+	recs, urls, bodies, shas, items, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs),
+		tx.Bucket(bucketBodies), tx.Bucket(bucketSHA), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
+	if recs == nil || urls == nil || bodies == nil || shas == nil || items == nil || meta == nil {
 		return errors.New("store: buckets missing")
 	}
-	recs.FillPercent, bodies.FillPercent = 1, 1 // append-only
+	recs.FillPercent, bodies.FillPercent, items.FillPercent = 1, 1, 1 // append-only
 	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
 	for _, p := range pages {
 		if p.Record.SHA256 != "" {
@@ -337,6 +350,9 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 		}
 		key := binary.BigEndian.AppendUint64(nil, seq)
 		if err := recs.Put(key, data); err != nil {
+			return err
+		}
+		if err := putItems(items, key, p.items); err != nil {
 			return err
 		}
 		uk := urlKey(p.Record.URL)
@@ -409,25 +425,38 @@ func (s *Store) Get(url string) (*Record, error) {
 // of the same URL are skipped.
 func (s *Store) Each(fn func(*Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
-		if urls == nil || recs == nil {
-			return nil
-		}
-		c := recs.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			rec := new(Record)
-			if err := json.Unmarshal(v, rec); err != nil {
-				return fmt.Errorf("store: record %x: %w", k, err)
-			}
-			if !bytes.Equal(urls.Get(urlKey(rec.URL)), k) {
-				continue
-			}
-			if err := fn(rec); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachLatest(tx, nil, func(_ []byte, rec *Record) error { return fn(rec) })
 	})
+}
+
+// eachLatest calls fn with the key and record of the latest record of
+// every URL, in saving order, from the first key after `after` (nil: from
+// the start).
+func eachLatest(tx *bolt.Tx, after []byte, fn func(key []byte, rec *Record) error) error {
+	urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
+	if urls == nil || recs == nil {
+		return nil
+	}
+	c := recs.Cursor()
+	k, v := c.First()
+	if after != nil {
+		if k, v = c.Seek(after); k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	}
+	for ; k != nil; k, v = c.Next() {
+		rec := new(Record)
+		if err := json.Unmarshal(v, rec); err != nil {
+			return fmt.Errorf("store: record %x: %w", k, err)
+		}
+		if !bytes.Equal(urls.Get(urlKey(rec.URL)), k) {
+			continue
+		}
+		if err := fn(k, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Body returns the body of rec, decompressed.

@@ -24,7 +24,12 @@ Write the records of a job. The job file is opened read-only.
                    body_base64 (anything else)
   --format files   each successful body as a file under -o DIR, named
                    DIR/host/path (index.html for directories, query after '@')
-  -o, --output     file or directory to write ('-' = stdout, the default for jsonl)
+  --format items   the extracted items as JSON Lines: type, url, fetched_at
+                   and the fields, one flat object a line
+  --format csv     the items of one --type as CSV with a header row (fields in
+                   name order; lists as JSON)
+  --type NAME      only items of this type (items; required for csv)
+  -o, --output     file or directory to write ('-' = stdout, the default)
   --no-body        jsonl without bodies
 `
 
@@ -38,6 +43,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "jsonl", "jsonl or files")
 	out := fs.StringP("output", "o", "-", "output file or directory")
 	noBody := fs.Bool("no-body", false, "leave bodies out of jsonl")
+	typ := fs.String("type", "", "item type")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,9 +52,12 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return usagef("export takes one JOB file, got %d arguments", fs.NArg())
 	}
 	switch *format {
-	case "jsonl", "files":
+	case "jsonl", "files", "items", "csv":
 	default:
-		return usagef("unknown --format %q (want jsonl or files)", *format)
+		return usagef("unknown --format %q (want jsonl, files, items or csv)", *format)
+	}
+	if *format == "csv" && *typ == "" {
+		return usagef("--format csv needs --type NAME (one item type a CSV)")
 	}
 	if *format == "files" && *out == "-" {
 		return usagef("--format files needs -o DIR")
@@ -58,30 +67,43 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	switch *format {
-	case "jsonl":
-		w := stdout
-		if *out != "-" {
-			f, err := os.Create(*out)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			w = f
-		}
-		n, err := st.ExportJSONL(w, !*noBody)
-		if err != nil {
-			return err
-		}
-		if *out != "-" {
-			fmt.Fprintf(stderr, "trawl export: %d records written to %s\n", n, *out)
-		}
-	case "files":
+	if *format == "files" {
 		n, err := st.ExportFiles(*out)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "trawl export: %d files written under %s\n", n, *out)
+		return nil
+	}
+	w := stdout
+	var file *os.File
+	if *out != "-" {
+		if file, err = os.Create(*out); err != nil {
+			return err
+		}
+		defer file.Close()
+		w = file
+	}
+	var n int
+	what := "records"
+	switch *format {
+	case "jsonl":
+		n, err = st.ExportJSONL(w, !*noBody)
+	case "items":
+		n, err = st.ExportItems(w, *typ)
+		what = "items"
+	case "csv":
+		n, err = st.ExportCSV(w, *typ)
+		what = *typ + " items"
+	}
+	if err != nil {
+		return err
+	}
+	if file != nil {
+		if err := file.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "trawl export: %d %s written to %s\n", n, what, *out)
 	}
 	return nil
 }
@@ -132,6 +154,16 @@ func cmdStats(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "errors    %d kinds\n", len(s.Errors))
 		for _, e := range top(s.Errors, 10) {
 			fmt.Fprintf(stdout, "  %6d  %s\n", s.Errors[e], e)
+		}
+	}
+	if len(s.Items) > 0 {
+		fmt.Fprintf(stdout, "items     %d\n", total(s.Items))
+		printCounts(stdout, "  ", s.Items)
+	}
+	if len(s.ExtractErrors) > 0 {
+		fmt.Fprintf(stdout, "extraction errors  %d pages\n", total(s.ExtractErrors))
+		for _, e := range top(s.ExtractErrors, 10) {
+			fmt.Fprintf(stdout, "  %6d  %s\n", s.ExtractErrors[e], e)
 		}
 	}
 	if s.Records > 0 {

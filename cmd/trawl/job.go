@@ -130,6 +130,14 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	opts := []crawler.Option{}
+	ex, err := o.extractor()
+	if err != nil {
+		return nil, err
+	}
+	if ex != nil {
+		opts = append(opts, crawler.WithExtractor(ex))
+	}
 	st, err := store.Open(o.Job, nil)
 	if err != nil {
 		return nil, err
@@ -143,7 +151,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		level = slog.LevelError
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	c, err := crawler.New(st, cfg, crawler.WithLogger(log))
+	c, err := crawler.New(st, cfg, append(opts, crawler.WithLogger(log))...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,8 +225,11 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 		fmt.Fprintf(w, ", %d over a host's budget", s.Budget)
 	}
 	fmt.Fprintf(w, "; max depth %d; %d retries\n", s.MaxDepth, s.Retries)
+	if s.Items > 0 || s.ExtractErrors > 0 {
+		fmt.Fprintf(w, "  items     %d saved; %d pages with extraction errors (see trawl stats)\n", s.Items, s.ExtractErrors)
+	}
 	if s.Skipped > 0 {
-		fmt.Fprintf(w, "  robots    %d URLs not fetched: robots.txt disallows them\n", s.Skipped)
+		fmt.Fprintf(w, "  skipped   %d URLs not fetched: robots.txt disallows them, or their host's budget is spent\n", s.Skipped)
 	}
 	if len(s.DownHosts) > 0 {
 		fmt.Fprintf(w, "  down      %s (no answer; their URLs failed fast)\n", strings.Join(s.DownHosts, ", "))
@@ -250,15 +261,17 @@ func helpFor(cmd string) string {
 		fs := o.flags(cmd, cmd == "crawl")
 		fs.SetOutput(&b)
 		if cmd == "crawl" {
-			b.WriteString("Usage: trawl crawl [flags] URL...\n\nCrawl from the seed URLs, following links within --scope, and save every\npage in the job file. Running it again resumes the job.\n\nFlags:\n")
+			b.WriteString("Usage: trawl crawl [flags] URL...\n\nCrawl from the seed URLs, following links within --scope, and save every\npage in the job file. Running it again resumes the job. A --config file\nmay add follow and extract rules to turn pages into items.\n\nFlags:\n")
 		} else {
 			b.WriteString("Usage: trawl fetch [flags] [LIST]\n\nFetch every URL in LIST (one a line; blank lines and # comments skipped;\nbad lines reported with their number). LIST '-' or none reads stdin.\nRunning it again resumes the job. Exit code 3 when some URLs failed.\n\nFlags:\n")
 		}
 		b.WriteString(fs.FlagUsages())
 	case "export":
 		b.WriteString(exportHelp)
+	case "extract":
+		b.WriteString(extractHelp)
 	case "stats":
-		b.WriteString("Usage: trawl stats JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, time span and rate.\n")
+		b.WriteString("Usage: trawl stats JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate.\n")
 	case "demo":
 		b.WriteString(demoHelp)
 	default:

@@ -33,7 +33,9 @@ const usage = `trawl: a concurrent web crawler and bulk fetcher with resumable j
 Usage:
   trawl crawl  [flags] URL...    crawl from seed URLs, following links within a scope
   trawl fetch  [flags] [LIST]    fetch every URL in LIST (a file; '-' or none: stdin)
-  trawl export [flags] JOB       write a job's records (--format jsonl|files, -o PATH)
+  trawl export [flags] JOB       write a job's records or items (--format jsonl|files|items|csv)
+  trawl extract --config RULES [JOB]
+                                 re-run extract rules over the stored pages, no network
   trawl stats  JOB               counts by status, hosts, bytes, errors, time and rate
   trawl demo   [flags]           crawl a built-in synthetic site on loopback
   trawl version                  print the version
@@ -69,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdFetch(ctx, rest, stdin, stderr)
 	case "export":
 		err = cmdExport(rest, stdout, stderr)
+	case "extract":
+		err = cmdExtract(ctx, rest, stderr)
 	case "stats":
 		err = cmdStats(rest, stdout)
 	case "demo":
@@ -78,7 +82,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q (commands: crawl, fetch, export, stats, demo)", cmd)
+		err = usagef("unknown command %q (commands: crawl, fetch, export, extract, stats, demo)", cmd)
 	}
 	return exitCode(err, args[0], stdout, stderr)
 }
@@ -122,7 +126,7 @@ func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
 
 func knownCommand(cmd string) bool {
 	switch cmd {
-	case "crawl", "fetch", "export", "stats", "demo":
+	case "crawl", "fetch", "export", "extract", "stats", "demo":
 		return true
 	}
 	return false

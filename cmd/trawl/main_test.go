@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -375,6 +376,9 @@ func TestExampleConfigs(t *testing.T) {
 				t.Errorf("%s: %v", f, err)
 			}
 		}
+		if _, err := o.extractor(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
 
@@ -496,5 +500,157 @@ func TestHostileSite(t *testing.T) {
 	})
 	if cal == 0 || cal > 50 {
 		t.Errorf("%d calendar pages; the hop limit should stop it at 50", cal)
+	}
+}
+
+const shopRules = `
+follow: ["a.next", "a.product"]
+extract:
+  - name: product
+    match: "/shop/item/"
+    fields:
+      title: "h1.name"
+      price: {selector: "span.price", type: number}
+      tags:  {selector: "ul.tags li", all: true}
+      image: {selector: "img.main", attr: src, url: true}
+`
+
+func readItems(t *testing.T, dir, job string, args ...string) []map[string]any {
+	t.Helper()
+	r := trawl(t, dir, "", append([]string{"export", "--format", "items", job}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("export items: exit %d\n%s", r.code, r.stderr)
+	}
+	var items []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var it map[string]any
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// A scraping job killed mid-way and resumed has each item exactly once;
+// trawl extract rewrites the items from stored pages with no request.
+func TestScrapeKillResumeExtract(t *testing.T) {
+	shop := testsite.NewShop(200, 20)
+	shop.Delay = 5 * time.Millisecond
+	srv := httptest.NewServer(shop)
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(shopRules), 0o644)
+	args := []string{"crawl", "--config", "rules.yaml", "--job", "shop.db", "-c", "4", "--per-host", "4", srv.URL + "/shop/list/1"}
+
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for shop.Requests() < 100 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if n := shop.Requests(); n >= 210 {
+		t.Fatalf("crawl finished before the kill (%d requests); slow the shop down", n)
+	}
+	if mid := readItems(t, dir, "shop.db"); len(mid) == 0 || len(mid) >= 200 {
+		t.Errorf("%d items saved before the kill; want some, not all", len(mid))
+	} else {
+		t.Logf("killed after %d requests with %d items saved", shop.Requests(), len(mid))
+	}
+	if r := trawl(t, dir, "", args...); r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	items := readItems(t, dir, "shop.db")
+	urls := map[string]bool{}
+	for _, it := range items {
+		u := it["url"].(string)
+		if urls[u] {
+			t.Errorf("item %s twice", u)
+		}
+		urls[u] = true
+		var i int
+		fmt.Sscanf(u, srv.URL+"/shop/item/%d", &i)
+		if it["type"] != "product" || it["title"] != testsite.ItemName(i) || it["price"] != testsite.ItemPrice(i) ||
+			it["image"] != srv.URL+testsite.ItemImage(i) || len(it["tags"].([]any)) != 2 {
+			t.Errorf("item %v", it)
+		}
+	}
+	if len(items) != 200 || len(urls) != 200 {
+		t.Errorf("%d items for %d pages, want 200", len(items), len(urls))
+	}
+	for p := range shop.Hits() {
+		if !strings.HasPrefix(p, "/shop/") {
+			t.Errorf("noise page %s fetched", p)
+		}
+	}
+
+	// CSV of one type: a header and a row an item.
+	r := trawl(t, dir, "", "export", "--format", "csv", "--type", "product", "shop.db")
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || r.code != 0 {
+		t.Fatalf("csv: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	if len(rows) != 201 || strings.Join(rows[0], ",") != "type,url,fetched_at,image,price,tags,title" {
+		t.Errorf("csv: %d rows, header %v", len(rows), rows[0])
+	}
+
+	// Re-extract with changed rules and no server at all.
+	before := shop.Requests()
+	srv.Close()
+	changed := strings.Replace(shopRules, `title: "h1.name"`, `name: "h1.name"`, 1)
+	changed = strings.Replace(changed, `price: {selector: "span.price", type: number}`, `price: "span.price"`, 1)
+	os.WriteFile(filepath.Join(dir, "changed.yaml"), []byte(changed), 0o644)
+	r = trawl(t, dir, "", "extract", "--config", "changed.yaml", "shop.db")
+	if r.code != 0 {
+		t.Fatalf("extract: exit %d\n%s", r.code, r.stderr)
+	}
+	if shop.Requests() != before {
+		t.Errorf("extract made %d requests", shop.Requests()-before)
+	}
+	items = readItems(t, dir, "shop.db", "--type", "product")
+	if len(items) != 200 {
+		t.Fatalf("%d items after extract, want 200", len(items))
+	}
+	for _, it := range items {
+		if _, ok := it["title"]; ok || it["name"] == nil || !strings.HasPrefix(it["price"].(string), "$") {
+			t.Fatalf("item not rewritten: %v", it)
+		}
+	}
+	if r := trawl(t, dir, "", "stats", "shop.db"); !strings.Contains(r.stdout, "product") {
+		t.Errorf("stats shows no items:\n%s", r.stdout)
+	}
+}
+
+// Rules that do not compile stop the job before any request, with exit 2
+// and the rule's name.
+func TestBadRulesExit2(t *testing.T) {
+	shop := testsite.NewShop(10, 5)
+	srv := httptest.NewServer(shop)
+	defer srv.Close()
+	dir := t.TempDir()
+	for name, rules := range map[string]string{
+		"selector": strings.Replace(shopRules, `"span.price"`, `"span[price"`, 1),
+		"regexp":   strings.Replace(shopRules, `"/shop/item/"`, `"/shop/(item/"`, 1),
+		"type":     strings.Replace(shopRules, `type: number`, `type: money`, 1),
+		"follow":   strings.Replace(shopRules, `"a.next"`, `"a..next"`, 1),
+		"key":      shopRules + "      colour: {selectr: b}\n",
+	} {
+		os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(rules), 0o644)
+		r := trawl(t, dir, "", "crawl", "--config", name+".yaml", "--job", name+".db", srv.URL+"/shop/list/1")
+		if r.code != 2 || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("%s: exit %d, want 2\n%s", name, r.code, r.stderr)
+		}
+		if name != "follow" && name != "key" && !strings.Contains(r.stderr, `"product"`) {
+			t.Errorf("%s: the error does not name the rule: %s", name, r.stderr)
+		}
+		t.Logf("%s: %s", name, strings.TrimSpace(r.stderr))
+	}
+	if n := shop.Requests(); n != 0 {
+		t.Errorf("%d requests made with bad rules", n)
 	}
 }

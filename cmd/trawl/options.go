@@ -84,6 +84,8 @@ type jobOptions struct {
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
 
+	crawler.Rules `yaml:",inline"` // follow and extract
+
 	config  string
 	deny    bool // --deny-private as parsed
 	quiet   bool
@@ -215,10 +217,26 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 		}
 		return usagef("config %s: %s", path, strings.TrimSpace(msg))
 	}
+	if !crawl && len(o.Follow) > 0 {
+		return usagef("config %s: follow is a crawl setting (fetch follows no links)", path)
+	}
 	if !crawl && (len(o.Seeds) > 0 || len(o.Include) > 0 || len(o.Exclude) > 0 || o.Depth != depth || o.MaxPages != 0 || o.MaxPerHost != 0) {
 		return usagef("config %s: seeds, include, exclude, depth, max_pages and max_per_host are crawl settings, not fetch ones", path)
 	}
 	return nil
+}
+
+// extractor compiles the config's rules; it returns nil when there are
+// none. Its errors wrap crawler.ErrConfig (exit 2).
+func (o *jobOptions) extractor() (crawler.Extractor, error) {
+	if len(o.Follow) == 0 && len(o.Extract) == 0 {
+		return nil, nil
+	}
+	rs, err := crawler.CompileRules(o.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", o.config, err)
+	}
+	return rs, nil
 }
 
 // crawlerConfig turns options into the crawler's configuration.

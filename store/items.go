@@ -1,0 +1,316 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// An Item is one structured result extracted from a page. It is saved with
+// its page, in the same transaction, so a resumed job neither loses nor
+// repeats items.
+//
+// As JSON it is one flat object: "type", "url" and "fetched_at", then the
+// fields by name.
+type Item struct {
+	Type      string         // the rule (item type) that made it
+	URL       string         // the page it came from (its final URL)
+	FetchedAt time.Time      // when the page was fetched
+	Fields    map[string]any // field values: string, float64, bool, nil, or []any of them
+}
+
+// Reserved names an item's fields cannot take.
+var reservedFields = map[string]bool{"type": true, "url": true, "fetched_at": true}
+
+// IsReservedField reports whether name is kept for an item's own keys.
+func IsReservedField(name string) bool { return reservedFields[name] }
+
+// MarshalJSON writes the item as one flat object, fields in name order.
+func (it *Item) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"type":`)
+	writeJSON(&b, it.Type)
+	b.WriteString(`,"url":`)
+	writeJSON(&b, it.URL)
+	b.WriteString(`,"fetched_at":`)
+	writeJSON(&b, it.FetchedAt)
+	for _, name := range sortedKeys(it.Fields) {
+		if reservedFields[name] {
+			return nil, fmt.Errorf("item field %q: name is reserved", name)
+		}
+		b.WriteByte(',')
+		writeJSON(&b, name)
+		b.WriteByte(':')
+		if err := writeJSON(&b, it.Fields[name]); err != nil {
+			return nil, fmt.Errorf("item field %q: %w", name, err)
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (it *Item) UnmarshalJSON(data []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	it.Type, _ = m["type"].(string)
+	it.URL, _ = m["url"].(string)
+	if s, ok := m["fetched_at"].(string); ok {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf("item fetched_at: %w", err)
+		}
+		it.FetchedAt = t
+	}
+	for k := range reservedFields {
+		delete(m, k)
+	}
+	it.Fields = m
+	return nil
+}
+
+func writeJSON(b *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1) // Encode's newline
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// itemKey is the key of item i of the record at recKey.
+func itemKey(recKey []byte, i int) []byte {
+	return binary.BigEndian.AppendUint32(bytes.Clone(recKey), uint32(i))
+}
+
+func putItems(b *bolt.Bucket, recKey []byte, items [][]byte) error {
+	for i, data := range items {
+		if err := b.Put(itemKey(recKey, i), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Items calls fn for every item of the latest record of every URL, in the
+// order the pages were saved, until fn returns an error. typ, when not
+// empty, keeps only items of that type.
+func (s *Store) Items(typ string, fn func(*Item) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		items := tx.Bucket(bucketItems)
+		if items == nil {
+			return nil
+		}
+		c := items.Cursor()
+		return eachLatest(tx, nil, func(key []byte, rec *Record) error {
+			if rec.Items == 0 {
+				return nil
+			}
+			for k, v := c.Seek(key); k != nil && bytes.HasPrefix(k, key) && len(k) == len(key)+4; k, v = c.Next() {
+				it := new(Item)
+				if err := json.Unmarshal(v, it); err != nil {
+					return fmt.Errorf("store: item %x: %w", k, err)
+				}
+				if typ != "" && it.Type != typ {
+					continue
+				}
+				if err := fn(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// ExtractFunc extracts the items of a stored page, as RewriteItems needs:
+// the error, if any, is saved as the record's ExtractError.
+type ExtractFunc func(rec *Record, body []byte) ([]Item, error)
+
+// RewriteItems replaces every item in the job with those fn extracts from
+// the stored pages, and each record's Items and ExtractError with fn's
+// results. Pages are read and written in batches, fn running outside any
+// transaction; an interrupted rewrite leaves some pages with their new
+// items and the rest with none, and running it again completes it. It
+// returns how many pages it passed to fn.
+func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketItems); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			return err
+		}
+		_, err := tx.CreateBucket(bucketItems)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: %w", err)
+	}
+	const batch = 256
+	type page struct {
+		key   []byte
+		rec   *Record
+		data  []byte
+		items [][]byte
+	}
+	var after []byte
+	n := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		var pages []*page
+		err := s.db.View(func(tx *bolt.Tx) error {
+			return eachLatest(tx, after, func(key []byte, rec *Record) error {
+				if len(pages) == batch {
+					return errStop
+				}
+				pages = append(pages, &page{key: bytes.Clone(key), rec: rec})
+				return nil
+			})
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return n, err
+		}
+		if len(pages) == 0 {
+			return n, nil
+		}
+		for _, p := range pages {
+			if p.rec.Status < 200 || p.rec.Status > 299 || p.rec.SHA256 == "" {
+				p.rec.Items, p.rec.ExtractError = 0, ""
+			} else {
+				body, err := s.Body(p.rec)
+				if err != nil {
+					return n, err
+				}
+				items, xerr := fn(p.rec, body)
+				n++
+				p.rec.Items, p.rec.ExtractError = len(items), ""
+				if xerr != nil {
+					p.rec.ExtractError = xerr.Error()
+				}
+				for i := range items {
+					data, err := json.Marshal(&items[i])
+					if err != nil {
+						return n, fmt.Errorf("store: item of %s: %w", p.rec.URL, err)
+					}
+					p.items = append(p.items, data)
+				}
+			}
+			if p.data, err = json.Marshal(p.rec); err != nil {
+				return n, fmt.Errorf("store: %w", err)
+			}
+		}
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			recs, items := tx.Bucket(bucketRecords), tx.Bucket(bucketItems)
+			for _, p := range pages {
+				if err := recs.Put(p.key, p.data); err != nil {
+					return err
+				}
+				if err := putItems(items, p.key, p.items); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("store: %w", err)
+		}
+		after = pages[len(pages)-1].key
+	}
+}
+
+var errStop = errors.New("stop")
+
+// ExportItems writes items as JSON Lines, one flat object each, and returns
+// how many it wrote. typ, when not empty, keeps one item type.
+func (s *Store) ExportItems(w io.Writer, typ string) (int, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	n := 0
+	err := s.Items(typ, func(it *Item) error {
+		data, err := it.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		n++
+		bw.Write(data)
+		return bw.WriteByte('\n')
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// ExportCSV writes the items of one type as CSV: a header row of type, url,
+// fetched_at and the field names in name order, then a row an item. Lists
+// and other non-scalar values are written as JSON; missing ones are empty.
+func (s *Store) ExportCSV(w io.Writer, typ string) (int, error) {
+	names := map[string]bool{}
+	err := s.Items(typ, func(it *Item) error {
+		for k := range it.Fields {
+			names[k] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	cols := sortedKeys(names)
+	cw := csv.NewWriter(w)
+	if err := cw.Write(append([]string{"type", "url", "fetched_at"}, cols...)); err != nil {
+		return 0, err
+	}
+	n := 0
+	row := make([]string, 3+len(cols))
+	err = s.Items(typ, func(it *Item) error {
+		row[0], row[1], row[2] = it.Type, it.URL, it.FetchedAt.Format(time.RFC3339)
+		for i, c := range cols {
+			row[3+i] = csvValue(it.Fields[c])
+		}
+		n++
+		return cw.Write(row)
+	})
+	if err != nil {
+		return n, err
+	}
+	cw.Flush()
+	return n, cw.Error()
+}
+
+func csvValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	default:
+		data, _ := json.Marshal(v)
+		return string(data)
+	}
+}

@@ -9,12 +9,14 @@ package crawler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,6 +57,12 @@ type Config struct {
 	DenyPrivate  bool          // refuse private, loopback and link-local addresses, but the seeds' own
 	AutoThrottle bool          // pace each host by its latency (see politeness.Options)
 	MaxDelay     time.Duration // most auto-throttle gap (default 60s)
+
+	// OutDir, when set, makes every 2xx body stream to a file under it
+	// instead of into the job (bulk download); records name the file.
+	OutDir    string
+	Layout    string            // file names under OutDir: host (default), flat or hash (see store.Dir)
+	Checksums map[string]string // expected hex SHA-256 by URL or file name (see ReadChecksums)
 }
 
 // DefaultUserAgent is sent when Config.UserAgent is empty.
@@ -121,6 +129,8 @@ func (c *Config) validate() error {
 		return bad("max-pages must not be negative")
 	case c.MaxPerHost < 0:
 		return bad("max-per-host must not be negative")
+	case c.Layout != "" && c.Layout != store.LayoutHost && c.Layout != store.LayoutFlat && c.Layout != store.LayoutHash:
+		return bad("unknown layout %q (want host, flat or hash)", c.Layout)
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = DefaultUserAgent
@@ -173,6 +183,7 @@ type Crawler struct {
 	fr        Frontier
 	frTx      txFrontier // fr, when it shares the store's file
 	extractor Extractor  // nil: no items, every link
+	dir       *store.Dir // Config.OutDir, or nil
 	policy    *politeness.Policy
 	fetcher   *fetcher
 	scope     *scope
@@ -269,6 +280,11 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	}
 	if c.budget, err = newBudget(cfg.MaxPerHost, st); err != nil {
 		return nil, err
+	}
+	if cfg.OutDir != "" {
+		if c.dir, err = openDir(cfg.OutDir, cfg.Layout, st); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -403,7 +419,17 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 			c.fr.Hold(l.Host, time.Now().Add(max(wait, r.retryAfter)))
 		}
 	}
-	r := c.fetcher.fetch(ctx, l.URL, hold)
+	var s spec
+	if l.Spec != "" {
+		if err := json.Unmarshal([]byte(l.Spec), &s); err != nil {
+			return nil, fmt.Errorf("frontier gave a bad request for %s: %w", l.URL, err)
+		}
+	}
+	fr := &fetchReq{url: l.URL, method: s.Method, header: s.Header, body: s.Body}
+	if c.dir != nil && s.Method != http.MethodHead {
+		fr.dl = c.newDownload(l, s)
+	}
+	r := c.fetcher.fetch(ctx, fr, hold)
 	pace := c.policy.Pace(l.Host, politeness.Outcome{Status: r.status, RetryAfter: r.retryAfter, Latency: r.latency}, time.Now())
 	c.fr.Release(l, pace)
 	if ctx.Err() != nil {
@@ -424,10 +450,21 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if rec.FinalURL == "" {
 		rec.FinalURL = l.URL
 	}
+	if l.Spec != "" {
+		rec.Request = json.RawMessage(l.Spec)
+	}
 	var body []byte
 	var found []frontier.Request
 	var items []store.Item
-	if r.err == nil {
+	switch {
+	case fr.dl != nil && r.err == nil && r.status >= 200 && r.status <= 299:
+		path, err := c.finish(fr.dl, r)
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		rec.File, rec.Length, rec.SHA256 = path, r.length, r.sum
+	case fr.dl != nil:
+	case r.err == nil:
 		body = r.body
 		if body == nil {
 			body = []byte{}
@@ -439,7 +476,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if rec.Error != "" {
 		c.log.Info("failed", "url", l.URL, "status", r.status, "attempts", r.attempts, "error", rec.Error)
 	} else {
-		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", len(body), "links", len(found), "ms", rec.DurationMS)
+		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", max(int64(len(body)), rec.Length), "links", len(found), "ms", rec.DurationMS)
 	}
 	page, err := c.store.NewPage(rec, body, items...)
 	putBody(r.body)
@@ -447,6 +484,22 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		return nil, err
 	}
 	return &result{page: page, done: frontier.Done{Lease: l, Found: found}}, nil
+}
+
+// openDir opens the download folder and reserves the names of the files
+// the job's records already name there.
+func openDir(root, layout string, st *store.Store) (*store.Dir, error) {
+	d, err := store.OpenDir(root, layout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: out-dir: %v", ErrConfig, err)
+	}
+	err = st.Each(func(r *store.Record) error {
+		if rel, err := filepath.Rel(d.Root(), r.File); r.File != "" && err == nil {
+			d.Reserve(frontier.Request{URL: r.URL, Spec: string(r.Request)}.ID(), rel)
+		}
+		return nil
+	})
+	return d, err
 }
 
 // unfetched releases l and returns its result with no fetch made: the

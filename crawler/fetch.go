@@ -73,7 +73,9 @@ type response struct {
 	finalURL    string
 	header      http.Header
 	contentType string
-	body        []byte
+	body        []byte // nil for a download
+	length      int64  // of a download
+	sum         string // hex SHA-256 of a download
 	attempts    int
 	err         error
 	retryAfter  time.Duration
@@ -141,7 +143,7 @@ var errRetry = errors.New("retry")
 // and jitter. Before each wait it calls onRetry (if not nil) with the
 // failed attempt and the wait. The returned response describes the last
 // attempt.
-func (f *fetcher) fetch(ctx context.Context, rawURL string, onRetry func(r *response, wait time.Duration)) *response {
+func (f *fetcher) fetch(ctx context.Context, req *fetchReq, onRetry func(r *response, wait time.Duration)) *response {
 	b := &afterBackOff{ExponentialBackOff: *backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(200*time.Millisecond),
 		backoff.WithMaxInterval(10*time.Second),
@@ -151,7 +153,7 @@ func (f *fetcher) fetch(ctx context.Context, rawURL string, onRetry func(r *resp
 	attempts := 0
 	op := func() error {
 		attempts++
-		r = f.once(ctx, rawURL)
+		r = f.once(ctx, req)
 		if ctx.Err() != nil {
 			return backoff.Permanent(ctx.Err())
 		}
@@ -187,7 +189,7 @@ func transient(err error) bool {
 	if errors.As(err, &ne) {
 		return true
 	}
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errRestart) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, context.DeadlineExceeded)
 }
@@ -201,24 +203,62 @@ func (e policyError) Error() string        { return e.err.Error() }
 func (e policyError) Is(target error) bool { return target == errPolicy }
 func (e policyError) Unwrap() error        { return e.err }
 
+// fetchReq is one request to make: a GET of url unless said otherwise.
+type fetchReq struct {
+	url    string
+	method string            // "" is GET
+	header map[string]string // extra headers
+	body   string
+	dl     *download // stream a 2xx body to this file instead of memory
+}
+
 // once makes one attempt. The timeout covers the whole exchange, body
-// included.
-func (f *fetcher) once(ctx context.Context, rawURL string) *response {
+// included; for a download, which may rightly take long, it is the most
+// time without a byte arriving.
+func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 	r := &response{start: time.Now()}
 	defer func() { r.duration = time.Since(r.start) }()
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	var cancel context.CancelFunc
+	var dog *watchdog
+	if fr.dl != nil {
+		ctx, cancel = context.WithCancel(ctx)
+		dog = newWatchdog(f.timeout, cancel)
+		defer dog.stop()
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+	}
 	defer cancel()
 	if f.allow != nil {
 		ctx = context.WithValue(ctx, ctxKey{}, f.allow)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	method := fr.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if fr.body != "" {
+		body = strings.NewReader(fr.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, fr.url, body)
 	if err != nil {
 		r.err = policyError{err}
 		return r
 	}
 	req.Header.Set("User-Agent", f.userAgent)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
-	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	var from int64
+	if fr.dl == nil {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+		req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	} else if n, validator := fr.dl.resumable(); n > 0 {
+		from = n
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", n))
+		if validator != "" {
+			req.Header.Set("If-Range", validator)
+		}
+	}
+	for k, v := range fr.header {
+		req.Header.Set(k, v)
+	}
 	resp, err := f.client.Do(req)
 	r.latency = time.Since(r.start)
 	if err != nil {
@@ -232,6 +272,9 @@ func (f *fetcher) once(ctx context.Context, rawURL string) *response {
 			return r
 		}
 		r.err = err
+		if dog != nil && ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+			r.err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
 		return r
 	}
 	defer resp.Body.Close()
@@ -240,7 +283,21 @@ func (f *fetcher) once(ctx context.Context, rawURL string) *response {
 	r.finalURL = resp.Request.URL.String()
 	r.contentType = resp.Header.Get("Content-Type")
 	r.retryAfter = politeness.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	r.body, r.err = readBody(resp, f.maxBody)
+	switch {
+	case fr.dl != nil && resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && from > 0:
+		fr.dl.remove()
+		r.err = errRestart
+	case fr.dl != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		dog.kick()
+		r.length, r.sum, r.err = fr.dl.save(resp, from, f.maxBody, dog.kick)
+		if r.err != nil && ctx.Err() != nil && !errors.Is(r.err, context.DeadlineExceeded) {
+			r.err = fmt.Errorf("%w: %w", context.DeadlineExceeded, r.err)
+		}
+	case fr.dl != nil: // an error page: not saved
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	default:
+		r.body, r.err = readBody(resp, f.maxBody)
+	}
 	return r
 }
 

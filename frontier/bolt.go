@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,7 +202,7 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 	fresh := reqs[:0:0]
 	fps := make([]byte, 0, 8*len(reqs))
 	for _, r := range reqs {
-		fp := fingerprint(r.URL)
+		fp := fingerprint(r.ID())
 		if _, dup := f.seen[fp]; dup {
 			continue
 		}
@@ -230,8 +231,12 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 		key = append(key[:0], h...)
 		key = append(key, 0)
 		key = binary.BigEndian.AppendUint64(key, seq)
-		val := binary.AppendUvarint(make([]byte, 0, len(r.URL)+2), uint64(r.Depth))
+		val := binary.AppendUvarint(make([]byte, 0, len(r.URL)+len(r.Spec)+3), uint64(r.Depth))
 		val = append(val, r.URL...)
+		if r.Spec != "" { // canonical URLs hold no NUL
+			val = append(val, 0)
+			val = append(val, r.Spec...)
+		}
 		if err := queue.Put(key, val); err != nil {
 			return 0, err
 		}
@@ -347,8 +352,9 @@ func (f *Bolt) fill(h *host) error {
 				return fmt.Errorf("corrupt queue entry %x", k)
 			}
 			key := bytes.Clone(k)
+			u, spec, _ := strings.Cut(string(v[m:]), "\x00")
 			h.buf = append(h.buf, Lease{
-				Request: Request{URL: string(v[m:]), Depth: int(depth)},
+				Request: Request{URL: u, Depth: int(depth), Spec: spec},
 				Host:    h.name,
 				Key:     key,
 			})

@@ -20,6 +20,19 @@ var ErrDrained = errors.New("frontier: drained")
 type Request struct {
 	URL   string // canonical URL (see Canonical)
 	Depth int    // hops from a seed; seeds have depth 0
+	// Spec describes a request other than a plain GET of URL (method,
+	// headers, body…), opaque to the frontier. It is part of the request's
+	// identity: one URL with two Specs is two requests.
+	Spec string
+}
+
+// ID returns the identity of r that deduplication uses: its URL, or its
+// URL and Spec.
+func (r Request) ID() string {
+	if r.Spec == "" {
+		return r.URL
+	}
+	return r.URL + "\x00" + r.Spec
 }
 
 // A Lease is a Request handed to one worker. The URL stays in the frontier

@@ -53,11 +53,16 @@ func (s *Store) ExportJSONL(w io.Writer, withBody bool) (int, error) {
 }
 
 // ExportFiles writes the body of every successful record to a file under
-// dir named after its URL (see FileName). It returns how many files it
-// wrote.
-func (s *Store) ExportFiles(dir string) (int, error) {
+// dir named by layout (see Dir), with clashes resolved so that no body is
+// lost. It returns how many files it wrote.
+func (s *Store) ExportFiles(dir, layout string) (int, error) {
+	d, err := OpenDir(dir, layout)
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(filepath.Join(d.Root(), PartialDir))
 	n := 0
-	err := s.Each(func(rec *Record) error {
+	err = s.Each(func(rec *Record) error {
 		if rec.Error != "" || rec.SHA256 == "" || rec.Status < 200 || rec.Status > 299 {
 			return nil
 		}
@@ -65,33 +70,14 @@ func (s *Store) ExportFiles(dir string) (int, error) {
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(dir, FileName(rec.URL))
-		if err := writeFileSafe(dst, body); err != nil {
+		key := string(rec.key())
+		if _, err := d.WriteFile(key, d.Name(key, rec.URL, ""), body); err != nil {
 			return err
 		}
 		n++
 		return nil
 	})
 	return n, err
-}
-
-// writeFileSafe writes data to a temporary name beside dst and renames it,
-// so a file under its final name is always whole. When a path component
-// already exists with the other kind (file vs directory), the name gets a
-// "~file" suffix rather than failing.
-func writeFileSafe(dst string, data []byte) error {
-	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
-		dst += "~file"
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		// A parent is a file: place this one beside it under a distinct name.
-		rel := strings.ReplaceAll(filepath.Base(filepath.Dir(dst)), string(filepath.Separator), "_")
-		dst = filepath.Join(filepath.Dir(filepath.Dir(dst)), rel+"~dir", filepath.Base(dst))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-	}
-	return writeAtomic(dst, data, false)
 }
 
 // maxSegment is the longest file name FileName makes, below the 255 bytes
@@ -157,8 +143,11 @@ func safeSegment(s string) string {
 	switch {
 	case out == "" || out == "." || out == "..":
 		out = "_" + out
-	case windowsReserved[strings.ToUpper(strings.SplitN(out, ".", 2)[0])]:
+	case windowsReserved[strings.ToUpper(strings.TrimRight(strings.SplitN(out, ".", 2)[0], " "))]:
 		out = "_" + out
+	}
+	if strings.HasSuffix(out, ".") || strings.HasSuffix(out, " ") {
+		out += "_" // Windows drops trailing dots and spaces
 	}
 	if len(out) > maxSegment {
 		sum := sha256.Sum256([]byte(s))

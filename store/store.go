@@ -55,20 +55,22 @@ const InlineMax = 64 << 10
 // A Record is the stored result of fetching one URL. Failures are records
 // too: Status is 0 and Error says why when nothing answered.
 type Record struct {
-	URL         string      `json:"url"`
-	FinalURL    string      `json:"final_url"`
-	Status      int         `json:"status"`
-	Depth       int         `json:"depth"`
-	ContentType string      `json:"content_type"`
-	Length      int64       `json:"length"`
-	SHA256      string      `json:"sha256"`
-	Attempts    int         `json:"attempts"`
-	Error       string      `json:"error"`
-	Skipped     string      `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots", "host-budget")
-	FetchedAt   time.Time   `json:"fetched_at"`
-	DurationMS  int64       `json:"duration_ms"`
-	Header      http.Header `json:"headers"`
+	URL         string          `json:"url"`
+	Request     json.RawMessage `json:"request,omitempty"` // method, headers, body… of a request other than a plain GET (see crawler.Request)
+	FinalURL    string          `json:"final_url"`
+	Status      int             `json:"status"`
+	Depth       int             `json:"depth"`
+	ContentType string          `json:"content_type"`
+	Length      int64           `json:"length"`
+	SHA256      string          `json:"sha256"`
+	Attempts    int             `json:"attempts"`
+	Error       string          `json:"error"`
+	Skipped     string          `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots", "host-budget")
+	FetchedAt   time.Time       `json:"fetched_at"`
+	DurationMS  int64           `json:"duration_ms"`
+	Header      http.Header     `json:"headers"`
 
+	File         string `json:"file,omitempty"`          // where the body was saved, for downloads to a directory (not kept in the job)
 	Items        int    `json:"items,omitempty"`         // items extracted from the page
 	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
@@ -314,7 +316,7 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 	recs.FillPercent, bodies.FillPercent, items.FillPercent = 1, 1, 1 // append-only
 	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
 	for _, p := range pages {
-		if p.Record.SHA256 != "" {
+		if p.Record.SHA256 != "" && p.Record.File == "" {
 			sum, err := hex.DecodeString(p.Record.SHA256)
 			if err != nil {
 				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
@@ -355,7 +357,7 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 		if err := putItems(items, key, p.items); err != nil {
 			return err
 		}
-		uk := urlKey(p.Record.URL)
+		uk := p.Record.key()
 		if urls.Get(uk) == nil {
 			count++
 		}
@@ -375,6 +377,15 @@ func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
 func urlKey(url string) []byte {
 	sum := sha256.Sum256([]byte(url))
 	return sum[:16]
+}
+
+// key is r's key in the URL index: of its URL, or of its URL and request
+// when it has one (so that two POSTs to one URL are two records).
+func (r *Record) key() []byte {
+	if len(r.Request) == 0 {
+		return urlKey(r.URL)
+	}
+	return urlKey(r.URL + "\x00" + string(r.Request))
 }
 
 func getUint(b *bolt.Bucket, k []byte) uint64 {
@@ -449,7 +460,7 @@ func eachLatest(tx *bolt.Tx, after []byte, fn func(key []byte, rec *Record) erro
 		if err := json.Unmarshal(v, rec); err != nil {
 			return fmt.Errorf("store: record %x: %w", k, err)
 		}
-		if !bytes.Equal(urls.Get(urlKey(rec.URL)), k) {
+		if !bytes.Equal(urls.Get(rec.key()), k) {
 			continue
 		}
 		if err := fn(k, rec); err != nil {
@@ -459,10 +470,13 @@ func eachLatest(tx *bolt.Tx, after []byte, fn func(key []byte, rec *Record) erro
 	return nil
 }
 
-// Body returns the body of rec, decompressed.
+// Body returns the body of rec, decompressed, or read from its File.
 func (s *Store) Body(rec *Record) ([]byte, error) {
 	if rec.SHA256 == "" {
 		return nil, nil
+	}
+	if rec.File != "" {
+		return os.ReadFile(rec.File)
 	}
 	sum, err := hex.DecodeString(rec.SHA256)
 	if err != nil {

@@ -23,7 +23,10 @@ Write the records of a job. The job file is opened read-only.
                    fetched_at, duration_ms, headers, and body (UTF-8 text) or
                    body_base64 (anything else)
   --format files   each successful body as a file under -o DIR, named
-                   DIR/host/path (index.html for directories, query after '@')
+                   DIR/host/path (index.html for directories, query after '@');
+                   names are made safe and clashes get a "~hash" variant
+  --layout L       names for files: host (default), flat (last segment only)
+                   or hash (DIR/ab/abcdef….ext)
   --format items   the extracted items as JSON Lines: type, url, fetched_at
                    and the fields, one flat object a line
   --format csv     the items of one --type as CSV with a header row (fields in
@@ -44,6 +47,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.StringP("output", "o", "-", "output file or directory")
 	noBody := fs.Bool("no-body", false, "leave bodies out of jsonl")
 	typ := fs.String("type", "", "item type")
+	layout := fs.String("layout", "host", "file names of --format files: host, flat or hash")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -59,6 +63,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if *format == "csv" && *typ == "" {
 		return usagef("--format csv needs --type NAME (one item type a CSV)")
 	}
+	switch *layout {
+	case store.LayoutHost, store.LayoutFlat, store.LayoutHash:
+	default:
+		return usagef("unknown --layout %q (want host, flat or hash)", *layout)
+	}
 	if *format == "files" && *out == "-" {
 		return usagef("--format files needs -o DIR")
 	}
@@ -68,7 +77,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	if *format == "files" {
-		n, err := st.ExportFiles(*out)
+		n, err := st.ExportFiles(*out, *layout)
 		if err != nil {
 			return err
 		}

@@ -5,22 +5,24 @@ import (
 	"testing"
 )
 
-// parseListLine never panics; it yields a URL, a skip, or an error.
+// parseListLine never panics; it yields a request, a skip, or an error.
 func FuzzListLine(f *testing.F) {
-	for _, s := range []string{"http://h/a", "  # comment", "", "ftp://x", "http://[::1", "\thttps://H/x#f \r", "\x00http://h/"} {
+	for _, s := range []string{"http://h/a", "  # comment", "", "ftp://x", "http://[::1", "\thttps://H/x#f \r", "\x00http://h/", `{"url":"http://h/","method":"POST","body":"x"}`, `{"url":1}`, `{"url":"http://h/","method":"G T"}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
-		u, err := parseListLine(line)
+		r, err := parseListLine(line)
 		switch {
-		case err != nil && u != "":
-			t.Fatalf("%q: both %q and %v", line, u, err)
-		case err == nil && u == "":
+		case err != nil && r != nil:
+			t.Fatalf("%q: both %+v and %v", line, r, err)
+		case err == nil && r == nil:
 			if s := strings.TrimSpace(line); s != "" && s[0] != '#' {
 				t.Fatalf("%q skipped but is neither blank nor a comment", line)
 			}
-		case err == nil && !strings.HasPrefix(u, "http"):
-			t.Fatalf("%q gave %q", line, u)
+		case err == nil && !strings.HasPrefix(r.URL, "http"):
+			t.Fatalf("%q gave %+v", line, r)
+		case err == nil && r.Validate() != nil:
+			t.Fatalf("%q gave an invalid request %+v", line, r)
 		}
 	})
 }

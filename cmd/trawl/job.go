@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +58,17 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 	}
 	cfg := o.crawlerConfig()
 	cfg.Follow = false
+	if o.Checksums != "" {
+		f, err := os.Open(o.Checksums)
+		if err != nil {
+			return usagef("checksums: %v", err)
+		}
+		cfg.Checksums, err = crawler.ReadChecksums(f)
+		f.Close()
+		if err != nil {
+			return usagef("checksums %s: %v", o.Checksums, err)
+		}
+	}
 	sum, err := runJob(ctx, o, cfg, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, stderr) }, stderr)
 	if err != nil {
 		return err
@@ -66,24 +79,25 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 	return nil
 }
 
-// enqueueList adds the URLs of a list, one a line; blank lines and '#'
-// comments are skipped, bad lines reported with their number and skipped.
+// enqueueList adds the requests of a list, one a line: a URL, or a JSON
+// object (see crawler.Request). Blank lines and '#' comments are skipped;
+// bad lines are reported with their number and skipped.
 func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, stderr io.Writer) error {
 	const batch = 10000
 	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	urls := make([]string, 0, batch)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	reqs := make([]crawler.Request, 0, batch)
 	line, bad, total, added := 0, 0, 0, 0
 	flush := func() error {
-		n, err := c.Enqueue(ctx, urls...)
+		n, err := c.Add(ctx, reqs...)
 		added += n
-		urls = urls[:0]
+		reqs = reqs[:0]
 		return err
 	}
 	for sc.Scan() {
 		line++
-		u, err := parseListLine(sc.Text())
-		if u == "" && err == nil {
+		r, err := parseListLine(sc.Text())
+		if r == nil && err == nil {
 			continue
 		}
 		if err != nil {
@@ -94,8 +108,8 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 			continue
 		}
 		total++
-		urls = append(urls, u)
-		if len(urls) == batch {
+		reqs = append(reqs, *r)
+		if len(reqs) == batch {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -110,18 +124,41 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 	if bad > 20 {
 		fmt.Fprintf(stderr, "trawl fetch: %s: %d bad lines in all (skipped)\n", name, bad)
 	}
-	fmt.Fprintf(stderr, "trawl fetch: %s: %d URLs read, %d new to the job\n", name, total, added)
+	fmt.Fprintf(stderr, "trawl fetch: %s: %d requests read, %d new to the job\n", name, total, added)
 	return nil
 }
 
-// parseListLine reads one line of a URL list: the canonical URL, or ""
-// for a blank or comment line, or an error for a bad one.
-func parseListLine(line string) (string, error) {
+// parseListLine reads one line of a list: a URL, or a JSON request object
+// such as {"url": "…", "method": "POST", "headers": {…}, "body": "…", "out":
+// "name"}. It returns nil for a blank or comment line, and an error for a
+// bad one.
+func parseListLine(line string) (*crawler.Request, error) {
 	s := strings.TrimSpace(line)
 	if s == "" || s[0] == '#' {
-		return "", nil
+		return nil, nil
 	}
-	return frontier.Canonical(s)
+	var r crawler.Request
+	if s[0] == '{' {
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("bad JSON request: %w", err)
+		}
+		if dec.More() {
+			return nil, errors.New("bad JSON request: more after the object")
+		}
+		if r.URL == "" {
+			return nil, errors.New(`JSON request without "url"`)
+		}
+	} else {
+		r.URL = s
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	u, _ := frontier.Canonical(r.URL)
+	r.URL = u
+	return &r, nil
 }
 
 // runJob opens the job, prepares the crawler, calls fill (if any) to add

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/store"
 )
 
 // usageError is a mistake in the command line or config: exit code 2.
@@ -77,6 +78,9 @@ type jobOptions struct {
 	Depth       int      `yaml:"depth"`
 	MaxPages    int      `yaml:"max_pages"`
 	MaxPerHost  int      `yaml:"max_per_host"`
+	OutDir      string   `yaml:"out_dir"`
+	Layout      string   `yaml:"layout"`
+	Checksums   string   `yaml:"checksums"`
 
 	IgnoreRobots bool     `yaml:"ignore_robots"`
 	Insecure     bool     `yaml:"insecure"`
@@ -120,13 +124,18 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.IntVar(&o.PerHost, "per-host", o.PerHost, "requests in flight to one host")
 	fs.Var(&o.Delay, "delay", "least time between requests to one host (e.g. 500ms)")
 	fs.IntVar(&o.Retries, "retries", o.Retries, "retries after the first attempt, on timeouts, connection errors, 408/425/429/5xx")
-	fs.Var(&o.Timeout, "timeout", "time limit of one attempt, body included")
+	fs.Var(&o.Timeout, "timeout", "time limit of one attempt, body included (with --out-dir: most time without a byte)")
 	fs.StringVar(&o.UserAgent, "user-agent", o.UserAgent, "User-Agent header")
-	fs.Var(&o.MaxBody, "max-body", "largest decoded body kept (KB, MB, GB); 0 = no limit")
+	fs.Var(&o.MaxBody, "max-body", "largest decoded body kept (KB, MB, GB); 0 = no limit (with --out-dir: none unless given)")
 	fs.BoolVar(&o.Insecure, "insecure", o.Insecure, "do not verify TLS certificates")
 	fs.BoolVar(&o.IgnoreRobots, "ignore-robots", o.IgnoreRobots, "fetch what robots.txt disallows (only for your own sites)")
 	fs.BoolVar(&o.AutoThrottle, "auto-throttle", o.AutoThrottle, "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)")
 	fs.Var(&o.MaxDelay, "max-delay", "most delay auto-throttle may reach")
+	if !crawl {
+		fs.StringVar(&o.OutDir, "out-dir", o.OutDir, "stream each 2xx body to a file under this folder, not into the job")
+		fs.StringVar(&o.Layout, "layout", o.Layout, "file names under --out-dir: host (DIR/host/path), flat (DIR/name) or hash (DIR/ab/abcd….ext)")
+		fs.StringVar(&o.Checksums, "checksums", o.Checksums, "sha256sum file to verify downloads against (by file name or URL)")
+	}
 	if crawl {
 		fs.StringVar(&o.Scope, "scope", o.Scope, "links to follow: host, domain, subtree or any")
 		fs.StringArrayVar(&o.Include, "include", o.Include, "follow only URLs matching this regexp (repeatable)")
@@ -164,6 +173,17 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	}
 	if fs.Changed("deny-private") {
 		o.DenyPrivate = &o.deny
+	}
+	if o.OutDir != "" && !fs.Changed("max-body") && o.MaxBody == defaultOptions().MaxBody {
+		o.MaxBody = 0 // downloads stream to disk: no cap unless asked for
+	}
+	switch o.Layout {
+	case "", store.LayoutHost, store.LayoutFlat, store.LayoutHash:
+	default:
+		return nil, nil, usagef("unknown --layout %q (want host, flat or hash)", o.Layout)
+	}
+	if o.OutDir == "" && (o.Layout != "" || o.Checksums != "") {
+		return nil, nil, usagef("--layout and --checksums need --out-dir")
 	}
 	for _, n := range []struct {
 		name string
@@ -217,6 +237,9 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 		}
 		return usagef("config %s: %s", path, strings.TrimSpace(msg))
 	}
+	if crawl && (o.OutDir != "" || o.Layout != "" || o.Checksums != "") {
+		return usagef("config %s: out_dir, layout and checksums are fetch settings, not crawl ones", path)
+	}
 	if !crawl && len(o.Follow) > 0 {
 		return usagef("config %s: follow is a crawl setting (fetch follows no links)", path)
 	}
@@ -263,5 +286,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		DenyPrivate:  o.DenyPrivate != nil && *o.DenyPrivate || o.DenyPrivate == nil && (o.Scope == "domain" || o.Scope == "any"),
 		AutoThrottle: o.AutoThrottle,
 		MaxDelay:     time.Duration(o.MaxDelay),
+		OutDir:       o.OutDir,
+		Layout:       o.Layout,
 	}
 }

@@ -1,0 +1,343 @@
+package crawler
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trawl-dev/trawl/frontier"
+)
+
+// A Request is one entry of a URL list: a URL and, for anything but a
+// plain GET, its method, headers, body and output file name. It is what a
+// line of a JSON Lines list holds.
+type Request struct {
+	URL    string            `json:"url"`
+	Method string            `json:"method,omitempty"`  // GET when empty
+	Header map[string]string `json:"headers,omitempty"` // sent as given (User-Agent included)
+	Body   string            `json:"body,omitempty"`
+	Out    string            `json:"out,omitempty"` // file name under Config.OutDir, made safe
+}
+
+// spec is what a frontier.Request carries of r besides its URL: "" for a
+// plain GET, else JSON of the rest.
+type spec struct {
+	Method string            `json:"method,omitempty"`
+	Header map[string]string `json:"headers,omitempty"`
+	Body   string            `json:"body,omitempty"`
+	Out    string            `json:"out,omitempty"`
+}
+
+// Validate checks r's URL, method and header names.
+func (r Request) Validate() error {
+	_, err := r.frontierRequest()
+	return err
+}
+
+// frontierRequest checks r and returns it as the frontier queues it.
+func (r Request) frontierRequest() (frontier.Request, error) {
+	u, err := frontier.Canonical(r.URL)
+	if err != nil {
+		return frontier.Request{}, err
+	}
+	s := spec{Method: strings.ToUpper(r.Method), Header: r.Header, Body: r.Body, Out: r.Out}
+	if s.Method == http.MethodGet {
+		s.Method = ""
+	}
+	for _, c := range s.Method {
+		if c < 'A' || c > 'Z' {
+			return frontier.Request{}, fmt.Errorf("bad method %q", r.Method)
+		}
+	}
+	for k := range s.Header {
+		if k == "" || strings.ContainsAny(k, " :\r\n") {
+			return frontier.Request{}, fmt.Errorf("bad header name %q", k)
+		}
+	}
+	if s.Method == "" && len(s.Header) == 0 && s.Body == "" && s.Out == "" {
+		return frontier.Request{URL: u}, nil
+	}
+	data, err := json.Marshal(&s)
+	if err != nil {
+		return frontier.Request{}, err
+	}
+	return frontier.Request{URL: u, Spec: string(data)}, nil
+}
+
+// Add queues requests at depth 0 and returns how many were new to the job.
+// One URL with different methods, headers or bodies is that many requests.
+func (c *Crawler) Add(ctx context.Context, reqs ...Request) (int, error) {
+	frs := make([]frontier.Request, 0, len(reqs))
+	for _, r := range reqs {
+		fr, err := r.frontierRequest()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", r.URL, err)
+		}
+		frs = append(frs, fr)
+		c.budget.seed(fr.URL)
+	}
+	return c.fr.Add(ctx, frs)
+}
+
+// ReadChecksums reads a sha256sum file: "HEX  NAME" lines ("HEX *NAME" in
+// binary mode). NAME may be a file name under the output folder, a base
+// name, or a URL.
+func ReadChecksums(r io.Reader) (map[string]string, error) {
+	sums := make(map[string]string)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, " ")
+		name = strings.TrimPrefix(strings.TrimLeft(name, " "), "*")
+		if _, err := hex.DecodeString(sum); !ok || err != nil || len(sum) != 64 || name == "" {
+			return nil, fmt.Errorf("line %d: not \"SHA256  NAME\"", n)
+		}
+		sums[name] = strings.ToLower(sum)
+	}
+	return sums, sc.Err()
+}
+
+// download is one response being streamed to a file: a partial file that
+// outlives the process, so that a rerun continues it with Range.
+type download struct {
+	key  string // request identity (frontier.Request.Key)
+	part string // partial file
+	rel  string // name under the folder, before clash resolution
+	out  string // the request's own name, if any
+}
+
+// partMeta is what a partial file's validators were, kept beside it.
+type partMeta struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	Total        int64  `json:"total,omitempty"` // full length, when known
+	Ranges       bool   `json:"ranges,omitempty"`
+}
+
+func (d *download) metaPath() string { return d.part + ".meta" }
+
+// resumable returns how many bytes of the partial file can be kept, and
+// the If-Range validator to send with the Range request (empty: none).
+func (d *download) resumable() (int64, string) {
+	fi, err := os.Stat(d.part)
+	if err != nil || fi.Size() == 0 {
+		return 0, ""
+	}
+	data, err := os.ReadFile(d.metaPath())
+	var m partMeta
+	if err != nil || json.Unmarshal(data, &m) != nil {
+		return 0, ""
+	}
+	switch {
+	case m.ETag != "" && !strings.HasPrefix(m.ETag, "W/"):
+		return fi.Size(), m.ETag
+	case m.LastModified != "":
+		return fi.Size(), m.LastModified
+	case m.Ranges && m.Total > 0:
+		return fi.Size(), "" // no validator: the total length is checked instead
+	}
+	return 0, ""
+}
+
+func (d *download) remove() {
+	os.Remove(d.part)
+	os.Remove(d.metaPath())
+}
+
+// errRestart asks for another attempt from the first byte.
+var errRestart = errors.New("server refused to continue the partial download; starting over")
+
+// save streams resp's body into the partial file: appended when resp is
+// the 206 answer to a Range request from `from`, else from the start. It
+// returns the full length and SHA-256 of the file.
+func (d *download) save(resp *http.Response, from int64, max int64, progress func()) (int64, string, error) {
+	h := sha256.New()
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if resp.StatusCode == http.StatusPartialContent {
+		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != from || !d.sameTotal(total) {
+			d.remove()
+			return 0, "", errRestart
+		}
+		if err := hashFile(h, d.part, from); err != nil {
+			d.remove()
+			return 0, "", errRestart
+		}
+		flags = os.O_WRONLY | os.O_APPEND
+	} else {
+		from = 0
+		m := partMeta{
+			URL:          resp.Request.URL.String(),
+			ETag:         resp.Header.Get("ETag"),
+			LastModified: resp.Header.Get("Last-Modified"),
+			Total:        resp.ContentLength,
+			Ranges:       strings.EqualFold(resp.Header.Get("Accept-Ranges"), "bytes"),
+		}
+		data, _ := json.Marshal(&m)
+		if err := os.WriteFile(d.metaPath(), data, 0o644); err != nil {
+			return 0, "", err
+		}
+	}
+	f, err := os.OpenFile(d.part, flags, 0o644)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	var rd io.Reader = &progressReader{r: resp.Body, progress: progress}
+	if max > 0 {
+		rd = io.LimitReader(rd, max-from+1)
+	}
+	buf := copyBufs.Get().(*[]byte)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), rd, *buf)
+	copyBufs.Put(buf)
+	total := from + n
+	if max > 0 && total > max {
+		d.remove()
+		return total, "", fmt.Errorf("%w (%s)", ErrTooLarge, FormatSize(max))
+	}
+	if err != nil {
+		return total, "", err // the partial file stays for the next attempt
+	}
+	if err := f.Sync(); err != nil {
+		return total, "", err
+	}
+	return total, hex.EncodeToString(h.Sum(nil)), f.Close()
+}
+
+// sameTotal reports whether total agrees with the length the partial file
+// was started with (when both are known).
+func (d *download) sameTotal(total int64) bool {
+	data, err := os.ReadFile(d.metaPath())
+	var m partMeta
+	if err != nil || json.Unmarshal(data, &m) != nil {
+		return false
+	}
+	return total < 0 || m.Total <= 0 || total == m.Total
+}
+
+// contentRange parses "bytes START-END/TOTAL" (TOTAL may be "*": -1).
+func contentRange(v string) (start, total int64, ok bool) {
+	rest, found := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
+	if !found {
+		return 0, 0, false
+	}
+	span, tot, found := strings.Cut(rest, "/")
+	s, _, found2 := strings.Cut(span, "-")
+	if !found || !found2 {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	total = -1
+	if tot != "*" {
+		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
+			return 0, 0, false
+		}
+	}
+	return start, total, true
+}
+
+// hashFile feeds the first n bytes of path to h.
+func hashFile(h hash.Hash, path string, n int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	got, err := io.Copy(h, io.LimitReader(f, n))
+	if err == nil && got != n {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// progressReader calls progress after every read that returned bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 && p.progress != nil {
+		p.progress()
+	}
+	return n, err
+}
+
+// newDownload prepares the download of the leased request l.
+func (c *Crawler) newDownload(l frontier.Lease, s spec) *download {
+	key := l.ID()
+	return &download{
+		key:  key,
+		part: c.dir.Partial(key),
+		rel:  c.dir.Name(key, l.URL, s.Out),
+		out:  s.Out,
+	}
+}
+
+// finish verifies a complete download against the job's checksums and
+// moves it to its name; it returns the file's path.
+func (c *Crawler) finish(d *download, r *response) (string, error) {
+	if want, ok := c.checksum(d, r.finalURL); ok && want != r.sum {
+		d.remove()
+		return "", fmt.Errorf("sha256 mismatch: got %s, want %s", r.sum, want)
+	}
+	path, err := c.dir.Place(d.key, d.rel, d.part)
+	if err != nil {
+		return "", fmt.Errorf("saving %s: %w", d.rel, err)
+	}
+	os.Remove(d.metaPath())
+	return path, nil
+}
+
+// checksum finds the expected SHA-256 of a download: by its URL, its final
+// URL, its name under the folder, its own out name, or its base name.
+func (c *Crawler) checksum(d *download, finalURL string) (string, bool) {
+	if len(c.cfg.Checksums) == 0 {
+		return "", false
+	}
+	for _, k := range []string{strings.SplitN(d.key, "\x00", 2)[0], finalURL, filepath.ToSlash(d.rel), d.out, filepath.Base(d.rel)} {
+		if sum, ok := c.cfg.Checksums[k]; ok && k != "" {
+			return sum, true
+		}
+	}
+	return "", false
+}
+
+// watchdog cancels an attempt when no byte has arrived for idle: a
+// download may take long, but must not stall.
+type watchdog struct {
+	t    *time.Timer
+	idle time.Duration
+}
+
+func newWatchdog(idle time.Duration, cancel context.CancelFunc) *watchdog {
+	return &watchdog{t: time.AfterFunc(idle, cancel), idle: idle}
+}
+
+func (w *watchdog) kick() { w.t.Reset(w.idle) }
+func (w *watchdog) stop() { w.t.Stop() }
+
+// copyBufs recycles the buffers downloads are copied through.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

@@ -181,9 +181,10 @@ type Crawler struct {
 	cfg       Config
 	store     *store.Store
 	fr        Frontier
-	frTx      txFrontier // fr, when it shares the store's file
-	extractor Extractor  // nil: no items, every link
-	dir       *store.Dir // Config.OutDir, or nil
+	frTx      txFrontier   // fr, when it shares the store's file
+	extractor Extractor    // nil: no items, every link
+	dir       *store.Dir   // Config.OutDir, or nil
+	durable   func() error // flushes OutDir's file system
 	policy    *politeness.Policy
 	fetcher   *fetcher
 	scope     *scope
@@ -275,6 +276,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if cfg.Follow {
 		c.fetcher.allow = c.scope.check
 	}
+
 	if c.storedAtStart, _, err = st.Count(); err != nil {
 		return nil, err
 	}
@@ -285,6 +287,8 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		if c.dir, err = openDir(cfg.OutDir, cfg.Layout, st); err != nil {
 			return nil, err
 		}
+		root := c.dir.Root()
+		c.durable = func() error { return flushFS(root) }
 	}
 	return c, nil
 }
@@ -616,6 +620,17 @@ func (c *Crawler) commit(batch []*result) error {
 	done := make([]frontier.Done, len(batch))
 	for i, r := range batch {
 		pages[i], done[i] = r.page, r.done
+	}
+	if c.durable != nil {
+		// Downloads are on disk before their records say they are done.
+		for _, p := range pages {
+			if p.Record.File != "" {
+				if err := c.durable(); err != nil {
+					return fmt.Errorf("flushing downloads: %w", err)
+				}
+				break
+			}
+		}
 	}
 	var err error
 	if c.frTx != nil {

@@ -121,6 +121,8 @@ type download struct {
 	part string // partial file
 	rel  string // name under the folder, before clash resolution
 	out  string // the request's own name, if any
+
+	hasMeta bool // a validators file may exist beside part
 }
 
 // partMeta is what a partial file's validators were, kept beside it.
@@ -146,6 +148,7 @@ func (d *download) resumable() (int64, string) {
 	if err != nil || json.Unmarshal(data, &m) != nil {
 		return 0, ""
 	}
+	d.hasMeta = true
 	switch {
 	case m.ETag != "" && !strings.HasPrefix(m.ETag, "W/"):
 		return fi.Size(), m.ETag
@@ -184,6 +187,11 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 		flags = os.O_WRONLY | os.O_APPEND
 	} else {
 		from = 0
+	}
+	// The validators are written beside the partial file once it is worth
+	// continuing (metaAfter bytes) or when the attempt fails: a small file
+	// costs one file creation, not two.
+	meta := func() {
 		m := partMeta{
 			URL:          resp.Request.URL.String(),
 			ETag:         resp.Header.Get("ETag"),
@@ -191,22 +199,34 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 			Total:        resp.ContentLength,
 			Ranges:       strings.EqualFold(resp.Header.Get("Accept-Ranges"), "bytes"),
 		}
-		data, _ := json.Marshal(&m)
-		if err := os.WriteFile(d.metaPath(), data, 0o644); err != nil {
-			return 0, "", err
+		if resp.StatusCode == http.StatusPartialContent {
+			_, m.Total, _ = contentRange(resp.Header.Get("Content-Range"))
+			m.Ranges = true
 		}
+		data, _ := json.Marshal(&m)
+		os.WriteFile(d.metaPath(), data, 0o644)
+		d.hasMeta = true
 	}
+	metaDone := resp.StatusCode == http.StatusPartialContent // already there
 	f, err := os.OpenFile(d.part, flags, 0o644)
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
-	var rd io.Reader = &progressReader{r: resp.Body, progress: progress}
+	var written int64
+	rd := &progressReader{r: resp.Body, progress: func(n int) {
+		progress()
+		if written += int64(n); !metaDone && written >= metaAfter {
+			meta()
+			metaDone = true
+		}
+	}}
+	var src io.Reader = rd
 	if max > 0 {
-		rd = io.LimitReader(rd, max-from+1)
+		src = io.LimitReader(rd, max-from+1)
 	}
 	buf := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), rd, *buf)
+	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, *buf)
 	copyBufs.Put(buf)
 	total := from + n
 	if max > 0 && total > max {
@@ -214,10 +234,10 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 		return total, "", fmt.Errorf("%w (%s)", ErrTooLarge, FormatSize(max))
 	}
 	if err != nil {
+		if !metaDone && n > 0 {
+			meta()
+		}
 		return total, "", err // the partial file stays for the next attempt
-	}
-	if err := f.Sync(); err != nil {
-		return total, "", err
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), f.Close()
 }
@@ -274,16 +294,20 @@ func hashFile(h hash.Hash, path string, n int64) error {
 // progressReader calls progress after every read that returned bytes.
 type progressReader struct {
 	r        io.Reader
-	progress func()
+	progress func(n int)
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	if n > 0 && p.progress != nil {
-		p.progress()
+	if n > 0 {
+		p.progress(n)
 	}
 	return n, err
 }
+
+// metaAfter is how much of a download is written before its validators are
+// saved beside it, so that a crash from then on loses no progress.
+const metaAfter = 1 << 20
 
 // newDownload prepares the download of the leased request l.
 func (c *Crawler) newDownload(l frontier.Lease, s spec) *download {
@@ -307,7 +331,9 @@ func (c *Crawler) finish(d *download, r *response) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("saving %s: %w", d.rel, err)
 	}
-	os.Remove(d.metaPath())
+	if d.hasMeta {
+		os.Remove(d.metaPath())
+	}
 	return path, nil
 }
 

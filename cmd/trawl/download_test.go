@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/store"
+)
+
+// fileContent is the body of /f/N: 64 KiB, different for every N.
+func fileContent(n int) []byte {
+	b := make([]byte, 64<<10)
+	r := rand.New(rand.NewPCG(uint64(n), 7))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// A 2000-URL list of 64 KiB files is downloaded whole; junk lines are
+// reported with their number and the job goes on.
+func TestDownloadList(t *testing.T) {
+	const n = 2000
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/f/"))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(fileContent(i))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	list.WriteString("# files\n\n")
+	for i := range n {
+		fmt.Fprintf(&list, "%s/f/%d\n", srv.URL, i)
+		if i == 500 {
+			list.WriteString("not a url\nftp://x/y\n")
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644)
+	r := trawl(t, dir, "", "fetch", "--job", "dl.db", "--out-dir", "out", "-c", "32", "--per-host", "32", "list.txt")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"list.txt:504: ", "list.txt:505: "} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no report of the junk line %q in:\n%s", want, r.stderr)
+		}
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	host = strings.ReplaceAll(host, ":", "_")
+	for i := range n {
+		got, err := os.ReadFile(filepath.Join(dir, "out", host, "f", strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, fileContent(i)) {
+			t.Fatalf("file %d differs", i)
+		}
+	}
+	st, err := store.Open(filepath.Join(dir, "dl.db"), &store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	count := 0
+	st.Each(func(rec *store.Record) error {
+		count++
+		if rec.File == "" || rec.Length != 64<<10 || rec.Status != 200 || len(rec.SHA256) != 64 {
+			t.Errorf("record %+v", rec)
+		}
+		return nil
+	})
+	if count != n {
+		t.Errorf("%d records, want %d", count, n)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "out", store.PartialDir)); len(entries) != 0 {
+		t.Errorf("%d partial files left", len(entries))
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "dl.db")); fi.Size() > 16<<20 {
+		t.Errorf("job file is %d bytes: bodies were kept in it too", fi.Size())
+	}
+}
+
+// slowWriter sends what is written in small pieces, slowly.
+type slowWriter struct {
+	http.ResponseWriter
+	sent *atomic.Int64
+}
+
+func (s slowWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(len(p), 32<<10)
+		m, err := s.ResponseWriter.Write(p[:k])
+		n += m
+		s.sent.Add(int64(m))
+		if err != nil {
+			return n, err
+		}
+		s.ResponseWriter.(http.Flusher).Flush()
+		p = p[k:]
+		time.Sleep(10 * time.Millisecond)
+	}
+	return n, nil
+}
+
+// A download killed half-way is continued with Range on the rerun, and
+// the file ends byte-identical.
+func TestDownloadKillResumeRange(t *testing.T) {
+	content := bytes.Repeat(fileContent(1), 64) // 4 MiB
+	var sent atomic.Int64
+	var mu sync.Mutex
+	var ranges []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		ranges = append(ranges, r.Header.Get("Range")+"|"+r.Header.Get("If-Range"))
+		mu.Unlock()
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(slowWriter{w, &sent}, r, "big.bin", time.Unix(1e9, 0), bytes.NewReader(content))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"fetch", "--job", "big.db", "--out-dir", "out", "-"}
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(srv.URL + "/big.bin\n")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for sent.Load() < 2<<20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	cut := sent.Load()
+	if cut >= int64(len(content)) {
+		t.Fatal("the download finished before the kill")
+	}
+	final := filepath.Join(dir, "out", strings.ReplaceAll(strings.TrimPrefix(srv.URL, "http://"), ":", "_"), "big.bin")
+	if _, err := os.Stat(final); err == nil {
+		t.Fatal("a file is under its final name before it is complete")
+	}
+	r := trawl(t, dir, srv.URL+"/big.bin\n", args...)
+	if r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	got, err := os.ReadFile(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, content) {
+		t.Fatalf("file of %d bytes differs from the %d sent", len(got), len(content))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ranges) != 2 || !strings.HasPrefix(ranges[1], "bytes=") || !strings.HasSuffix(ranges[1], `|"v1"`) {
+		t.Fatalf("requests' Range|If-Range: %q; want a plain GET, then a Range with If-Range", ranges)
+	}
+	from, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(ranges[1], "bytes="), `-|"v1"`))
+	t.Logf("killed after %d bytes sent; the rerun asked for bytes %d-", cut, from)
+	if from < 1<<20 {
+		t.Errorf("the rerun continued from byte %d, too little of the %d sent", from, cut)
+	}
+	// A finished file is never downloaded again.
+	if r := trawl(t, dir, srv.URL+"/big.bin\n", args...); r.code != 0 || len(ranges) != 2 {
+		t.Errorf("third run: exit %d, %d requests in all", r.code, len(ranges))
+	}
+}
+
+// A server that ignores Range gets a fresh download, and the file is
+// still whole.
+func TestDownloadRangeIgnored(t *testing.T) {
+	content := bytes.Repeat(fileContent(2), 32) // 2 MiB
+	var sent atomic.Int64
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Accept-Ranges", "bytes")
+		slowWriter{w, &sent}.Write(content) // always 200, whole
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	args := []string{"fetch", "--job", "j.db", "--out-dir", "out", "-"}
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(srv.URL + "/x\n")
+	cmd.Start()
+	for sent.Load() < 1<<20 {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if r := trawl(t, dir, srv.URL+"/x\n", args...); r.code != 0 {
+		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "out", strings.ReplaceAll(strings.TrimPrefix(srv.URL, "http://"), ":", "_"), "x"))
+	if !bytes.Equal(got, content) {
+		t.Fatalf("file of %d bytes, want the %d sent", len(got), len(content))
+	}
+}
+
+// No URL and no "out" name writes outside the folder, and clashing names
+// both keep their bodies.
+func TestDownloadHostileNames(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "body of %s?%s", r.URL.EscapedPath(), r.URL.RawQuery)
+	}))
+	defer srv.Close()
+	base := t.TempDir()
+	dir := filepath.Join(base, "work")
+	os.Mkdir(dir, 0o755)
+	long := strings.Repeat("y", 300)
+	paths := []string{
+		"/%2e%2e/%2e%2e/x", "/..%2f..%2fx", "/%00", "/%2Fetc%2Fx", "/" + long + "/" + long,
+		"/a", "/a/b", "/c@d", "/c?d", "/CON", "/aux.txt", "/dir/", "/dir",
+	}
+	var list strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&list, "%s%s\n", srv.URL, p)
+	}
+	fmt.Fprintf(&list, `{"url": "%s/o1", "out": "../../escaped"}`+"\n", srv.URL)
+	fmt.Fprintf(&list, `{"url": "%s/o2", "out": "/etc/passwd"}`+"\n", srv.URL)
+	r := trawl(t, dir, list.String(), "fetch", "--job", "j.db", "--out-dir", "out", "-")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	// Nothing beside the work folder, and nothing in it but the job and out.
+	if entries, _ := os.ReadDir(base); len(entries) != 1 {
+		t.Errorf("%d entries beside the work folder", len(entries))
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		for _, e := range entries {
+			t.Logf("in the work folder: %s", e.Name())
+		}
+		t.Errorf("%d entries in the work folder, want the job file and out", len(entries))
+	}
+	bodies := map[string]bool{}
+	filepath.WalkDir(filepath.Join(dir, "out"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			t.Errorf("symlink %s", p)
+		}
+		if !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			bodies[string(data)] = true
+			if len(filepath.Base(p)) > 255 {
+				t.Errorf("name of %d bytes", len(filepath.Base(p)))
+			}
+		}
+		return nil
+	})
+	st, err := store.Open(filepath.Join(dir, "j.db"), &store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	files := map[string]string{}
+	st.Each(func(rec *store.Record) error {
+		if rec.File == "" || rec.Error != "" {
+			t.Errorf("%s: not saved: %+v", rec.URL, rec)
+		} else if !strings.HasPrefix(rec.File, filepath.Join(dir, "out")+string(filepath.Separator)) {
+			t.Errorf("%s saved outside the folder as %s", rec.URL, rec.File)
+		} else if other, dup := files[rec.File]; dup {
+			t.Errorf("%s and %s share the file %s", rec.URL, other, rec.File)
+		}
+		files[rec.File] = rec.URL
+		return nil
+	})
+	if len(files) != len(paths)+2 || len(bodies) != len(paths)+2 {
+		t.Errorf("%d files and %d distinct bodies for %d URLs", len(files), len(bodies), len(paths)+2)
+	}
+}
+
+// A JSON Lines list sends each line's method, headers and body.
+func TestDownloadJSONLRequests(t *testing.T) {
+	type seen struct{ method, header, body string }
+	var mu sync.Mutex
+	var got []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, seen{r.Method + " " + r.URL.Path, r.Header.Get("X-Token"), string(body)})
+		mu.Unlock()
+		fmt.Fprintf(w, "ok %s", body)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	list := fmt.Sprintf(`{"url": "%[1]s/check", "method": "HEAD"}
+{"url": "%[1]s/api", "method": "POST", "headers": {"X-Token": "t1", "Content-Type": "application/json"}, "body": "{\"q\":1}"}
+{"url": "%[1]s/api", "method": "POST", "headers": {"X-Token": "t2"}, "body": "{\"q\":2}", "out": "answers/two.json"}
+{"url": "%[1]s/api", "method": "POST", "body": 3}
+{"url": "%[1]s/plain"}
+%[1]s/plain
+{"url": "%[1]s/x", "method": "PO ST"}
+{"url": "%[1]s/x", "colour": "red"}
+`, srv.URL)
+	r := trawl(t, dir, list, "fetch", "--job", "j.db", "--out-dir", "out", "-")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, line := range []string{"stdin:4:", "stdin:7:", "stdin:8:"} {
+		if !strings.Contains(r.stderr, line) {
+			t.Errorf("bad line %s not reported:\n%s", line, r.stderr)
+		}
+	}
+	want := map[seen]bool{
+		{"HEAD /check", "", ""}:        true,
+		{"POST /api", "t1", `{"q":1}`}: true,
+		{"POST /api", "t2", `{"q":2}`}: true,
+		{"GET /plain", "", ""}:         true,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range got {
+		if s.method == "GET /robots.txt" {
+			continue
+		}
+		if !want[s] {
+			t.Errorf("unexpected request %+v", s)
+		}
+		delete(want, s)
+	}
+	for s := range want {
+		t.Errorf("request %+v not made", s)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "out", "answers", "two.json"))
+	if err != nil || string(data) != `ok {"q":2}` {
+		t.Errorf("out file: %q, %v", data, err)
+	}
+	// The job's records tell the two POSTs apart.
+	ex := trawl(t, dir, "", "export", "--no-body", "j.db")
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(ex.stdout), "\n") {
+		var rec struct {
+			URL     string          `json:"url"`
+			Request json.RawMessage `json:"request"`
+		}
+		json.Unmarshal([]byte(line), &rec)
+		if strings.HasSuffix(rec.URL, "/api") && strings.Contains(string(rec.Request), `"POST"`) {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d POST records, want 2:\n%s", n, ex.stdout)
+	}
+}
+
+// --checksums verifies downloads: a mismatch is an error record and exit 3.
+func TestDownloadChecksums(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "content of %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	good := sha256.Sum256([]byte("content of /good.iso"))
+	sums := fmt.Sprintf("%x  good.iso\n%x *bad.iso\n", good, sha256.Sum256([]byte("something else")))
+	os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(sums), 0o644)
+	list := srv.URL + "/good.iso\n" + srv.URL + "/bad.iso\n"
+	r := trawl(t, dir, list, "fetch", "--job", "j.db", "--out-dir", "out", "--layout", "flat", "--checksums", "SHA256SUMS", "-")
+	if r.code != exitFailures {
+		t.Fatalf("exit %d, want %d\n%s", r.code, exitFailures, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "sha256 mismatch") {
+		t.Errorf("summary does not show the mismatch:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "good.iso")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "bad.iso")); err == nil {
+		t.Error("a file that failed its checksum is under its final name")
+	}
+	if s := trawl(t, dir, "", "stats", "j.db"); !strings.Contains(s.stdout, "sha256 mismatch") {
+		t.Errorf("stats does not list the failure:\n%s", s.stdout)
+	}
+}

@@ -208,6 +208,7 @@ type Crawler struct {
 	traps       int
 	overBudget  int
 	items       int
+	failures    []Failure
 	extractErrs int
 	maxDepth    int
 }
@@ -670,9 +671,21 @@ func (c *Crawler) commit(batch []*result) error {
 		if rec.Error != "" && rec.Skipped == "" {
 			c.errs[errorKind(rec.Error)]++
 		}
+		if (rec.Error != "" && rec.Skipped == "" || rec.Status >= 400) && len(c.failures) < maxFailures {
+			c.failures = append(c.failures, Failure{URL: rec.URL, Status: rec.Status, Error: rec.Error})
+		}
 	}
 	return nil
 }
+
+// A Failure is a URL that failed: no answer, an error, or a 4xx/5xx status.
+type Failure struct {
+	URL    string
+	Status int
+	Error  string
+}
+
+const maxFailures = 20
 
 // errorKind shortens an error message to a key for counting.
 func errorKind(msg string) string {
@@ -731,8 +744,9 @@ type Summary struct {
 	Retries    int            // attempts after the first, in all
 	Duplicates int            // links dropped as already seen
 	MaxDepth   int
-	DownHosts  []string // hosts whose circuit was open at the end
-	Reason     string   // done, max-pages, interrupted or error
+	DownHosts  []string  // hosts whose circuit was open at the end
+	Failures   []Failure // the first failed URLs of the run (at most 20)
+	Reason     string    // done, max-pages, interrupted or error
 }
 
 // PagesPerSecond is the rate of pages saved this run.
@@ -771,6 +785,7 @@ func (c *Crawler) summary(elapsed time.Duration) *Summary {
 		Retries:    c.retries,
 		Duplicates: fs.Filtered,
 		MaxDepth:   c.maxDepth,
+		Failures:   append([]Failure(nil), c.failures...),
 	}
 	for k, v := range c.byStatus {
 		s.ByStatus[k] = v

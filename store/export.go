@@ -172,6 +172,9 @@ type Summary struct {
 	Last     string // RFC 3339 time of the latest fetch
 	Span     float64
 
+	Failed   int       // records with an error (skips aside) or a 4xx/5xx status
+	Failures []*Record // the first 20 of them
+
 	Items         map[string]int // items by type
 	ExtractErrors map[string]int // pages whose extraction failed, by error
 }
@@ -192,6 +195,12 @@ func (s *Store) Summarize() (*Summary, error) {
 		}
 		if r.Error != "" {
 			sum.Errors[clip(r.Error, 60)]++
+		}
+		if r.Error != "" && r.Skipped == "" || r.Status >= 400 {
+			sum.Failed++
+			if len(sum.Failures) < 20 {
+				sum.Failures = append(sum.Failures, r)
+			}
 		}
 		if r.ExtractError != "" {
 			sum.ExtractErrors[clip(r.ExtractError, 60)]++

@@ -388,8 +388,8 @@ func TestDownloadChecksums(t *testing.T) {
 	if r.code != exitFailures {
 		t.Fatalf("exit %d, want %d\n%s", r.code, exitFailures, r.stderr)
 	}
-	if !strings.Contains(r.stderr, "sha256 mismatch") {
-		t.Errorf("summary does not show the mismatch:\n%s", r.stderr)
+	if !strings.Contains(r.stderr, "sha256 mismatch") || !strings.Contains(r.stderr, srv.URL+"/bad.iso") {
+		t.Errorf("summary does not list the failed URL:\n%s", r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "out", "good.iso")); err != nil {
 		t.Error(err)
@@ -397,7 +397,7 @@ func TestDownloadChecksums(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out", "bad.iso")); err == nil {
 		t.Error("a file that failed its checksum is under its final name")
 	}
-	if s := trawl(t, dir, "", "stats", "j.db"); !strings.Contains(s.stdout, "sha256 mismatch") {
+	if s := trawl(t, dir, "", "stats", "j.db"); !strings.Contains(s.stdout, srv.URL+"/bad.iso  sha256 mismatch") {
 		t.Errorf("stats does not list the failure:\n%s", s.stdout)
 	}
 }

@@ -165,6 +165,12 @@ func cmdStats(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  %6d  %s\n", s.Errors[e], e)
 		}
 	}
+	if s.Failed > 0 {
+		fmt.Fprintf(stdout, "failed    %d URLs; the first %d:\n", s.Failed, len(s.Failures))
+		for _, r := range s.Failures {
+			fmt.Fprintf(stdout, "  %s  %s\n", r.URL, failureText(r.Status, r.Error))
+		}
+	}
 	if len(s.Items) > 0 {
 		fmt.Fprintf(stdout, "items     %d\n", total(s.Items))
 		printCounts(stdout, "  ", s.Items)

@@ -274,6 +274,13 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 	for _, e := range s.TopErrors(5) {
 		fmt.Fprintf(w, "  error     %dx %s\n", s.Errors[e], e)
 	}
+	if s.Failed > 0 && len(s.Failures) > 0 {
+		shown := s.Failures[:min(len(s.Failures), 10)]
+		fmt.Fprintf(w, "  failed    %d URLs (see trawl stats); the first %d:\n", s.Failed, len(shown))
+		for _, f := range shown {
+			fmt.Fprintf(w, "            %s  %s\n", f.URL, failureText(f.Status, f.Error))
+		}
+	}
 	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued; peak memory %s\n",
 		job, s.Total, s.Queued, crawler.FormatSize(peakRSS()))
 	if s.Reason == "interrupted" || s.Queued > 0 {
@@ -300,7 +307,7 @@ func helpFor(cmd string) string {
 		if cmd == "crawl" {
 			b.WriteString("Usage: trawl crawl [flags] URL...\n\nCrawl from the seed URLs, following links within --scope, and save every\npage in the job file. Running it again resumes the job. A --config file\nmay add follow and extract rules to turn pages into items.\n\nFlags:\n")
 		} else {
-			b.WriteString("Usage: trawl fetch [flags] [LIST]\n\nFetch every URL in LIST (one a line; blank lines and # comments skipped;\nbad lines reported with their number). LIST '-' or none reads stdin.\nRunning it again resumes the job. Exit code 3 when some URLs failed.\n\nFlags:\n")
+			b.WriteString(fetchHelp)
 		}
 		b.WriteString(fs.FlagUsages())
 	case "export":
@@ -316,3 +323,30 @@ func helpFor(cmd string) string {
 	}
 	return b.String()
 }
+
+// failureText says why a URL failed: its error, or its status.
+func failureText(status int, err string) string {
+	if err != "" {
+		return err
+	}
+	return fmt.Sprintf("HTTP %d", status)
+}
+
+const fetchHelp = `Usage: trawl fetch [flags] [LIST]
+
+Fetch every request in LIST ('-' or none: stdin), one a line: a URL, or a
+JSON object such as
+  {"url": "https://api.example.com/q", "method": "POST",
+   "headers": {"Content-Type": "application/json"}, "body": "{\"q\": 1}",
+   "out": "answers/q1.json"}
+Blank lines and # comments are skipped; bad lines are reported with their
+number and skipped.
+
+Bodies go into the job file, or with --out-dir stream to files under DIR
+(DIR/host/path by default), each written whole under a temporary name and
+renamed when complete. A download cut off by a crash is continued with Range
+on the next run. Running the same command again resumes the job; nothing
+finished is fetched again. Exit code 3 when some URLs failed.
+
+Flags:
+`

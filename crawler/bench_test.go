@@ -22,37 +22,48 @@ const (
 	benchConcurrency = 16
 )
 
-// bareLoop downloads every page of the site with benchConcurrency
-// goroutines and a plain http.Client, reading and discarding bodies: the
-// floor of what any crawler can do on this machine.
-func bareLoop(b *testing.B, base string) time.Duration {
+// bare gets base+path(i) for i < n with benchConcurrency goroutines and
+// a plain http.Client, handing each body to sink: the floor of what any
+// crawler can do on this machine.
+func bare(b *testing.B, n int, url func(i int) string, sink func(i int, body io.Reader) error) time.Duration {
 	tr := &http.Transport{MaxIdleConnsPerHost: benchConcurrency}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
-	urls := make(chan string, benchConcurrency)
+	jobs := make(chan int, benchConcurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range benchConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for u := range urls {
-				resp, err := client.Get(u)
+			for i := range jobs {
+				resp, err := client.Get(url(i))
 				if err != nil {
 					b.Error(err)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				if err := sink(i, resp.Body); err != nil {
+					b.Error(err)
+				}
 				resp.Body.Close()
 			}
 		}()
 	}
-	for i := 0; i < benchPages; i++ {
-		urls <- base + testsite.Path(i)
+	for i := range n {
+		jobs <- i
 	}
-	close(urls)
+	close(jobs)
 	wg.Wait()
 	return time.Since(start)
+}
+
+// bareLoop reads and discards every page of the site.
+func bareLoop(b *testing.B, base string) time.Duration {
+	return bare(b, benchPages, func(i int) string { return base + testsite.Path(i) },
+		func(_ int, body io.Reader) error {
+			_, err := io.Copy(io.Discard, body)
+			return err
+		})
 }
 
 // crawlSite crawls the whole site into a new job file, with link
@@ -127,44 +138,20 @@ func fileServer() *httptest.Server {
 	}))
 }
 
-// bareDownload fetches every file with benchConcurrency goroutines and a
-// plain http.Client, writing each body to its own file: the floor of a
-// bulk download on this machine.
+// bareDownload fetches every file, writing each body to its own file.
 func bareDownload(b *testing.B, base, dir string) time.Duration {
-	tr := &http.Transport{MaxIdleConnsPerHost: benchConcurrency}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	jobs := make(chan int, benchConcurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range benchConcurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				resp, err := client.Get(base + "/f/" + strconv.Itoa(i))
-				if err != nil {
-					b.Error(err)
-					continue
-				}
-				f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
-				if err != nil {
-					b.Error(err)
-					resp.Body.Close()
-					continue
-				}
-				io.Copy(f, resp.Body)
-				f.Close()
-				resp.Body.Close()
+	return bare(b, benchFiles, func(i int) string { return base + "/f/" + strconv.Itoa(i) },
+		func(i int, body io.Reader) error {
+			f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)))
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	for i := range benchFiles {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return time.Since(start)
+			_, err = io.Copy(f, body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
 }
 
 // trawlDownload downloads the same files with a fetch job to an out dir:

@@ -220,29 +220,16 @@ func (r *rule) fromHTML(p *Page) ([]map[string]any, error) {
 		scopes = scopes[:0]
 		doc.FindMatcher(r.eachSel).Each(func(_ int, s *goquery.Selection) { scopes = append(scopes, s) })
 	}
-	var items []map[string]any
-	var errs []error
-	for i, scope := range scopes {
-		fields := make(map[string]any, len(r.fields))
-		ok := true
-		for _, f := range r.fields {
-			var vals []any
-			scope.FindMatcher(f.sel).EachWithBreak(func(_ int, s *goquery.Selection) bool {
-				if v, found := f.htmlValue(s, base); found {
-					vals = append(vals, v)
-				}
-				return f.All
-			})
-			if err := f.set(fields, vals); err != nil {
-				errs = append(errs, r.missing(f, i, len(scopes)))
-				ok = false
+	return r.items(len(scopes), func(i int, f *field) ([]any, bool) {
+		var vals []any
+		scopes[i].FindMatcher(f.sel).EachWithBreak(func(_ int, s *goquery.Selection) bool {
+			if v, found := f.htmlValue(s, base); found {
+				vals = append(vals, v)
 			}
-		}
-		if ok {
-			items = append(items, fields)
-		}
-	}
-	return items, errors.Join(errs...)
+			return f.All
+		})
+		return vals, f.All
+	})
 }
 
 // fromJSON makes r's items of a JSON page; a page that is not JSON has
@@ -256,28 +243,43 @@ func (r *rule) fromJSON(p *Page) ([]map[string]any, error) {
 	if r.each != "" {
 		scopes = root.Get(r.each).Array()
 	}
+	return r.items(len(scopes), func(i int, f *field) ([]any, bool) {
+		res := scopes[i].Get(f.JSON)
+		// A path through "#" makes a list, as does all.
+		list := f.All || res.IsArray() && strings.Contains(f.JSON, "#")
+		if !res.Exists() {
+			return nil, list
+		}
+		if !res.IsArray() || !list {
+			if v, found := f.jsonValue(res, p.URL); found {
+				return []any{v}, list
+			}
+			return nil, list
+		}
+		var vals []any
+		for _, e := range res.Array() {
+			if v, found := f.jsonValue(e, p.URL); found {
+				vals = append(vals, v)
+			}
+		}
+		return vals, list
+	})
+}
+
+// items makes n items (one a scope) of the values that values gives each
+// field in scope i (and whether they make a list); an item missing a
+// required field is left out and reported.
+func (r *rule) items(n int, values func(i int, f *field) ([]any, bool)) ([]map[string]any, error) {
 	var items []map[string]any
 	var errs []error
-	for i, scope := range scopes {
+	for i := range n {
 		fields := make(map[string]any, len(r.fields))
 		ok := true
-		for _, f := range r.fields {
-			res := scope.Get(f.JSON)
-			var vals []any
-			if res.Exists() {
-				if res.IsArray() && (f.All || strings.Contains(f.JSON, "#")) {
-					for _, e := range res.Array() {
-						if v, found := f.jsonValue(e, p.URL); found {
-							vals = append(vals, v)
-						}
-					}
-					f.All = true
-				} else if v, found := f.jsonValue(res, p.URL); found {
-					vals = append(vals, v)
-				}
-			}
-			if err := f.set(fields, vals); err != nil {
-				errs = append(errs, r.missing(f, i, len(scopes)))
+		for j := range r.fields {
+			f := &r.fields[j]
+			vals, list := values(i, f)
+			if err := f.set(fields, vals, list); err != nil {
+				errs = append(errs, r.missing(*f, i, n))
 				ok = false
 			}
 		}
@@ -290,14 +292,14 @@ func (r *rule) fromJSON(p *Page) ([]map[string]any, error) {
 
 var errMissing = errors.New("missing")
 
-// set stores vals as f's value: a list with All, else the first or nil.
+// set stores vals as f's value: a list if list, else the first or nil.
 // It returns errMissing when a required field has no value.
-func (f *field) set(fields map[string]any, vals []any) error {
+func (f *field) set(fields map[string]any, vals []any, list bool) error {
 	if len(vals) == 0 && f.Required {
 		return errMissing
 	}
 	switch {
-	case f.All:
+	case list:
 		if vals == nil {
 			vals = []any{}
 		}

@@ -60,6 +60,7 @@ type Config struct {
 
 	// OutDir, when set, makes every 2xx body stream to a file under it
 	// instead of into the job (bulk download); records name the file.
+	// Downloaded bodies are not parsed: no links, no items.
 	OutDir    string
 	Layout    string            // file names under OutDir: host (default), flat or hash (see store.Dir)
 	Checksums map[string]string // expected hex SHA-256 by URL or file name (see ReadChecksums)

@@ -157,7 +157,7 @@ func (f *fetcher) fetch(ctx context.Context, req *fetchReq, onRetry func(r *resp
 		if ctx.Err() != nil {
 			return backoff.Permanent(ctx.Err())
 		}
-		if r.err != nil && transient(r.err) || r.err == nil && retryableStatus(r.status) {
+		if retryable(req.method, r) {
 			if r.retryAfter > politeness.MaxRetryAfter {
 				return backoff.Permanent(errRetry)
 			}
@@ -177,6 +177,17 @@ func (f *fetcher) fetch(ctx context.Context, req *fetchReq, onRetry func(r *resp
 	}
 	r.attempts = attempts
 	return r
+}
+
+// retryable reports whether an attempt is worth another. A POST or PATCH
+// is sent again only when it cannot have been acted on: the connection was
+// refused, or the server answered 429 or 503.
+func retryable(method string, r *response) bool {
+	if method == http.MethodPost || method == http.MethodPatch {
+		return r.err != nil && errors.Is(r.err, syscall.ECONNREFUSED) ||
+			r.err == nil && (r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable)
+	}
+	return r.err != nil && transient(r.err) || r.err == nil && retryableStatus(r.status)
 }
 
 // transient reports errors worth another attempt: connection failures and

@@ -286,3 +286,39 @@ func sortStrings(s []string) []string {
 	}
 	return out
 }
+
+// A POST is not sent again after a 500 (it may have been acted on), but is
+// after a 503 (the server refused it).
+func TestPostRetries(t *testing.T) {
+	for _, c := range []struct {
+		status, want int
+	}{{500, 1}, {503, 3}} {
+		var n atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/robots.txt" {
+				http.NotFound(w, r)
+				return
+			}
+			n.Add(1)
+			w.WriteHeader(c.status)
+		}))
+		st := openStore(t)
+		cfg := testConfig()
+		cfg.Follow = false
+		cfg.Retries = 2
+		cr, err := crawler.New(st, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cr.Add(context.Background(), crawler.Request{URL: srv.URL + "/form", Method: "POST", Body: "x=1"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		if int(n.Load()) != c.want {
+			t.Errorf("POST answered %d: sent %d times, want %d", c.status, n.Load(), c.want)
+		}
+	}
+}

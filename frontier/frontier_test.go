@@ -217,3 +217,48 @@ func TestNextWaitsForOutstandingLeases(t *testing.T) {
 		t.Fatalf("Next = %q, want the URL found by the completed lease", s)
 	}
 }
+
+// A request's Spec is part of its identity and comes back with its lease,
+// after a reopen too.
+func TestSpecIdentity(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "f.db")
+	db := openDB(t, path)
+	f, err := frontier.OpenBolt(db, frontier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := []frontier.Request{
+		{URL: "http://h/api"},
+		{URL: "http://h/api", Spec: `{"method":"POST","body":"1"}`},
+		{URL: "http://h/api", Spec: `{"method":"POST","body":"2"}`},
+		{URL: "http://h/api", Spec: `{"method":"POST","body":"1"}`}, // repeat
+	}
+	if n, err := f.Add(ctx, in); err != nil || n != 3 {
+		t.Fatalf("Add = %d, %v; want 3", n, err)
+	}
+	db.Close()
+	db = openDB(t, path)
+	defer db.Close()
+	if f, err = frontier.OpenBolt(db, frontier.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.Add(ctx, in[1:2]); n != 0 {
+		t.Errorf("a known spec was added again after reopen")
+	}
+	got := map[string]bool{}
+	for range 3 {
+		l, err := f.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[l.ID()] = true
+		f.Release(l, frontier.Pace{})
+		f.Complete(ctx, []frontier.Done{{Lease: l}})
+	}
+	for _, r := range in[:3] {
+		if !got[r.ID()] {
+			t.Errorf("request %+v not leased back whole", r)
+		}
+	}
+}

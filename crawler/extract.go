@@ -61,11 +61,16 @@ func (p *Page) Base() *url.URL {
 
 // Links returns every link of an HTML page, as ExtractLinks does.
 func (p *Page) Links() []string {
-	doc := p.HTML()
-	if doc == nil {
+	if !p.parsed { // no document yet: the tokenizer is faster than one
+		if !isHTML(p.ContentType, p.Body) {
+			return nil
+		}
+		return scanLinks(p.URL, p.ContentType, p.Body)
+	}
+	if p.doc == nil {
 		return nil
 	}
-	return links(doc.Selection, baseURL(doc, p.URL))
+	return links(p.doc.Selection, baseURL(p.doc, p.URL))
 }
 
 // IsJSON reports whether the page is JSON by its content type

@@ -257,11 +257,15 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))
 	}
-	fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps", s.Duplicates, s.Offsite, s.Traps)
-	if s.Budget > 0 {
-		fmt.Fprintf(w, ", %d over a host's budget", s.Budget)
+	if s.MaxDepth > 0 || s.Offsite > 0 || s.Traps > 0 { // a crawl
+		fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps", s.Duplicates, s.Offsite, s.Traps)
+		if s.Budget > 0 {
+			fmt.Fprintf(w, ", %d over a host's budget", s.Budget)
+		}
+		fmt.Fprintf(w, "; max depth %d; %d retries\n", s.MaxDepth, s.Retries)
+	} else {
+		fmt.Fprintf(w, "  requests  %d repeats dropped; %d retries\n", s.Duplicates, s.Retries)
 	}
-	fmt.Fprintf(w, "; max depth %d; %d retries\n", s.MaxDepth, s.Retries)
 	if s.Items > 0 || s.ExtractErrors > 0 {
 		fmt.Fprintf(w, "  items     %d saved; %d pages with extraction errors (see trawl stats)\n", s.Items, s.ExtractErrors)
 	}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,6 +143,7 @@ func (c *Config) validate() error {
 // Frontier is the queue a Crawler drains; frontier.Bolt implements it.
 type Frontier interface {
 	Add(ctx context.Context, reqs []frontier.Request) (int, error)
+	Requeue(ctx context.Context, reqs []frontier.Request) (int, error)
 	Next(ctx context.Context) (frontier.Lease, error)
 	Release(l frontier.Lease, p frontier.Pace)
 	Return(l frontier.Lease, notBefore time.Time)
@@ -308,6 +310,25 @@ func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
 		c.budget.seed(u)
 	}
 	return c.fr.Add(ctx, reqs)
+}
+
+// RetryFailed queues again every URL of the job whose last attempt failed
+// in a way another attempt may fix: no answer, 408, 425, 429 or 5xx, or a
+// 2xx whose body was cut off or failed its checksum. A 404, a body over
+// max-body and the like are final. It returns how many it queued.
+func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
+	var reqs []frontier.Request
+	err := c.store.Each(func(r *store.Record) error {
+		cut := r.Status >= 200 && r.Status <= 299 && r.Error != "" && !strings.Contains(r.Error, ErrTooLarge.Error())
+		if r.Skipped == "" && (r.Status == 0 || retryableStatus(r.Status) || cut) {
+			reqs = append(reqs, frontier.Request{URL: r.URL, Depth: r.Depth, Spec: string(r.Request)})
+		}
+		return nil
+	})
+	if err != nil || len(reqs) == 0 {
+		return 0, err
+	}
+	return c.fr.Requeue(ctx, reqs)
 }
 
 // result is one finished lease on its way to the writer.
@@ -775,6 +796,9 @@ func (s *Summary) TopErrors(n int) []string {
 
 func (c *Crawler) summary(elapsed time.Duration) *Summary {
 	p := c.Progress()
+	if n, _, err := c.store.Count(); err == nil {
+		p.Total = n // distinct URLs: a page fetched again counts once
+	}
 	fs := c.fr.Stats()
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -192,6 +192,29 @@ func (f *Bolt) Add(ctx context.Context, reqs []Request) (int, error) {
 // changes only when tx commits; if tx fails, the job must stop (the URLs it
 // marked seen were not queued).
 func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
+	return f.addTx(tx, reqs, false)
+}
+
+// Requeue queues reqs again although they were seen before: URLs whose
+// earlier fetch failed, to be tried once more. It returns how many it
+// queued.
+func (f *Bolt) Requeue(ctx context.Context, reqs []Request) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n int
+	err := f.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		n, err = f.addTx(tx, reqs, true)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("frontier: requeue: %w", err)
+	}
+	return n, nil
+}
+
+func (f *Bolt) addTx(tx *bolt.Tx, reqs []Request, again bool) (int, error) {
 	seen, queue := tx.Bucket(bucketSeen), tx.Bucket(bucketQueue)
 	if seen == nil || queue == nil {
 		return 0, errors.New("frontier buckets missing")
@@ -204,6 +227,9 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 	for _, r := range reqs {
 		fp := fingerprint(r.ID())
 		if _, dup := f.seen[fp]; dup {
+			if again {
+				fresh = append(fresh, r)
+			}
 			continue
 		}
 		f.seen[fp] = struct{}{}
@@ -211,7 +237,7 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 		fps = binary.BigEndian.AppendUint64(fps, fp)
 	}
 	f.mu.Unlock()
-	if len(fresh) > 0 {
+	if len(fps) > 0 {
 		seq, err := seen.NextSequence()
 		if err != nil {
 			return 0, err

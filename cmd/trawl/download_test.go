@@ -401,3 +401,48 @@ func TestDownloadChecksums(t *testing.T) {
 		t.Errorf("stats does not list the failure:\n%s", s.stdout)
 	}
 }
+
+// --retry-failed tries again what failed in an earlier run, and only that.
+func TestRetryFailed(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore(r.URL.Path, new(atomic.Int32))
+		n.(*atomic.Int32).Add(1)
+		switch {
+		case r.URL.Path == "/gone":
+			http.NotFound(w, r)
+		case r.URL.Path == "/flaky" && broken.Load():
+			w.WriteHeader(http.StatusBadGateway)
+		default:
+			fmt.Fprintf(w, "body of %s", r.URL.Path)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	list := srv.URL + "/ok\n" + srv.URL + "/flaky\n" + srv.URL + "/gone\n"
+	args := []string{"fetch", "--job", "j.db", "--out-dir", "out", "--retries", "0", "-"}
+	if r := trawl(t, dir, list, args...); r.code != exitFailures || !strings.Contains(r.stderr, "--retry-failed") {
+		t.Fatalf("first run: exit %d\n%s", r.code, r.stderr)
+	}
+	broken.Store(false)
+	r := trawl(t, dir, list, append(args, "--retry-failed")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "1 failed URLs queued again") || !strings.Contains(r.stderr, "3 pages in all") {
+		t.Fatalf("retry: exit %d, want the 502 retried and not the 404\n%s", r.code, r.stderr)
+	}
+	count := func(p string) int32 {
+		n, _ := hits.Load(p)
+		return n.(*atomic.Int32).Load()
+	}
+	if count("/ok") != 1 || count("/flaky") != 2 || count("/gone") != 1 {
+		t.Errorf("requests: ok %d, flaky %d, gone %d; want 1, 2, 1", count("/ok"), count("/flaky"), count("/gone"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", strings.ReplaceAll(strings.TrimPrefix(srv.URL, "http://"), ":", "_"), "flaky")); err != nil {
+		t.Error(err)
+	}
+	s := trawl(t, dir, "", "stats", "j.db")
+	if !strings.Contains(s.stdout, "records   3 ") || !strings.Contains(s.stdout, "failed    1 URLs") {
+		t.Errorf("stats after the retry:\n%s", s.stdout)
+	}
+}

@@ -200,6 +200,13 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 			return nil, err
 		}
 	}
+	if o.retryFailed {
+		n, err := c.RetryFailed(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "trawl: %d failed URLs queued again\n", n)
+	}
 	stopProgress := func() {}
 	if f, ok := stderr.(*os.File); ok && !o.quiet && !o.verbose && term.IsTerminal(int(f.Fd())) {
 		stopProgress = showProgress(c, f)
@@ -289,6 +296,9 @@ func printSummary(w io.Writer, job string, s *crawler.Summary) {
 		job, s.Total, s.Queued, crawler.FormatSize(peakRSS()))
 	if s.Reason == "interrupted" || s.Queued > 0 {
 		fmt.Fprintf(w, "  resume    run the same command again\n")
+	}
+	if s.Failed > 0 {
+		fmt.Fprintf(w, "  retry     run the same command with --retry-failed to try again those that got no answer, a 5xx or a cut-off body\n")
 	}
 }
 

@@ -90,10 +90,11 @@ type jobOptions struct {
 
 	crawler.Rules `yaml:",inline"` // follow and extract
 
-	config  string
-	deny    bool // --deny-private as parsed
-	quiet   bool
-	verbose bool
+	config      string
+	retryFailed bool // --retry-failed
+	deny        bool // --deny-private as parsed
+	quiet       bool
+	verbose     bool
 }
 
 func defaultOptions() jobOptions {
@@ -146,6 +147,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
 			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
 	}
+	fs.BoolVar(&o.retryFailed, "retry-failed", false, "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")
 	fs.BoolP("help", "h", false, "show this help")

@@ -208,17 +208,3 @@ func TestRetries(t *testing.T) {
 		t.Errorf("Retry-After: 1 not honoured: job took %v", el)
 	}
 }
-
-func mustCrawl(t testing.TB, st *store.Store, base string) *crawler.Summary {
-	t.Helper()
-	cfg := testConfig(base + "/p/0")
-	c, err := crawler.New(st, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := c.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sum
-}

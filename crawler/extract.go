@@ -82,8 +82,3 @@ func (p *Page) IsJSON() bool {
 	}
 	return mt == "application/json" || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
-
-// linksOnly is the Extractor of a job without one: no items, every link.
-type linksOnly struct{}
-
-func (linksOnly) Extract(p *Page) ([]store.Item, []string, error) { return nil, p.Links(), nil }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // An Item is one structured result extracted from a page. It is saved with
@@ -158,7 +159,7 @@ type ExtractFunc func(rec *Record, body []byte) ([]Item, error)
 // returns how many pages it passed to fn.
 func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketItems); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		if err := tx.DeleteBucket(bucketItems); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
 		}
 		_, err := tx.CreateBucket(bucketItems)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Format names the job file layout; a file without it is not a trawl job.
@@ -142,7 +143,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -192,7 +193,7 @@ func checkJob(path string) error {
 	}
 	db, err := bolt.Open(path, 0o644, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("%s: %w", path, ErrLocked)
 		}
 		return fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)

@@ -118,19 +118,25 @@ func (d *Dir) claim(key, rel string) {
 // clash) for the request key, creating folders as needed, and returns the
 // absolute path it now has. tmp must be on the same file system.
 func (d *Dir) Place(key, rel, tmp string) (string, error) {
+	// The name is chosen and claimed under the lock; the file-system work,
+	// which may be slow, is done outside it, so downloads finish in
+	// parallel.
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	rel = d.free(key, rel)
+	d.claim(key, rel)
+	d.mu.Unlock()
 	dst := filepath.Join(d.root, rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		// An unforeseen clash with a file of the same name: flatten.
+		d.mu.Lock()
 		rel = d.variant(key, strings.ReplaceAll(rel, string(filepath.Separator), "_"))
+		d.claim(key, rel)
+		d.mu.Unlock()
 		dst = filepath.Join(d.root, rel)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return "", err
 	}
-	d.claim(key, rel)
 	return dst, nil
 }
 

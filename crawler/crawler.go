@@ -724,6 +724,7 @@ type Progress struct {
 	Failed        int   // saved this run with an error or a 4xx/5xx status
 	Skipped       int   // saved this run unfetched: robots.txt disallows them, or their host's budget is spent
 	Bytes         int64 // body bytes saved this run
+	Received      int64 // download bytes received this run, of files not yet finished too
 	Queued        int   // URLs waiting
 	Leased        int   // URLs being fetched or saved
 	Hosts         int   // hosts with work
@@ -746,6 +747,7 @@ func (c *Crawler) Progress() Progress {
 		Failed:        c.failed,
 		Skipped:       c.skipped,
 		Bytes:         c.bytes,
+		Received:      c.fetcher.received.Load(),
 		Queued:        fs.Queued,
 		Leased:        fs.Leased,
 		Hosts:         fs.Hosts,

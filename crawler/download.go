@@ -171,7 +171,7 @@ var errRestart = errors.New("server refused to continue the partial download; st
 // save streams resp's body into the partial file: appended when resp is
 // the 206 answer to a Range request from `from`, else from the start. It
 // returns the full length and SHA-256 of the file.
-func (d *download) save(resp *http.Response, from int64, max int64, progress func()) (int64, string, error) {
+func (d *download) save(resp *http.Response, from int64, max int64, progress func(n int)) (int64, string, error) {
 	h := sha256.New()
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if resp.StatusCode == http.StatusPartialContent {
@@ -215,7 +215,7 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 	defer f.Close()
 	var written int64
 	rd := &progressReader{r: resp.Body, progress: func(n int) {
-		progress()
+		progress(n)
 		if written += int64(n); !metaDone && written >= metaAfter {
 			meta()
 			metaDone = true

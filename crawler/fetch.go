@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,6 +66,8 @@ type fetcher struct {
 	timeout   time.Duration
 	// allow checks each redirect target; nil allows all.
 	allow func(canonical string) error
+	// received counts download bytes as they arrive, for progress.
+	received atomic.Int64
 }
 
 // response is what fetching one URL produced, after all attempts.
@@ -300,7 +303,10 @@ func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 		r.err = errRestart
 	case fr.dl != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		dog.kick()
-		r.length, r.sum, r.err = fr.dl.save(resp, from, f.maxBody, dog.kick)
+		r.length, r.sum, r.err = fr.dl.save(resp, from, f.maxBody, func(n int) {
+			dog.kick()
+			f.received.Add(int64(n))
+		})
 		if r.err != nil && ctx.Err() != nil && !errors.Is(r.err, context.DeadlineExceeded) {
 			r.err = fmt.Errorf("%w: %w", context.DeadlineExceeded, r.err)
 		}

@@ -228,6 +228,7 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		start, last, lastT := time.Now(), 0, time.Now()
+		var lastRecv int64
 		for {
 			select {
 			case <-done:
@@ -235,10 +236,17 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 				return
 			case now := <-t.C:
 				p := c.Progress()
-				rate := float64(p.Stored-last) / now.Sub(lastT).Seconds()
-				last, lastT = p.Stored, now
-				fmt.Fprintf(w, "\r\033[K%s  done %d  queued %d  in flight %d  failed %d  %s  %.0f pages/s",
+				secs := now.Sub(lastT).Seconds()
+				rate := float64(p.Stored-last) / secs
+				line := fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s  %.0f pages/s",
 					time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed, crawler.FormatSize(p.Bytes), rate)
+				if p.Received > 0 { // downloads: bytes as they arrive
+					line = fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s received  %s/s",
+						time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed,
+						crawler.FormatSize(p.Received), crawler.FormatSize(int64(float64(p.Received-lastRecv)/secs)))
+				}
+				last, lastT, lastRecv = p.Stored, now, p.Received
+				fmt.Fprint(w, "\r\033[K"+line)
 			}
 		}
 	}()

@@ -54,3 +54,54 @@ func Example() {
 	// 200 1 http://site.example/about
 	// 410 1 http://site.example/blog
 }
+
+// Declarative rules: follow only pagination and product links, and make a
+// typed item of each product page.
+func ExampleCompileRules() {
+	shop := http.NewServeMux()
+	shop.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a class=product href="/item/1">1</a> <a class=product href="/item/2">2</a> <a href="/cart">cart</a>`)
+	})
+	shop.HandleFunc("/item/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<h1> Widget %[1]s </h1><span class=price>$%[1]s.50</span><img src="/img/%[1]s.jpg">`, r.URL.Path[len("/item/"):])
+	})
+
+	rules, err := crawler.CompileRules(crawler.Rules{
+		Follow: []string{"a.product"},
+		Extract: []crawler.Rule{{
+			Name:  "product",
+			Match: "/item/",
+			Fields: map[string]crawler.Field{
+				"title": {Selector: "h1"},
+				"price": {Selector: ".price", Type: "number"},
+				"image": {Selector: "img", Attr: "src", URL: true},
+			},
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, _ := os.MkdirTemp("", "trawl-example-")
+	defer os.RemoveAll(dir)
+	st, err := store.Open(filepath.Join(dir, "job.db"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	cfg := crawler.DefaultConfig()
+	cfg.Seeds = []string{"http://shop.example/list"}
+	c, err := crawler.New(st, cfg, crawler.WithTransport(crawler.HandlerTransport(shop)), crawler.WithExtractor(rules))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	st.Items("product", func(it *store.Item) error {
+		fmt.Println(it.URL, it.Fields["title"], it.Fields["price"], it.Fields["image"])
+		return nil
+	})
+	// Unordered output:
+	// http://shop.example/item/1 Widget 1 1.5 http://shop.example/img/1.jpg
+	// http://shop.example/item/2 Widget 2 2.5 http://shop.example/img/2.jpg
+}

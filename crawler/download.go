@@ -187,6 +187,10 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 		flags = os.O_WRONLY | os.O_APPEND
 	} else {
 		from = 0
+		if d.hasMeta { // an earlier attempt's validators: not this body's
+			os.Remove(d.metaPath())
+			d.hasMeta = false
+		}
 	}
 	// The validators are written beside the partial file once it is worth
 	// continuing (metaAfter bytes) or when the attempt fails: a small file

@@ -162,7 +162,13 @@ func (d *Dir) free(key, rel string) string {
 	}
 	switch {
 	case parentFile:
-		return d.variant(key, strings.ReplaceAll(rel, string(filepath.Separator), "_"))
+		// Fold the folders below the first (the host, in the host layout)
+		// into the name.
+		sep := string(filepath.Separator)
+		if first, rest, ok := strings.Cut(rel, sep); ok && d.claimed[first] == "" {
+			return d.variant(key, filepath.Join(first, strings.ReplaceAll(rest, sep, "_")))
+		}
+		return d.variant(key, strings.ReplaceAll(rel, sep, "_"))
 	case clash:
 		return d.variant(key, rel)
 	}

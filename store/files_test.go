@@ -63,6 +63,9 @@ func TestDirClashes(t *testing.T) {
 			paths = append(paths, path)
 		}
 		for i, p := range paths {
+			if !strings.HasPrefix(p, filepath.Join(d.Root(), "h")+string(filepath.Separator)) {
+				t.Errorf("%v: %s is not in the host's folder", order, p)
+			}
 			data, err := os.ReadFile(p)
 			if err != nil || string(data) != "http://h"+order[i] {
 				t.Errorf("%v: %s holds %q, %v", order, p, data, err)

@@ -112,6 +112,12 @@ func scanLinks(pageURL *url.URL, contentType string, body []byte) []string {
 			refs = append(refs, string(ref))
 		}
 	}
+	return resolveAll(base, refs)
+}
+
+// resolveAll returns the canonical http(s) URLs of refs against base, in
+// order, without repeats.
+func resolveAll(base *url.URL, refs []string) []string {
 	var out []string
 	seen := make(map[string]struct{}, len(refs))
 	for _, ref := range refs {
@@ -162,8 +168,7 @@ func baseURL(doc *goquery.Document, pageURL *url.URL) *url.URL {
 // links returns the canonical URLs of the link elements in sel or under
 // it, in document order without repeats.
 func links(sel *goquery.Selection, base *url.URL) []string {
-	var out []string
-	seen := make(map[string]struct{})
+	var refs []string
 	add := func(_ int, s *goquery.Selection) {
 		n := s.Get(0)
 		var ref string
@@ -178,19 +183,11 @@ func links(sel *goquery.Selection, base *url.URL) []string {
 		default:
 			ref, _ = s.Attr("href")
 		}
-		u, err := frontier.Resolve(base, ref)
-		if err != nil {
-			return
-		}
-		if _, dup := seen[u]; dup {
-			return
-		}
-		seen[u] = struct{}{}
-		out = append(out, u)
+		refs = append(refs, ref)
 	}
 	sel.FilterMatcher(selLinks).Each(add)
 	sel.FindMatcher(selLinks).Each(add)
-	return out
+	return resolveAll(base, refs)
 }
 
 func relFollowed(rel string) bool {

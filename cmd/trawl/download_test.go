@@ -339,6 +339,9 @@ func TestDownloadJSONLRequests(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
+	if !strings.Contains(r.stderr, "4 files saved") {
+		t.Errorf("summary does not count files:\n%s", r.stderr)
+	}
 	for _, line := range []string{"stdin:4:", "stdin:7:", "stdin:8:"} {
 		if !strings.Contains(r.stderr, line) {
 			t.Errorf("bad line %s not reported:\n%s", line, r.stderr)

@@ -69,7 +69,7 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 			return usagef("checksums %s: %v", o.Checksums, err)
 		}
 	}
-	sum, err := runJob(ctx, o, cfg, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, stderr) }, stderr)
+	sum, err := runJob(ctx, o, cfg, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, o.OutDir != "", stderr) }, stderr)
 	if err != nil {
 		return err
 	}
@@ -82,12 +82,13 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 // enqueueList adds the requests of a list, one a line: a URL, or a JSON
 // object (see crawler.Request). Blank lines and '#' comments are skipped;
 // bad lines are reported with their number and skipped.
-func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, stderr io.Writer) error {
+func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, outDir bool, stderr io.Writer) error {
 	const batch = 10000
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	reqs := make([]crawler.Request, 0, batch)
 	line, bad, total, added := 0, 0, 0, 0
+	warned := false
 	flush := func() error {
 		n, err := c.Add(ctx, reqs...)
 		added += n
@@ -108,6 +109,10 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 			continue
 		}
 		total++
+		if r.Out != "" && !outDir && !warned {
+			fmt.Fprintf(stderr, "trawl fetch: %s:%d: \"out\" names a file, but there is no --out-dir: bodies go into the job\n", name, line)
+			warned = true
+		}
 		reqs = append(reqs, *r)
 		if len(reqs) == batch {
 			if err := flush(); err != nil {
@@ -214,7 +219,11 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	sum, err := c.Run(ctx)
 	stopProgress()
 	if sum != nil {
-		printSummary(stderr, o.Job, sum)
+		what := "pages"
+		if o.OutDir != "" {
+			what = "files"
+		}
+		printSummary(stderr, o.Job, what, sum)
 	}
 	return sum, err
 }
@@ -253,9 +262,11 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 	return func() { close(done); <-finished }
 }
 
-func printSummary(w io.Writer, job string, s *crawler.Summary) {
-	fmt.Fprintf(w, "trawl: %s after %s: %d pages saved (%d failed), %s, %.0f pages/s\n",
-		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, s.Failed, crawler.FormatSize(s.Bytes), s.PagesPerSecond())
+// printSummary writes the end-of-run report; what names the things saved
+// (pages, or files for downloads).
+func printSummary(w io.Writer, job, what string, s *crawler.Summary) {
+	fmt.Fprintf(w, "trawl: %s after %s: %d %s saved (%d failed), %s, %.0f %s/s\n",
+		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, what, s.Failed, crawler.FormatSize(s.Bytes), s.PagesPerSecond(), what)
 	codes := make([]int, 0, len(s.ByStatus))
 	for k := range s.ByStatus {
 		codes = append(codes, k)

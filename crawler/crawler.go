@@ -446,15 +446,13 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 			c.fr.Hold(l.Host, time.Now().Add(max(wait, r.retryAfter)))
 		}
 	}
-	var s spec
-	if l.Spec != "" {
-		if err := json.Unmarshal([]byte(l.Spec), &s); err != nil {
-			return nil, fmt.Errorf("frontier gave a bad request for %s: %w", l.URL, err)
-		}
+	req, err := request(l)
+	if err != nil {
+		return nil, err
 	}
-	fr := &fetchReq{url: l.URL, method: s.Method, header: s.Header, body: s.Body}
-	if c.dir != nil && s.Method != http.MethodHead {
-		fr.dl = c.newDownload(l, s)
+	fr := &fetchReq{Request: req}
+	if c.dir != nil && req.Method != http.MethodHead {
+		fr.dl = c.newDownload(l, req)
 	}
 	r := c.fetcher.fetch(ctx, fr, hold)
 	pace := c.policy.Pace(l.Host, politeness.Outcome{Status: r.status, RetryAfter: r.retryAfter, Latency: r.latency}, time.Now())
@@ -680,21 +678,21 @@ func (c *Crawler) commit(batch []*result) error {
 		c.byStatus[rec.Status]++
 		c.retries += max(rec.Attempts-1, 0)
 		c.maxDepth = max(c.maxDepth, rec.Depth)
-		switch {
-		case rec.Skipped != "":
+		if rec.Skipped != "" {
 			c.skipped++
-		case rec.Error != "" || rec.Status == 0 || rec.Status >= 400:
+		}
+		if rec.Failed() {
 			c.failed++
+			if rec.Error != "" {
+				c.errs[errorKind(rec.Error)]++
+			}
+			if len(c.failures) < maxFailures {
+				c.failures = append(c.failures, Failure{URL: rec.URL, Status: rec.Status, Error: rec.Error})
+			}
 		}
 		c.items += rec.Items
 		if rec.ExtractError != "" {
 			c.extractErrs++
-		}
-		if rec.Error != "" && rec.Skipped == "" {
-			c.errs[errorKind(rec.Error)]++
-		}
-		if (rec.Error != "" && rec.Skipped == "" || rec.Status >= 400) && len(c.failures) < maxFailures {
-			c.failures = append(c.failures, Failure{URL: rec.URL, Status: rec.Status, Error: rec.Error})
 		}
 	}
 	return nil

@@ -25,56 +25,67 @@ import (
 // plain GET, its method, headers, body and output file name. It is what a
 // line of a JSON Lines list holds.
 type Request struct {
-	URL    string            `json:"url"`
+	URL    string            `json:"url,omitempty"`
 	Method string            `json:"method,omitempty"`  // GET when empty
 	Header map[string]string `json:"headers,omitempty"` // sent as given (User-Agent included)
 	Body   string            `json:"body,omitempty"`
 	Out    string            `json:"out,omitempty"` // file name under Config.OutDir, made safe
 }
 
-// spec is what a frontier.Request carries of r besides its URL: "" for a
-// plain GET, else JSON of the rest.
-type spec struct {
-	Method string            `json:"method,omitempty"`
-	Header map[string]string `json:"headers,omitempty"`
-	Body   string            `json:"body,omitempty"`
-	Out    string            `json:"out,omitempty"`
-}
-
-// Validate checks r's URL, method and header names.
-func (r Request) Validate() error {
-	_, err := r.frontierRequest()
-	return err
-}
-
-// frontierRequest checks r and returns it as the frontier queues it.
-func (r Request) frontierRequest() (frontier.Request, error) {
+// Canonical checks r's URL, method and header names, and returns r with
+// its URL made canonical and its method upper-case ("" for GET).
+func (r Request) Canonical() (Request, error) {
 	u, err := frontier.Canonical(r.URL)
 	if err != nil {
-		return frontier.Request{}, err
+		return Request{}, err
 	}
-	s := spec{Method: strings.ToUpper(r.Method), Header: r.Header, Body: r.Body, Out: r.Out}
-	if s.Method == http.MethodGet {
-		s.Method = ""
+	r.URL = u
+	if r.Method = strings.ToUpper(r.Method); r.Method == http.MethodGet {
+		r.Method = ""
 	}
-	for _, c := range s.Method {
+	for _, c := range r.Method {
 		if c < 'A' || c > 'Z' {
-			return frontier.Request{}, fmt.Errorf("bad method %q", r.Method)
+			return Request{}, fmt.Errorf("bad method %q", r.Method)
 		}
 	}
-	for k := range s.Header {
+	for k := range r.Header {
 		if k == "" || strings.ContainsAny(k, " :\r\n") {
-			return frontier.Request{}, fmt.Errorf("bad header name %q", k)
+			return Request{}, fmt.Errorf("bad header name %q", k)
 		}
 	}
-	if s.Method == "" && len(s.Header) == 0 && s.Body == "" && s.Out == "" {
-		return frontier.Request{URL: u}, nil
-	}
-	data, err := json.Marshal(&s)
+	return r, nil
+}
+
+// frontierRequest returns r as the frontier queues it: its canonical URL,
+// and the rest as JSON in Spec ("" for a plain GET).
+func (r Request) frontierRequest() (frontier.Request, error) {
+	r, err := r.Canonical()
 	if err != nil {
 		return frontier.Request{}, err
 	}
-	return frontier.Request{URL: u, Spec: string(data)}, nil
+	fr := frontier.Request{URL: r.URL}
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" {
+		return fr, nil
+	}
+	r.URL = ""
+	data, err := json.Marshal(&r)
+	if err != nil {
+		return frontier.Request{}, err
+	}
+	fr.Spec = string(data)
+	return fr, nil
+}
+
+// request reads back what frontierRequest queued.
+func request(l frontier.Lease) (Request, error) {
+	var r Request
+	if l.Spec != "" {
+		if err := json.Unmarshal([]byte(l.Spec), &r); err != nil {
+			return Request{}, fmt.Errorf("frontier gave a bad request for %s: %w", l.URL, err)
+		}
+	}
+	r.URL = l.URL
+	return r, nil
 }
 
 // Add queues requests at depth 0 and returns how many were new to the job.
@@ -117,12 +128,14 @@ func ReadChecksums(r io.Reader) (map[string]string, error) {
 // download is one response being streamed to a file: a partial file that
 // outlives the process, so that a rerun continues it with Range.
 type download struct {
-	key  string // request identity (frontier.Request.Key)
+	key  string // request identity (frontier.Request.ID)
+	url  string
 	part string // partial file
 	rel  string // name under the folder, before clash resolution
 	out  string // the request's own name, if any
 
-	hasMeta bool // a validators file may exist beside part
+	hasMeta bool     // a validators file may exist beside part
+	prev    partMeta // what it held, when resumable read it
 }
 
 // partMeta is what a partial file's validators were, kept beside it.
@@ -148,7 +161,7 @@ func (d *download) resumable() (int64, string) {
 	if err != nil || json.Unmarshal(data, &m) != nil {
 		return 0, ""
 	}
-	d.hasMeta = true
+	d.hasMeta, d.prev = true, m
 	switch {
 	case m.ETag != "" && !strings.HasPrefix(m.ETag, "W/"):
 		return fi.Size(), m.ETag
@@ -249,12 +262,7 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 // sameTotal reports whether total agrees with the length the partial file
 // was started with (when both are known).
 func (d *download) sameTotal(total int64) bool {
-	data, err := os.ReadFile(d.metaPath())
-	var m partMeta
-	if err != nil || json.Unmarshal(data, &m) != nil {
-		return false
-	}
-	return total < 0 || m.Total <= 0 || total == m.Total
+	return total < 0 || d.prev.Total <= 0 || total == d.prev.Total
 }
 
 // contentRange parses "bytes START-END/TOTAL" (TOTAL may be "*": -1).
@@ -314,13 +322,14 @@ func (p *progressReader) Read(b []byte) (int, error) {
 const metaAfter = 1 << 20
 
 // newDownload prepares the download of the leased request l.
-func (c *Crawler) newDownload(l frontier.Lease, s spec) *download {
+func (c *Crawler) newDownload(l frontier.Lease, r Request) *download {
 	key := l.ID()
 	return &download{
 		key:  key,
+		url:  l.URL,
 		part: c.dir.Partial(key),
-		rel:  c.dir.Name(key, l.URL, s.Out),
-		out:  s.Out,
+		rel:  c.dir.Name(key, l.URL, r.Out),
+		out:  r.Out,
 	}
 }
 
@@ -347,7 +356,7 @@ func (c *Crawler) checksum(d *download, finalURL string) (string, bool) {
 	if len(c.cfg.Checksums) == 0 {
 		return "", false
 	}
-	for _, k := range []string{strings.SplitN(d.key, "\x00", 2)[0], finalURL, filepath.ToSlash(d.rel), d.out, filepath.Base(d.rel)} {
+	for _, k := range []string{d.url, finalURL, filepath.ToSlash(d.rel), d.out, filepath.Base(d.rel)} {
 		if sum, ok := c.cfg.Checksums[k]; ok && k != "" {
 			return sum, true
 		}
@@ -362,8 +371,19 @@ type watchdog struct {
 	idle time.Duration
 }
 
-func newWatchdog(idle time.Duration, cancel context.CancelFunc) *watchdog {
-	return &watchdog{t: time.AfterFunc(idle, cancel), idle: idle}
+// errStalled is the cause a watchdog cancels with; it is a timeout.
+var errStalled = fmt.Errorf("no data: %w", context.DeadlineExceeded)
+
+func newWatchdog(idle time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	return &watchdog{t: time.AfterFunc(idle, func() { cancel(errStalled) }), idle: idle}
+}
+
+// stalled returns err as a timeout when the watchdog cut the attempt.
+func stalled(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errStalled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errStalled, err)
+	}
+	return err
 }
 
 func (w *watchdog) kick() { w.t.Reset(w.idle) }

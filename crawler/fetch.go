@@ -157,10 +157,15 @@ func (f *fetcher) fetch(ctx context.Context, req *fetchReq, onRetry func(r *resp
 	op := func() error {
 		attempts++
 		r = f.once(ctx, req)
+		if errors.Is(r.err, errRestart) {
+			// The partial file is gone: ask again from the first byte, as
+			// part of the same attempt.
+			r = f.once(ctx, req)
+		}
 		if ctx.Err() != nil {
 			return backoff.Permanent(ctx.Err())
 		}
-		if retryable(req.method, r) {
+		if retryable(req.Method, r) {
 			if r.retryAfter > politeness.MaxRetryAfter {
 				return backoff.Permanent(errRetry)
 			}
@@ -217,13 +222,10 @@ func (e policyError) Error() string        { return e.err.Error() }
 func (e policyError) Is(target error) bool { return target == errPolicy }
 func (e policyError) Unwrap() error        { return e.err }
 
-// fetchReq is one request to make: a GET of url unless said otherwise.
+// fetchReq is one request to make, and where its body goes.
 type fetchReq struct {
-	url    string
-	method string            // "" is GET
-	header map[string]string // extra headers
-	body   string
-	dl     *download // stream a 2xx body to this file instead of memory
+	Request
+	dl *download // stream a 2xx body to this file instead of memory
 }
 
 // once makes one attempt. The timeout covers the whole exchange, body
@@ -232,28 +234,31 @@ type fetchReq struct {
 func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 	r := &response{start: time.Now()}
 	defer func() { r.duration = time.Since(r.start) }()
-	var cancel context.CancelFunc
 	var dog *watchdog
 	if fr.dl != nil {
-		ctx, cancel = context.WithCancel(ctx)
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
 		dog = newWatchdog(f.timeout, cancel)
 		defer dog.stop()
+		defer func() { r.err = stalled(ctx, r.err) }()
 	} else {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
 	}
-	defer cancel()
 	if f.allow != nil {
 		ctx = context.WithValue(ctx, ctxKey{}, f.allow)
 	}
-	method := fr.method
+	method := fr.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	var body io.Reader
-	if fr.body != "" {
-		body = strings.NewReader(fr.body)
+	if fr.Body != "" {
+		body = strings.NewReader(fr.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, fr.url, body)
+	req, err := http.NewRequestWithContext(ctx, method, fr.URL, body)
 	if err != nil {
 		r.err = policyError{err}
 		return r
@@ -270,7 +275,7 @@ func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 			req.Header.Set("If-Range", validator)
 		}
 	}
-	for k, v := range fr.header {
+	for k, v := range fr.Header {
 		req.Header.Set(k, v)
 	}
 	resp, err := f.client.Do(req)
@@ -286,9 +291,6 @@ func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 			return r
 		}
 		r.err = err
-		if dog != nil && ctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
-			r.err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-		}
 		return r
 	}
 	defer resp.Body.Close()
@@ -307,9 +309,6 @@ func (f *fetcher) once(ctx context.Context, fr *fetchReq) *response {
 			dog.kick()
 			f.received.Add(int64(n))
 		})
-		if r.err != nil && ctx.Err() != nil && !errors.Is(r.err, context.DeadlineExceeded) {
-			r.err = fmt.Errorf("%w: %w", context.DeadlineExceeded, r.err)
-		}
 	case fr.dl != nil: // an error page: not saved
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	default:
@@ -398,6 +397,8 @@ func describe(err error, timeout time.Duration) string {
 		return err.Error()
 	case errors.Is(err, ErrTooLarge):
 		return err.Error()
+	case errors.Is(err, errStalled):
+		return fmt.Sprintf("timeout: no data for %s", timeout)
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
 		return fmt.Sprintf("timeout after %s", timeout)
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -173,19 +173,7 @@ func fingerprint(url string) uint64 {
 // Add queues the requests whose URL was never added before and returns
 // how many were new.
 func (f *Bolt) Add(ctx context.Context, reqs []Request) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	var n int
-	err := f.db.Update(func(tx *bolt.Tx) error {
-		var err error
-		n, err = f.AddTx(tx, reqs)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("frontier: add: %w", err)
-	}
-	return n, nil
+	return f.add(ctx, reqs, false)
 }
 
 // AddTx is Add inside the caller's write transaction. The frontier's view
@@ -199,21 +187,27 @@ func (f *Bolt) AddTx(tx *bolt.Tx, reqs []Request) (int, error) {
 // earlier fetch failed, to be tried once more. It returns how many it
 // queued.
 func (f *Bolt) Requeue(ctx context.Context, reqs []Request) (int, error) {
+	return f.add(ctx, reqs, true)
+}
+
+// add runs addTx in a transaction of its own.
+func (f *Bolt) add(ctx context.Context, reqs []Request, again bool) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	var n int
 	err := f.db.Update(func(tx *bolt.Tx) error {
 		var err error
-		n, err = f.addTx(tx, reqs, true)
+		n, err = f.addTx(tx, reqs, again)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("frontier: requeue: %w", err)
+		return 0, fmt.Errorf("frontier: add: %w", err)
 	}
 	return n, nil
 }
 
+// addTx queues reqs: only those never seen, unless again.
 func (f *Bolt) addTx(tx *bolt.Tx, reqs []Request, again bool) (int, error) {
 	seen, queue := tx.Bucket(bucketSeen), tx.Bucket(bucketQueue)
 	if seen == nil || queue == nil {

@@ -172,7 +172,7 @@ type Summary struct {
 	Last     string // RFC 3339 time of the latest fetch
 	Span     float64
 
-	Failed   int       // records with an error (skips aside) or a 4xx/5xx status
+	Failed   int       // records that Failed
 	Failures []*Record // the first 20 of them
 
 	Items         map[string]int // items by type
@@ -196,7 +196,7 @@ func (s *Store) Summarize() (*Summary, error) {
 		if r.Error != "" {
 			sum.Errors[clip(r.Error, 60)]++
 		}
-		if r.Error != "" && r.Skipped == "" || r.Status >= 400 {
+		if r.Failed() {
 			sum.Failed++
 			if len(sum.Failures) < 20 {
 				sum.Failures = append(sum.Failures, r)

@@ -76,6 +76,13 @@ type Record struct {
 	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
 
+// Failed reports whether r is a failure: nothing answered, an error, or a
+// 4xx/5xx status. A URL skipped on purpose (robots.txt, a host budget) is
+// not.
+func (r *Record) Failed() bool {
+	return r.Skipped == "" && (r.Error != "" || r.Status == 0 || r.Status >= 400)
+}
+
 // A Page is a record with its body, ready to be written by Put. Build it
 // with Store.NewPage, which does the costly work (hashing, compressing,
 // writing large bodies to their file) outside the write transaction.

@@ -11,13 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,19 +143,10 @@ func TestDownloadKillResumeRange(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	args := []string{"fetch", "--job", "big.db", "--out-dir", "out", "-"}
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(srv.URL + "/big.bin\n")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// Kill once half the file is on disk with its validators beside it.
-	deadline := time.Now().Add(30 * time.Second)
-	for partialSize(filepath.Join(dir, "out", store.PartialDir)) < 2<<20 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killWhen(t, dir, srv.URL+"/big.bin\n", args, func() bool {
+		return partialSize(filepath.Join(dir, "out", store.PartialDir)) >= 2<<20
+	})
 	cut := sent.Load()
 	if cut >= int64(len(content)) {
 		t.Fatal("the download finished before the kill")
@@ -220,15 +209,7 @@ func TestDownloadRangeIgnored(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	args := []string{"fetch", "--job", "j.db", "--out-dir", "out", "-"}
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	cmd.Stdin = strings.NewReader(srv.URL + "/x\n")
-	cmd.Start()
-	for sent.Load() < 1<<20 {
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killWhen(t, dir, srv.URL+"/x\n", args, func() bool { return sent.Load() >= 1<<20 })
 	if r := trawl(t, dir, srv.URL+"/x\n", args...); r.code != 0 {
 		t.Fatalf("rerun: exit %d\n%s", r.code, r.stderr)
 	}

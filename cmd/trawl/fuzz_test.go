@@ -21,8 +21,10 @@ func FuzzListLine(f *testing.F) {
 			}
 		case err == nil && !strings.HasPrefix(r.URL, "http"):
 			t.Fatalf("%q gave %+v", line, r)
-		case err == nil && r.Validate() != nil:
-			t.Fatalf("%q gave an invalid request %+v", line, r)
+		case err == nil:
+			if c, cerr := r.Canonical(); cerr != nil || c.URL != r.URL {
+				t.Fatalf("%q gave an invalid request %+v", line, r)
+			}
 		}
 	})
 }

@@ -158,11 +158,10 @@ func parseListLine(line string) (*crawler.Request, error) {
 	} else {
 		r.URL = s
 	}
-	if err := r.Validate(); err != nil {
+	r, err := r.Canonical()
+	if err != nil {
 		return nil, err
 	}
-	u, _ := frontier.Canonical(r.URL)
-	r.URL = u
 	return &r, nil
 }
 
@@ -219,11 +218,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	sum, err := c.Run(ctx)
 	stopProgress()
 	if sum != nil {
-		what := "pages"
-		if o.OutDir != "" {
-			what = "files"
-		}
-		printSummary(stderr, o.Job, what, sum)
+		printSummary(stderr, o.Job, cfg, sum)
 	}
 	return sum, err
 }
@@ -262,9 +257,12 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 	return func() { close(done); <-finished }
 }
 
-// printSummary writes the end-of-run report; what names the things saved
-// (pages, or files for downloads).
-func printSummary(w io.Writer, job, what string, s *crawler.Summary) {
+// printSummary writes the end-of-run report of a job run with cfg.
+func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summary) {
+	what := "pages"
+	if cfg.OutDir != "" {
+		what = "files"
+	}
 	fmt.Fprintf(w, "trawl: %s after %s: %d %s saved (%d failed), %s, %.0f %s/s\n",
 		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, what, s.Failed, crawler.FormatSize(s.Bytes), s.PagesPerSecond(), what)
 	codes := make([]int, 0, len(s.ByStatus))
@@ -283,7 +281,7 @@ func printSummary(w io.Writer, job, what string, s *crawler.Summary) {
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))
 	}
-	if s.MaxDepth > 0 || s.Offsite > 0 || s.Traps > 0 { // a crawl
+	if cfg.Follow {
 		fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps", s.Duplicates, s.Offsite, s.Traps)
 		if s.Budget > 0 {
 			fmt.Fprintf(w, ", %d over a host's budget", s.Budget)

@@ -62,6 +62,23 @@ func trawl(t *testing.T, dir string, stdin string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// killWhen starts trawl with args and stdin in dir, and kill -9s it as
+// soon as ready says so (or after 30 s).
+func killWhen(t *testing.T, dir, stdin string, args []string, ready func() bool) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !ready() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+}
+
 func sha(t *testing.T, path string) [32]byte {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -252,17 +269,7 @@ func TestKill9Resume(t *testing.T) {
 
 	var refetchable = map[int]bool{} // requested before a kill, not stored then
 	for _, killAt := range []int{700, 1800} {
-		cmd := exec.Command(binary, args...)
-		cmd.Dir = dir
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for site.Total() < killAt && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		killWhen(t, dir, "", args, func() bool { return site.Total() >= killAt })
 		if site.Total() >= 3000 {
 			t.Fatalf("crawl finished before the kill at %d requests; slow the site down", killAt)
 		}
@@ -543,17 +550,7 @@ func TestScrapeKillResumeExtract(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(shopRules), 0o644)
 	args := []string{"crawl", "--config", "rules.yaml", "--job", "shop.db", "-c", "4", "--per-host", "4", srv.URL + "/shop/list/1"}
 
-	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for shop.Requests() < 100 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killWhen(t, dir, "", args, func() bool { return shop.Requests() >= 100 })
 	if n := shop.Requests(); n >= 210 {
 		t.Fatalf("crawl finished before the kill (%d requests); slow the shop down", n)
 	}

@@ -684,7 +684,7 @@ func (c *Crawler) commit(batch []*result) error {
 		if rec.Failed() {
 			c.failed++
 			if rec.Error != "" {
-				c.errs[errorKind(rec.Error)]++
+				c.errs[store.ErrorKind(rec.Error)]++
 			}
 			if len(c.failures) < maxFailures {
 				c.failures = append(c.failures, Failure{URL: rec.URL, Status: rec.Status, Error: rec.Error})
@@ -706,14 +706,6 @@ type Failure struct {
 }
 
 const maxFailures = 20
-
-// errorKind shortens an error message to a key for counting.
-func errorKind(msg string) string {
-	if len(msg) > 60 {
-		msg = msg[:60]
-	}
-	return msg
-}
 
 // Progress is a snapshot of a running job.
 type Progress struct {

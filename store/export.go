@@ -194,7 +194,7 @@ func (s *Store) Summarize() (*Summary, error) {
 			sum.Hosts[u.Host]++
 		}
 		if r.Error != "" {
-			sum.Errors[clip(r.Error, 60)]++
+			sum.Errors[ErrorKind(r.Error)]++
 		}
 		if r.Failed() {
 			sum.Failed++
@@ -203,7 +203,7 @@ func (s *Store) Summarize() (*Summary, error) {
 			}
 		}
 		if r.ExtractError != "" {
-			sum.ExtractErrors[clip(r.ExtractError, 60)]++
+			sum.ExtractErrors[ErrorKind(r.ExtractError)]++
 		}
 		t := r.FetchedAt.UnixNano()
 		if first == "" || t < firstT {
@@ -229,8 +229,10 @@ func (s *Store) Summarize() (*Summary, error) {
 	return sum, nil
 }
 
-// clip shortens msg to at most n bytes, on a rune boundary.
-func clip(msg string, n int) string {
+// ErrorKind shortens an error message to a key for counting errors: its
+// first 60 bytes, cut on a rune boundary.
+func ErrorKind(msg string) string {
+	n := 60
 	if len(msg) <= n {
 		return msg
 	}

@@ -15,7 +15,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/trawl-dev/trawl/internal/jobfile"
 )
 
 // An Item is one structured result extracted from a page. It is saved with
@@ -120,8 +121,8 @@ func putItems(b *bolt.Bucket, recKey []byte, items [][]byte) error {
 // order the pages were saved, until fn returns an error. typ, when not
 // empty, keeps only items of that type.
 func (s *Store) Items(typ string, fn func(*Item) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		items := tx.Bucket(bucketItems)
+	return s.file.View(func(tx *jobfile.Tx) error {
+		items := tx.Bucket(jobfile.Items)
 		if items == nil {
 			return nil
 		}
@@ -158,11 +159,8 @@ type ExtractFunc func(rec *Record, body []byte) ([]Item, error)
 // items and the rest with none, and running it again completes it. It
 // returns how many pages it passed to fn.
 func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketItems); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
-			return err
-		}
-		_, err := tx.CreateBucket(bucketItems)
+	err := s.file.Update(func(tx *jobfile.Tx) error {
+		_, err := tx.Recreate(jobfile.Items)
 		return err
 	})
 	if err != nil {
@@ -182,7 +180,7 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 			return n, err
 		}
 		var pages []*page
-		err := s.db.View(func(tx *bolt.Tx) error {
+		err := s.file.View(func(tx *jobfile.Tx) error {
 			return eachLatest(tx, after, func(key []byte, rec *Record) error {
 				if len(pages) == batch {
 					return errStop
@@ -223,8 +221,8 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 				return n, fmt.Errorf("store: %w", err)
 			}
 		}
-		err = s.db.Update(func(tx *bolt.Tx) error {
-			recs, items := tx.Bucket(bucketRecords), tx.Bucket(bucketItems)
+		err = s.file.Update(func(tx *jobfile.Tx) error {
+			recs, items := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
 			for _, p := range pages {
 				if err := recs.Put(p.key, p.data); err != nil {
 					return err

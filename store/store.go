@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,30 +19,20 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/trawl-dev/trawl/internal/jobfile"
 )
 
-// Format names the job file layout; a file without it is not a trawl job.
-const Format = "trawl-job/1"
-
 var (
-	bucketMeta    = []byte("meta")
-	bucketRecords = []byte("records") // seq → JSON Record
-	bucketURLs    = []byte("urls")    // urlKey(url) → record seq
-	bucketBodies  = []byte("bodies")  // seq → zstd body, or inFileMark
-	bucketSHA     = []byte("sha256")  // sha256 → body seq
-	bucketItems   = []byte("items")   // record seq, item index (4 bytes) → JSON Item
-
-	keyFormat = []byte("format")
-	keyCount  = []byte("count")
-	keyBytes  = []byte("bytes")
+	keyCount = []byte("count")
+	keyBytes = []byte("bytes")
 )
 
 // ErrNotJob is returned by Open for a file that exists but is not a trawl job.
-var ErrNotJob = errors.New("not a trawl job file")
+var ErrNotJob = jobfile.ErrNotJob
 
 // ErrLocked is returned by Open when another process has the job open.
-var ErrLocked = errors.New("job file is in use by another trawl process")
+var ErrLocked = jobfile.ErrLocked
 
 // inFileMark is the bodies value of a body kept in a blob file. A zstd frame
 // is never one byte long, so it cannot be mistaken for one.
@@ -95,138 +84,53 @@ type Page struct {
 }
 
 // Options tune Open.
-type Options struct {
-	// ReadOnly opens the job for reading; it never changes the file.
-	ReadOnly bool
-	// Timeout bounds the wait for the file lock (default 1s).
-	Timeout time.Duration
-	// NoCreate makes Open fail for a file that does not exist.
-	NoCreate bool
-}
+type Options = jobfile.Options
 
-// Store is an open job file.
+// Store keeps a job's results in its job file.
 type Store struct {
-	db    *bolt.DB
-	path  string
+	file  *jobfile.File
+	owns  bool   // Close closes file
 	blobs string // directory of large bodies
 	enc   *zstd.Encoder
 	dec   *zstd.Decoder
 }
 
-// Open opens the job at path, creating it unless opts say not to. A file
-// that exists but is not a trawl job is left untouched and ErrNotJob is
-// returned.
+// Open opens the job file at path and its store, creating it unless opts
+// say not to. A file that exists but is not a trawl job is left untouched
+// and ErrNotJob is returned. Close closes the file.
 func Open(path string, opts *Options) (*Store, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = time.Second
-	}
-	fi, err := os.Stat(path)
-	switch {
-	case err == nil && fi.IsDir():
-		return nil, fmt.Errorf("%s: is a directory, not a job file", path)
-	case err == nil && fi.Size() > 0:
-		if err := checkJob(path); err != nil {
-			return nil, err
-		}
-	case err == nil: // an empty file is not ours to take over
-		return nil, fmt.Errorf("%s: %w (empty file)", path, ErrNotJob)
-	case errors.Is(err, os.ErrNotExist):
-		if o.NoCreate || o.ReadOnly {
-			return nil, fmt.Errorf("%s: no such job file: %w", path, os.ErrNotExist)
-		}
-	default:
+	f, err := jobfile.Open(path, opts)
+	if err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{
-		Timeout:  o.Timeout,
-		ReadOnly: o.ReadOnly,
-		// The freelist is rebuilt at open instead of written at every
-		// commit, and kept as a map: commits write much less.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if !o.ReadOnly {
-		err = db.Update(func(tx *bolt.Tx) error {
-			meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-			if err != nil {
-				return err
-			}
-			if meta.Get(keyFormat) == nil {
-				if err := meta.Put(keyFormat, []byte(Format)); err != nil {
-					return err
-				}
-			}
-			for _, b := range [][]byte{bucketRecords, bucketURLs, bucketBodies, bucketSHA, bucketItems} {
-				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
+	s := New(f)
+	s.owns = true
+	return s, nil
+}
+
+// New returns the store kept in the open job file f. Closing it leaves f
+// open.
+func New(f *jobfile.File) *Store {
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
-	return &Store{db: db, path: path, blobs: path + ".blobs", enc: enc, dec: dec}, nil
+	return &Store{file: f, blobs: f.Path() + ".blobs", enc: enc, dec: dec}
 }
 
-// checkJob opens path read-only and verifies it is a trawl job, so that
-// nothing is written to a file that is not one.
-func checkJob(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	var hdr [4096]byte
-	n, _ := io.ReadFull(f, hdr[:])
-	f.Close()
-	// A bbolt file starts with a meta page: a 16-byte page header, then the
-	// magic number 0xED0CDAED.
-	if n < 64 || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
-		return fmt.Errorf("%s: %w", path, ErrNotJob)
-	}
-	db, err := bolt.Open(path, 0o644, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return fmt.Errorf("%s: %w", path, ErrLocked)
-		}
-		return fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
-	}
-	defer db.Close()
-	return db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if meta == nil || !bytes.Equal(meta.Get(keyFormat), []byte(Format)) {
-			return fmt.Errorf("%s: %w", path, ErrNotJob)
-		}
-		return nil
-	})
-}
-
-// DB returns the underlying database, so that a frontier can keep its
-// queue in the same file and share write transactions with the store.
-func (s *Store) DB() *bolt.DB { return s.db }
+// File returns the job file the store is kept in, so that a frontier kept
+// in the same file can share its write transactions (see PutTx).
+func (s *Store) File() *jobfile.File { return s.file }
 
 // Path returns the job file's path.
-func (s *Store) Path() string { return s.path }
+func (s *Store) Path() string { return s.file.Path() }
 
-// Close closes the job file.
+// Close releases the store, and closes the job file if Open opened it.
 func (s *Store) Close() error {
 	s.enc.Close()
 	s.dec.Close()
-	return s.db.Close()
+	if s.owns {
+		return s.file.Close()
+	}
+	return nil
 }
 
 // NewPage prepares rec, its body and the items extracted from it for Put:
@@ -307,7 +211,7 @@ func writeAtomic(dst string, data []byte, sync bool) error {
 
 // Put saves pages in one transaction.
 func (s *Store) Put(pages ...*Page) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return s.PutTx(tx, pages...) })
+	return s.file.Update(func(tx *jobfile.Tx) error { return s.PutTx(tx, pages...) })
 }
 
 // PutTx saves pages inside the caller's write transaction. A URL that
@@ -315,9 +219,9 @@ func (s *Store) Put(pages ...*Page) error {
 //
 // Records and bodies are appended under sequence keys, so a commit writes
 // few pages; only the two small indexes (URL and SHA-256) take random keys.
-func (s *Store) PutTx(tx *bolt.Tx, pages ...*Page) error {
-	recs, urls, bodies, shas, items, meta := tx.Bucket(bucketRecords), tx.Bucket(bucketURLs),
-		tx.Bucket(bucketBodies), tx.Bucket(bucketSHA), tx.Bucket(bucketItems), tx.Bucket(bucketMeta)
+func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
+	recs, urls, bodies, shas, items, meta := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.URLs),
+		tx.Bucket(jobfile.Bodies), tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Items), tx.Bucket(jobfile.StoreMeta)
 	if recs == nil || urls == nil || bodies == nil || shas == nil || items == nil || meta == nil {
 		return errors.New("store: buckets missing")
 	}
@@ -410,13 +314,17 @@ func putUint(b *bolt.Bucket, k []byte, n uint64) error {
 // Count returns how many distinct URLs have a record, and the sum of their
 // body lengths.
 func (s *Store) Count() (urls int, bytes int64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		if meta == nil {
+	err = s.file.View(func(tx *jobfile.Tx) error {
+		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
+			urls, bytes = int(getUint(meta, keyCount)), int64(getUint(meta, keyBytes))
 			return nil
 		}
-		urls, bytes = int(getUint(meta, keyCount)), int64(getUint(meta, keyBytes))
-		return nil
+		// A job of the first layout, opened read-only: count the records.
+		return eachLatest(tx, nil, func(_ []byte, r *Record) error {
+			urls++
+			bytes += r.Length
+			return nil
+		})
 	})
 	return urls, bytes, err
 }
@@ -424,8 +332,8 @@ func (s *Store) Count() (urls int, bytes int64, err error) {
 // Get returns the latest record for url (a canonical URL), or nil.
 func (s *Store) Get(url string) (*Record, error) {
 	var rec *Record
-	err := s.db.View(func(tx *bolt.Tx) error {
-		urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		urls, recs := tx.Bucket(jobfile.URLs), tx.Bucket(jobfile.Records)
 		if urls == nil || recs == nil {
 			return nil
 		}
@@ -443,7 +351,7 @@ func (s *Store) Get(url string) (*Record, error) {
 // saved, until fn returns an error. Records superseded by a later record
 // of the same URL are skipped.
 func (s *Store) Each(fn func(*Record) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.file.View(func(tx *jobfile.Tx) error {
 		return eachLatest(tx, nil, func(_ []byte, rec *Record) error { return fn(rec) })
 	})
 }
@@ -451,8 +359,8 @@ func (s *Store) Each(fn func(*Record) error) error {
 // eachLatest calls fn with the key and record of the latest record of
 // every URL, in saving order, from the first key after `after` (nil: from
 // the start).
-func eachLatest(tx *bolt.Tx, after []byte, fn func(key []byte, rec *Record) error) error {
-	urls, recs := tx.Bucket(bucketURLs), tx.Bucket(bucketRecords)
+func eachLatest(tx *jobfile.Tx, after []byte, fn func(key []byte, rec *Record) error) error {
+	urls, recs := tx.Bucket(jobfile.URLs), tx.Bucket(jobfile.Records)
 	if urls == nil || recs == nil {
 		return nil
 	}
@@ -491,8 +399,8 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 		return nil, fmt.Errorf("store: bad sha256 %q", rec.SHA256)
 	}
 	var blob []byte
-	err = s.db.View(func(tx *bolt.Tx) error {
-		shas, bodies := tx.Bucket(bucketSHA), tx.Bucket(bucketBodies)
+	err = s.file.View(func(tx *jobfile.Tx) error {
+		shas, bodies := tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Bodies)
 		if shas == nil || bodies == nil {
 			return nil
 		}

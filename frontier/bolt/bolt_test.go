@@ -1,62 +1,58 @@
-package frontier_test
+package bolt_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/frontier/bolt"
+	"github.com/trawl-dev/trawl/frontier/frontiertest"
+	"github.com/trawl-dev/trawl/internal/jobfile"
 )
 
-func TestCanonical(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{"HTTP://Example.COM:80/a/./b/../c?#frag", "http://example.com/a/c"},
-		{"https://example.com:443", "https://example.com/"},
-		{"http://example.com:8080/", "http://example.com:8080/"},
-		{"http://example.com/%7euser/%2e%2e/x", "http://example.com/x"},
-		{"http://example.com/a%2fb%3f", "http://example.com/a%2Fb%3F"},
-		{"http://example.com/a b/ä", "http://example.com/a%20b/%C3%A4"},
-		{"http://example.com/p%zz", "http://example.com/p%25zz"},
-		{"  http://example.com\\a\\b?q=1\\2 ", "http://example.com/a/b?q=1%5C2"},
-		{"http://münchen.de/", "http://xn--mnchen-3ya.de/"},
-		{"http://example.com/p?b=2&a=1", "http://example.com/p?b=2&a=1"},
-		{"http://[::1]:80/", "http://[::1]/"},
-		{"http://ex\tample.com/x\n", "http://example.com/x"},
-		{"http://h/a;jsessionid=ABC123?x=1&PHPSESSID=9&utm_source=n&sid=2&y=2", "http://h/a?x=1&y=2"},
-		{"http://h/a;JSESSIONID=z/b?utm_campaign=q", "http://h/a/b"},
-	}
-	for _, c := range cases {
-		got, err := frontier.Canonical(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("Canonical(%q) = %q, %v; want %q", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"ftp://example.com/", "mailto:a@b.c", "http://[::1", "/relative", "http:///nohost", "javascript:alert(1)", "http://exa mple.com/"} {
-		if got, err := frontier.Canonical(bad); err == nil {
-			t.Errorf("Canonical(%q) = %q, want an error", bad, got)
-		}
-	}
+// The bolt frontier keeps the contract; Reopen closes the job file with
+// leases outstanding, as a killed process leaves it.
+func TestConformance(t *testing.T) {
+	frontiertest.Run(t, frontiertest.Impl{
+		Open: func(t *testing.T, opts frontier.Options) frontier.Frontier {
+			return open(t, openDB(t, filepath.Join(t.TempDir(), "f.db")), opts)
+		},
+		Reopen: func(t *testing.T, f frontier.Frontier, opts frontier.Options) frontier.Frontier {
+			file := files[f]
+			path := file.Path()
+			file.Close()
+			return open(t, openDB(t, path), opts)
+		},
+	})
 }
 
-func TestResolve(t *testing.T) {
-	base, _ := url.Parse("http://h/p/5")
-	for _, ref := range []string{"14", "/p/14#sec", "http://H:80/p/14", "../p/14", "./14#top", "14?"} {
-		got, err := frontier.Resolve(base, ref)
-		if err != nil || got != "http://h/p/14" {
-			t.Errorf("Resolve(%q) = %q, %v", ref, got, err)
-		}
+var files = map[frontier.Frontier]*jobfile.File{}
+
+func open(t *testing.T, file *jobfile.File, opts frontier.Options) frontier.Frontier {
+	t.Cleanup(func() { file.Close() })
+	f, err := bolt.Open(file, opts)
+	if err != nil {
+		t.Fatal(err)
 	}
+	files[f] = file
+	return f
 }
 
-func openDB(t *testing.T, path string) *bolt.DB {
+func stats(t *testing.T, f *bolt.Frontier) frontier.Stats {
+	s, err := f.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func openDB(t *testing.T, path string) *jobfile.File {
 	t.Helper()
-	db, err := bolt.Open(path, 0o644, nil)
+	db, err := jobfile.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +71,7 @@ func TestDedupAndLeasesSurviveReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "f.db")
 	db := openDB(t, path)
-	f, err := frontier.OpenBolt(db, frontier.Options{Pace: frontier.Pace{Limit: 100}})
+	f, err := bolt.Open(db, frontier.Options{Pace: frontier.Pace{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +86,7 @@ func TestDedupAndLeasesSurviveReopen(t *testing.T) {
 	var done []frontier.Done
 	leased := map[string]bool{}
 	for i := 0; i < 30; i++ {
-		l, err := f.Next(ctx)
+		l, err := f.Lease(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +94,7 @@ func TestDedupAndLeasesSurviveReopen(t *testing.T) {
 			t.Fatalf("%s leased twice", l.URL)
 		}
 		leased[l.URL] = true
-		f.Release(l, frontier.Pace{})
+		f.Release(ctx, l, frontier.Pace{})
 		if i < 20 {
 			done = append(done, frontier.Done{Lease: l})
 		}
@@ -106,24 +102,24 @@ func TestDedupAndLeasesSurviveReopen(t *testing.T) {
 	if err := f.Complete(ctx, done); err != nil {
 		t.Fatal(err)
 	}
-	if s := f.Stats(); s.Queued != 120 || s.Leased != 10 {
+	if s := stats(t, f); s.Queued != 120 || s.Leased != 10 {
 		t.Fatalf("stats %+v, want 120 queued, 10 leased", s)
 	}
 	db.Close()
 
 	db = openDB(t, path)
 	defer db.Close()
-	f, err = frontier.OpenBolt(db, frontier.Options{Pace: frontier.Pace{Limit: 100}})
+	f, err = bolt.Open(db, frontier.Options{Pace: frontier.Pace{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := f.Stats(); s.Queued != 130 || s.Leased != 0 {
+	if s := stats(t, f); s.Queued != 130 || s.Leased != 0 {
 		t.Fatalf("after reopen: %+v, want the 10 uncompleted leases queued again (130)", s)
 	}
 	got := map[string]bool{}
 	for {
 		tctx, cancel := context.WithTimeout(ctx, time.Second)
-		l, err := f.Next(tctx)
+		l, err := f.Lease(tctx)
 		cancel()
 		if errors.Is(err, frontier.ErrDrained) {
 			break
@@ -135,7 +131,7 @@ func TestDedupAndLeasesSurviveReopen(t *testing.T) {
 			t.Fatalf("%s leased twice", l.URL)
 		}
 		got[l.URL] = true
-		f.Release(l, frontier.Pace{})
+		f.Release(ctx, l, frontier.Pace{})
 		if err := f.Complete(ctx, []frontier.Done{{Lease: l}}); err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +147,7 @@ func TestPerHostGap(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "f.db"))
 	defer db.Close()
-	f, err := frontier.OpenBolt(db, frontier.Options{Pace: frontier.Pace{Limit: 1}})
+	f, err := bolt.Open(db, frontier.Options{Pace: frontier.Pace{Limit: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +156,7 @@ func TestPerHostGap(t *testing.T) {
 	var slowTimes []time.Duration
 	fast := 0
 	for i := 0; i < 23; i++ {
-		l, err := f.Next(ctx)
+		l, err := f.Lease(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +167,7 @@ func TestPerHostGap(t *testing.T) {
 		} else {
 			fast++
 		}
-		f.Release(l, pace)
+		f.Release(ctx, l, pace)
 		f.Complete(ctx, []frontier.Done{{Lease: l}})
 	}
 	if fast != 20 || len(slowTimes) != 3 {
@@ -183,7 +179,7 @@ func TestPerHostGap(t *testing.T) {
 		}
 	}
 	// Completing the last lease drains the frontier.
-	if _, err := f.Next(ctx); !errors.Is(err, frontier.ErrDrained) {
+	if _, err := f.Lease(ctx); !errors.Is(err, frontier.ErrDrained) {
 		t.Fatalf("Next after everything completed: %v, want ErrDrained", err)
 	}
 }
@@ -194,13 +190,13 @@ func TestNextWaitsForOutstandingLeases(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "f.db"))
 	defer db.Close()
-	f, _ := frontier.OpenBolt(db, frontier.Options{})
+	f, _ := bolt.Open(db, frontier.Options{})
 	f.Add(ctx, reqs("h", 0, 1))
-	l, _ := f.Next(ctx)
-	f.Release(l, frontier.Pace{})
+	l, _ := f.Lease(ctx)
+	f.Release(ctx, l, frontier.Pace{})
 	got := make(chan string)
 	go func() {
-		l, err := f.Next(ctx)
+		l, err := f.Lease(ctx)
 		if err != nil {
 			got <- err.Error()
 			return
@@ -224,7 +220,7 @@ func TestSpecIdentity(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "f.db")
 	db := openDB(t, path)
-	f, err := frontier.OpenBolt(db, frontier.Options{})
+	f, err := bolt.Open(db, frontier.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +236,7 @@ func TestSpecIdentity(t *testing.T) {
 	db.Close()
 	db = openDB(t, path)
 	defer db.Close()
-	if f, err = frontier.OpenBolt(db, frontier.Options{}); err != nil {
+	if f, err = bolt.Open(db, frontier.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := f.Add(ctx, in[1:2]); n != 0 {
@@ -248,12 +244,12 @@ func TestSpecIdentity(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for range 3 {
-		l, err := f.Next(ctx)
+		l, err := f.Lease(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got[l.ID()] = true
-		f.Release(l, frontier.Pace{})
+		f.Release(ctx, l, frontier.Pace{})
 		f.Complete(ctx, []frontier.Done{{Lease: l}})
 	}
 	for _, r := range in[:3] {

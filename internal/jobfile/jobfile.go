@@ -1,0 +1,242 @@
+// Package jobfile owns a trawl job file: one bbolt database that holds a
+// job's results, its frontier and what politeness learned of its hosts.
+//
+// It is the only package that opens the file, creates buckets or names the
+// format. Every bucket is registered here with its owner (see Buckets); an
+// owner reaches its own buckets through a Tx, and no package touches
+// another's. Owners that must change their state together (the store
+// saving a page and the frontier completing its lease) share one write
+// transaction through File.Update.
+//
+// Like bbolt itself, a File has one owner process at a time: Open takes an
+// exclusive lock on the file.
+package jobfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Format names the layout of the whole file. A file whose meta bucket has
+// no format is not a trawl job; one with another format is refused.
+const Format = "trawl-job/2"
+
+// formatV1 is the format trawl 0.1 wrote: the same buckets, with the
+// store's counters in the meta bucket. Open upgrades it in place.
+const formatV1 = "trawl-job/1"
+
+// A Bucket names one bucket of the file. Only its Owner reads or writes it.
+type Bucket struct {
+	Owner string // the package that owns it
+	name  []byte
+}
+
+// The registry: every bucket of a job file, by owner.
+var (
+	Meta = Bucket{"jobfile", []byte("meta")} // format → Format
+
+	Records    = Bucket{"store", []byte("records")}    // seq → JSON record
+	URLs       = Bucket{"store", []byte("urls")}       // URL key → record seq
+	Bodies     = Bucket{"store", []byte("bodies")}     // seq → compressed body
+	SHA256     = Bucket{"store", []byte("sha256")}     // body digest → body seq
+	Items      = Bucket{"store", []byte("items")}      // record seq, index → JSON item
+	StoreMeta  = Bucket{"store", []byte("store.meta")} // counters
+	Queue      = Bucket{"frontier/bolt", []byte("frontier.queue")}
+	Seen       = Bucket{"frontier/bolt", []byte("frontier.seen")}
+	RobotsTxts = Bucket{"politeness/boltstate", []byte("politeness.robots")}
+
+	// Buckets lists the registry; Open creates them all.
+	Buckets = []Bucket{Meta, Records, URLs, Bodies, SHA256, Items, StoreMeta, Queue, Seen, RobotsTxts}
+)
+
+var keyFormat = []byte("format")
+
+// ErrNotJob is returned by Open for a file that exists but is not a trawl job.
+var ErrNotJob = errors.New("not a trawl job file")
+
+// ErrLocked is returned by Open when another process has the job open.
+var ErrLocked = errors.New("job file is in use by another trawl process")
+
+// ErrNewer is returned by Open for a job written by a newer trawl, whose
+// layout this one cannot read without misreading it.
+var ErrNewer = errors.New("job file was written by a newer trawl")
+
+// Options tune Open.
+type Options struct {
+	// ReadOnly opens the job for reading; the file is never changed.
+	ReadOnly bool
+	// Timeout bounds the wait for the file lock (default 1s).
+	Timeout time.Duration
+	// NoCreate makes Open fail for a file that does not exist.
+	NoCreate bool
+}
+
+// File is an open job file.
+type File struct {
+	db   *bbolt.DB
+	path string
+}
+
+// Tx is a transaction on a File. An owner reaches its buckets with Bucket;
+// OnCommit runs a function after a write transaction commits.
+type Tx struct{ tx *bbolt.Tx }
+
+// Bucket returns b in this transaction. On a file opened read-only, a
+// bucket the file does not have yet is nil.
+func (t *Tx) Bucket(b Bucket) *bbolt.Bucket { return t.tx.Bucket(b.name) }
+
+// Recreate empties b (a bucket its owner rewrites whole) and returns it.
+func (t *Tx) Recreate(b Bucket) (*bbolt.Bucket, error) {
+	if err := t.tx.DeleteBucket(b.name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+		return nil, err
+	}
+	return t.tx.CreateBucket(b.name)
+}
+
+// OnCommit runs fn once the write transaction has committed.
+func (t *Tx) OnCommit(fn func()) { t.tx.OnCommit(fn) }
+
+// Open opens the job at path, creating it unless opts say not to. A file
+// that exists but is not a trawl job is left untouched and ErrNotJob is
+// returned; a job of an older layout is upgraded (not when read-only) or
+// read as it is, and one of a newer layout is refused with ErrNewer.
+func Open(path string, opts *Options) (*File, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil, fmt.Errorf("%s: is a directory, not a job file", path)
+	case err == nil && fi.Size() > 0:
+		if err := check(path, o.Timeout); err != nil {
+			return nil, err
+		}
+	case err == nil: // an empty file is not ours to take over
+		return nil, fmt.Errorf("%s: %w (empty file)", path, ErrNotJob)
+	case errors.Is(err, os.ErrNotExist):
+		if o.NoCreate || o.ReadOnly {
+			return nil, fmt.Errorf("%s: no such job file: %w", path, os.ErrNotExist)
+		}
+	default:
+		return nil, err
+	}
+	db, err := bbolt.Open(path, 0o644, &bbolt.Options{
+		Timeout:  o.Timeout,
+		ReadOnly: o.ReadOnly,
+		// The freelist is rebuilt at open instead of written at every
+		// commit, and kept as a map: commits write much less.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
+	})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	f := &File{db: db, path: path}
+	if !o.ReadOnly {
+		if err := db.Update(initialize); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return f, nil
+}
+
+// initialize creates the registry's buckets and writes the format, moving
+// a version 1 job's store counters to their own bucket.
+func initialize(tx *bbolt.Tx) error {
+	for _, b := range Buckets {
+		if _, err := tx.CreateBucketIfNotExists(b.name); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(Meta.name)
+	switch string(meta.Get(keyFormat)) {
+	case Format:
+		return nil
+	case formatV1:
+		sm := tx.Bucket(StoreMeta.name)
+		for _, k := range []string{"count", "bytes"} {
+			if v := meta.Get([]byte(k)); v != nil {
+				if err := sm.Put([]byte(k), bytes.Clone(v)); err != nil {
+					return err
+				}
+				if err := meta.Delete([]byte(k)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return meta.Put(keyFormat, []byte(Format))
+}
+
+// check opens path read-only and verifies it is a trawl job of a layout
+// this trawl reads, so that nothing is written to a file that is not one.
+func check(path string, timeout time.Duration) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	var hdr [64]byte
+	n, _ := io.ReadFull(fh, hdr[:])
+	fh.Close()
+	// A bbolt file starts with a meta page: a 16-byte page header, then the
+	// magic number 0xED0CDAED.
+	if n < 64 || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+		return fmt.Errorf("%s: %w", path, ErrNotJob)
+	}
+	db, err := bbolt.Open(path, 0o644, &bbolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return fmt.Errorf("%s: %w", path, ErrLocked)
+		}
+		return fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(Meta.name)
+		if meta == nil {
+			return fmt.Errorf("%s: %w", path, ErrNotJob)
+		}
+		switch v := string(meta.Get(keyFormat)); {
+		case v == Format || v == formatV1:
+			return nil
+		case bytes.HasPrefix([]byte(v), []byte("trawl-job/")):
+			return fmt.Errorf("%s: %w (%s; this trawl reads %s): use a newer trawl", path, ErrNewer, v, Format)
+		}
+		return fmt.Errorf("%s: %w", path, ErrNotJob)
+	})
+}
+
+// Path returns the file's path.
+func (f *File) Path() string { return f.path }
+
+// Update runs fn in a write transaction, committed when fn returns nil.
+// Only one write transaction runs at a time.
+func (f *File) Update(fn func(tx *Tx) error) error {
+	return f.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+// View runs fn in a read-only transaction. Slices read from a bucket are
+// valid only until fn returns.
+func (f *File) View(fn func(tx *Tx) error) error {
+	return f.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) })
+}
+
+// Close closes the file.
+func (f *File) Close() error { return f.db.Close() }

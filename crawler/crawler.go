@@ -1,174 +1,66 @@
-// Package crawler runs trawl jobs. A bounded pool of workers leases URLs
-// from a frontier, fetches them with retries, extracts links, and hands
+// Package crawler runs trawl jobs. A bounded pool of workers leases
+// requests from a frontier, asks politeness whether and when to fetch them,
+// fetches them into the job's sink, extracts links and items, and hands
 // each result to one writer goroutine that saves it in the job's store in
-// batches. Politeness sits between the frontier and the workers: after each
-// fetch the host's next allowed time goes back to the frontier.
+// batches.
 //
-// Data path: seed → frontier → politeness → fetch → extract → store.
+// Data path: seed → frontier → politeness → fetch → sink (job, files…) →
+// extract → store. Each step is a package of its own: frontier (and its
+// implementations), politeness, crawler/fetch (with crawler/download as
+// the file sink), crawler/page, crawler/links and crawler/rules for
+// extraction, crawler/scope for what is followed, and store. This package
+// only wires them together.
 package crawler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/trawl-dev/trawl/crawler/download"
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/page"
+	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/frontier/bolt"
 	"github.com/trawl-dev/trawl/politeness"
+	"github.com/trawl-dev/trawl/politeness/boltstate"
 	"github.com/trawl-dev/trawl/store"
 )
 
-// ErrConfig marks errors in a job's configuration.
-var ErrConfig = errors.New("invalid configuration")
-
-// Config is a job's settings. DefaultConfig gives the command line's
-// defaults.
-type Config struct {
-	Seeds       []string      // URLs to start from (depth 0)
-	Follow      bool          // extract and follow links; false only fetches what is added
-	Scope       string        // which links to follow: host, domain, subtree or any
-	Include     []string      // follow only URLs matching one of these regexps
-	Exclude     []string      // never follow URLs matching one of these regexps
-	MaxDepth    int           // most hops from a seed; 0 is no limit (default DefaultMaxDepth)
-	MaxPages    int           // stop after this many pages stored in the job; 0 is no limit
-	MaxPerHost  int           // most pages fetched from one host; 0 is no limit
-	Concurrency int           // requests in flight in all
-	PerHost     int           // requests in flight to one host
-	Delay       time.Duration // least time between request starts to one host
-	Retries     int           // attempts after the first, for transient failures
-	Timeout     time.Duration // one attempt, body included
-	UserAgent   string
-	MaxBody     int64 // bytes of decoded body; 0 is no limit
-
-	IgnoreRobots bool          // fetch what robots.txt disallows (for one's own sites)
-	Insecure     bool          // skip TLS certificate verification
-	DenyPrivate  bool          // refuse private, loopback and link-local addresses, but the seeds' own
-	AutoThrottle bool          // pace each host by its latency (see politeness.Options)
-	MaxDelay     time.Duration // most auto-throttle gap (default 60s)
-
-	// OutDir, when set, makes every 2xx body stream to a file under it
-	// instead of into the job (bulk download); records name the file.
-	// Downloaded bodies are not parsed: no links, no items.
-	OutDir    string
-	Layout    string            // file names under OutDir: host (default), flat or hash (see store.Dir)
-	Checksums map[string]string // expected hex SHA-256 by URL or file name (see ReadChecksums)
-}
-
-// DefaultUserAgent is sent when Config.UserAgent is empty.
-const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-dev/trawl)"
-
-// DefaultConfig returns the defaults of the trawl command line.
-func DefaultConfig() Config {
-	return Config{
-		Follow:       true,
-		Scope:        "host",
-		MaxDepth:     DefaultMaxDepth,
-		Concurrency:  16,
-		PerHost:      2,
-		Retries:      3,
-		Timeout:      30 * time.Second,
-		UserAgent:    DefaultUserAgent,
-		MaxBody:      10 << 20,
-		AutoThrottle: true,
-		MaxDelay:     60 * time.Second,
-	}
-}
-
-// Validate checks the settings, seeds, scope and patterns, so that a bad
-// job is refused before anything is opened or fetched. Its errors wrap
-// ErrConfig.
-func (c *Config) Validate() error {
-	if err := c.validate(); err != nil {
-		return err
-	}
-	seeds := make([]string, 0, len(c.Seeds))
-	for _, s := range c.Seeds {
-		u, err := frontier.Canonical(s)
-		if err != nil {
-			return fmt.Errorf("%w: seed: %v", ErrConfig, err)
-		}
-		seeds = append(seeds, u)
-	}
-	if _, err := newScope(c.Scope, seeds, c.Include, c.Exclude); err != nil {
-		return fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	return nil
-}
-
-func (c *Config) validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
-	}
-	switch {
-	case c.Concurrency < 1:
-		return bad("concurrency must be at least 1, not %d", c.Concurrency)
-	case c.PerHost < 1:
-		return bad("per-host must be at least 1, not %d", c.PerHost)
-	case c.Retries < 0:
-		return bad("retries must not be negative")
-	case c.Timeout <= 0:
-		return bad("timeout must be positive")
-	case c.Delay < 0:
-		return bad("delay must not be negative")
-	case c.MaxBody < 0:
-		return bad("max-body must not be negative")
-	case c.MaxDepth < 0:
-		return bad("depth must not be negative")
-	case c.MaxPages < 0:
-		return bad("max-pages must not be negative")
-	case c.MaxPerHost < 0:
-		return bad("max-per-host must not be negative")
-	case c.Layout != "" && c.Layout != store.LayoutHost && c.Layout != store.LayoutFlat && c.Layout != store.LayoutHash:
-		return bad("unknown layout %q (want host, flat or hash)", c.Layout)
-	}
-	if c.UserAgent == "" {
-		c.UserAgent = DefaultUserAgent
-	}
-	return nil
-}
-
-// Frontier is the queue a Crawler drains; frontier.Bolt implements it.
-type Frontier interface {
-	Add(ctx context.Context, reqs []frontier.Request) (int, error)
-	Requeue(ctx context.Context, reqs []frontier.Request) (int, error)
-	Next(ctx context.Context) (frontier.Lease, error)
-	Release(l frontier.Lease, p frontier.Pace)
-	Return(l frontier.Lease, notBefore time.Time)
-	Hold(host string, until time.Time)
-	Complete(ctx context.Context, done []frontier.Done) error
-	Stats() frontier.Stats
-}
-
-// txFrontier is a Frontier kept in the store's own bbolt file, whose
-// completions can join the store's write transaction.
-type txFrontier interface {
-	DB() *bolt.DB
-	CompleteTx(tx *bolt.Tx, done []frontier.Done) error
-}
+// An Opener opens the frontier of a job with the options the job's
+// settings make (initial pace, lease time, limits, and the counts of
+// earlier runs).
+type Opener func(frontier.Options) (frontier.Frontier, error)
 
 // An Option changes how New builds a Crawler.
 type Option func(*Crawler)
 
-// WithTransport makes the crawler send its requests through rt, for example
-// one that serves an in-process http.Handler.
+// WithTransport makes the crawler send its requests through rt (see
+// crawltest.HandlerTransport for one that serves an in-process handler).
 func WithTransport(rt http.RoundTripper) Option { return func(c *Crawler) { c.transport = rt } }
 
-// WithFrontier makes the crawler drain f instead of a frontier kept in the
-// store's file.
-func WithFrontier(f Frontier) Option { return func(c *Crawler) { c.fr = f } }
+// WithFrontier makes the crawler drain the frontier open returns instead of
+// one kept in the job file. Results are then saved in the job first and
+// completed in the frontier second: a crash in between fetches a page again,
+// it never loses one.
+func WithFrontier(open Opener) Option { return func(c *Crawler) { c.openFrontier = open } }
+
+// WithPolitenessState makes the crawler keep what politeness learns of
+// hosts in s, which other processes may share, instead of in the job.
+func WithPolitenessState(s politeness.State) Option { return func(c *Crawler) { c.state = s } }
+
+// WithSink makes the crawler stream bodies into s instead of the job (or
+// the files of Config.OutDir).
+func WithSink(s fetch.Sink) Option { return func(c *Crawler) { c.sink = s } }
 
 // WithLogger makes the crawler log to l (each fetch at Info, failures at
 // Info with their error).
@@ -176,44 +68,27 @@ func WithLogger(l *slog.Logger) Option { return func(c *Crawler) { c.log = l } }
 
 // WithExtractor makes the crawler pass every 2xx page to e, saving the
 // items it returns with the page and following the links it returns
-// instead of every link (see Rules for the declarative one).
-func WithExtractor(e Extractor) Option { return func(c *Crawler) { c.extractor = e } }
+// instead of every link (see package rules for the declarative one).
+func WithExtractor(e page.Extractor) Option { return func(c *Crawler) { c.extractor = e } }
 
 // Crawler runs one job against one store.
 type Crawler struct {
-	cfg       Config
-	store     *store.Store
-	fr        Frontier
-	frTx      txFrontier   // fr, when it shares the store's file
-	extractor Extractor    // nil: no items, every link
-	dir       *store.Dir   // Config.OutDir, or nil
-	durable   func() error // flushes OutDir's file system
-	policy    *politeness.Policy
-	fetcher   *fetcher
-	scope     *scope
-	budget    *budget
-	seeds     []string
-	transport http.RoundTripper
-	log       *slog.Logger
-
-	storedAtStart int
-	taken         atomic.Int64 // leases taken this run
-
-	mu          sync.Mutex
-	byStatus    map[int]int
-	errs        map[string]int
-	stored      int
-	failed      int
-	bytes       int64
-	retries     int
-	offsite     int
-	skipped     int
-	traps       int
-	overBudget  int
-	items       int
-	failures    []Failure
-	extractErrs int
-	maxDepth    int
+	cfg          Config
+	store        *store.Store
+	fr           frontier.Frontier
+	joint        *bolt.Frontier // fr, when it is kept in the store's file
+	openFrontier Opener
+	state        politeness.State
+	sink         fetch.Sink
+	extractor    page.Extractor // nil: no items, every link
+	policy       *politeness.Policy
+	fetcher      *fetch.Fetcher
+	scope        *scope.Scope
+	seeds        []string
+	transport    http.RoundTripper
+	log          *slog.Logger
+	stats        *stats
+	active       leases // being fetched, extended while they are
 }
 
 // New returns a Crawler for the job in st. It checks cfg and fails with an
@@ -222,31 +97,25 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Crawler{
-		cfg:      cfg,
-		store:    st,
-		byStatus: make(map[int]int),
-		errs:     make(map[string]int),
-	}
+	c := &Crawler{cfg: cfg, store: st, active: leases{m: make(map[uint64]frontier.Lease)}}
 	for _, o := range opts {
 		o(c)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	for _, s := range cfg.Seeds {
-		u, err := frontier.Canonical(s)
-		if err != nil {
-			return nil, fmt.Errorf("%w: seed: %v", ErrConfig, err)
-		}
-		c.seeds = append(c.seeds, u)
-	}
 	var err error
-	if c.scope, err = newScope(cfg.Scope, c.seeds, cfg.Include, cfg.Exclude); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	if c.seeds, c.scope, err = c.cfg.scope(); err != nil {
+		return nil, err
 	}
 	if c.transport == nil {
-		c.transport = newTransport(&c.cfg, c.seeds)
+		c.transport = fetch.NewTransport(fetch.TransportOptions{
+			Concurrency: cfg.Concurrency, PerHost: cfg.PerHost, Timeout: cfg.Timeout,
+			Insecure: cfg.Insecure, DenyPrivate: cfg.DenyPrivate, Allowed: c.seeds,
+		})
+	}
+	if c.state == nil {
+		c.state = boltstate.New(st.File())
 	}
 	popts := politeness.Options{
 		PerHost:      cfg.PerHost,
@@ -254,62 +123,86 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		UserAgent:    c.cfg.UserAgent,
 		AutoThrottle: cfg.AutoThrottle,
 		MaxDelay:     cfg.MaxDelay,
-		DB:           st.DB(),
+		State:        c.state,
 	}
 	if !cfg.IgnoreRobots {
 		popts.Robots = &http.Client{Transport: c.transport}
 	}
 	c.policy = politeness.New(popts)
-	if c.fr == nil {
-		b, err := frontier.OpenBolt(st.DB(), frontier.Options{Pace: c.policy.Initial()})
-		if err != nil {
-			return nil, err
-		}
-		c.fr = b
-	}
-	if t, ok := c.fr.(txFrontier); ok && t.DB() == st.DB() {
-		c.frTx = t
-	}
-	c.fetcher = &fetcher{
-		client:    newClient(c.transport),
-		userAgent: cfg.UserAgent,
-		maxBody:   cfg.MaxBody,
-		retries:   cfg.Retries,
-		timeout:   cfg.Timeout,
-	}
+	fopts := fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout}
 	if cfg.Follow {
-		c.fetcher.allow = c.scope.check
+		fopts.Allow = c.scope.Check
 	}
-
-	if c.storedAtStart, _, err = st.Count(); err != nil {
+	c.fetcher = fetch.New(fopts)
+	if err := c.openParts(); err != nil {
 		return nil, err
-	}
-	if c.budget, err = newBudget(cfg.MaxPerHost, st); err != nil {
-		return nil, err
-	}
-	if cfg.OutDir != "" {
-		if c.dir, err = openDir(cfg.OutDir, cfg.Layout, st); err != nil {
-			return nil, err
-		}
-		root := c.dir.Root()
-		c.durable = func() error { return flushFS(root) }
 	}
 	return c, nil
+}
+
+// openParts opens the frontier and the sink, with what earlier runs of the
+// job left.
+func (c *Crawler) openParts() error {
+	held, _, err := c.store.Count()
+	if err != nil {
+		return err
+	}
+	c.stats = newStats(held)
+	fo := frontier.Options{Pace: c.policy.Initial(), LeaseTTL: c.cfg.Lease, MaxPages: c.cfg.MaxPages, MaxPerHost: c.cfg.MaxPerHost, Done: held}
+	if c.cfg.MaxPerHost > 0 {
+		fo.Fetched = make(map[string]int)
+		err := c.store.Each(func(r *store.Record) error {
+			if r.Skipped == "" {
+				fo.Fetched[frontier.Host(r.URL)]++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if c.openFrontier != nil {
+		c.fr, err = c.openFrontier(fo)
+	} else {
+		c.joint, err = bolt.Open(c.store.File(), fo)
+		c.fr = c.joint
+	}
+	if err != nil {
+		return err
+	}
+	if c.sink == nil && c.cfg.OutDir != "" {
+		if c.sink, err = download.New(c.cfg.OutDir, c.cfg.Layout, c.cfg.Checksums, c.store); err != nil {
+			return fmt.Errorf("%w: out-dir: %v", ErrConfig, err)
+		}
+	}
+	if c.sink == nil {
+		c.sink = fetch.Memory{}
+	}
+	return nil
 }
 
 // Enqueue adds URLs to fetch at depth 0, as seeds are, and returns how many
 // were new to the job.
 func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
-	reqs := make([]frontier.Request, 0, len(urls))
-	for _, raw := range urls {
-		u, err := frontier.Canonical(raw)
-		if err != nil {
-			return 0, err
-		}
-		reqs = append(reqs, frontier.Request{URL: u})
-		c.budget.seed(u)
+	reqs := make([]fetch.Request, len(urls))
+	for i, u := range urls {
+		reqs[i] = fetch.Request{URL: u}
 	}
-	return c.fr.Add(ctx, reqs)
+	return c.Add(ctx, reqs...)
+}
+
+// Add queues requests at depth 0 and returns how many were new to the job.
+// One URL with different methods, headers or bodies is that many requests.
+func (c *Crawler) Add(ctx context.Context, reqs ...fetch.Request) (int, error) {
+	frs := make([]frontier.Request, 0, len(reqs))
+	for _, r := range reqs {
+		fr, err := r.Frontier()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", r.URL, err)
+		}
+		frs = append(frs, fr)
+	}
+	return c.fr.Add(ctx, frs)
 }
 
 // RetryFailed queues again every URL of the job whose last attempt failed
@@ -319,8 +212,8 @@ func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
 func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 	var reqs []frontier.Request
 	err := c.store.Each(func(r *store.Record) error {
-		cut := r.Status >= 200 && r.Status <= 299 && r.Error != "" && !strings.Contains(r.Error, ErrTooLarge.Error())
-		if r.Skipped == "" && (r.Status == 0 || retryableStatus(r.Status) || cut) {
+		cut := r.Status >= 200 && r.Status <= 299 && r.Error != "" && !strings.Contains(r.Error, fetch.ErrTooLarge.Error())
+		if r.Skipped == "" && (r.Status == 0 || fetch.RetryableStatus(r.Status) || cut) {
 			reqs = append(reqs, frontier.Request{URL: r.URL, Depth: r.Depth, Spec: string(r.Request)})
 		}
 		return nil
@@ -331,20 +224,6 @@ func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 	return c.fr.Requeue(ctx, reqs)
 }
 
-// result is one finished lease on its way to the writer.
-type result struct {
-	page *store.Page
-	done frontier.Done
-}
-
-// A batch of results is committed when it holds writeBatch results or
-// writeLinger after its first result arrived, whichever comes first: large
-// enough batches that bbolt writes each touched page once for many records.
-const (
-	writeBatch  = 1024
-	writeLinger = 20 * time.Millisecond
-)
-
 // Run crawls until the frontier is drained, MaxPages is reached, or ctx is
 // done. Work in flight when ctx ends is left queued for the next run; all
 // finished results are saved before Run returns. It returns ctx's error
@@ -354,24 +233,17 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	if _, err := c.Enqueue(ctx, c.seeds...); err != nil {
 		return nil, err
 	}
-	results := make(chan *result, writeBatch)
-	writerFailed := make(chan struct{})
-	var writeErr error
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		writeErr = c.write(results, writerFailed)
-	}()
-
+	w := newWriter(c)
 	g, gctx := errgroup.WithContext(ctx)
 	for range c.cfg.Concurrency {
-		g.Go(func() error { return c.work(gctx, results, writerFailed) })
+		g.Go(func() error { return c.work(gctx, w) })
 	}
+	stopExtending := c.active.extend(gctx, c.fr, c.cfg.Lease/3, c.log)
 	runErr := g.Wait()
-	close(results)
-	<-writerDone
+	stopExtending()
+	writeErr := w.close()
 
-	sum := c.summary(time.Since(start))
+	sum := c.summary(ctx, time.Since(start))
 	switch {
 	case writeErr != nil:
 		sum.Reason = "error"
@@ -390,15 +262,11 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	return sum, nil
 }
 
-// work is one worker: lease, fetch, extract, hand to the writer.
-func (c *Crawler) work(ctx context.Context, results chan<- *result, writerFailed <-chan struct{}) error {
-	budget := int64(c.cfg.MaxPages - c.storedAtStart)
+// work is one worker: lease, visit, hand the result to the writer.
+func (c *Crawler) work(ctx context.Context, w *writer) error {
 	for {
-		if c.cfg.MaxPages > 0 && c.taken.Add(1) > budget {
-			return nil
-		}
-		l, err := c.fr.Next(ctx)
-		if errors.Is(err, frontier.ErrDrained) || ctx.Err() != nil {
+		l, err := c.fr.Lease(ctx)
+		if errors.Is(err, frontier.ErrDrained) || errors.Is(err, frontier.ErrLimit) || ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
@@ -411,146 +279,137 @@ func (c *Crawler) work(ctx context.Context, results chan<- *result, writerFailed
 		if r == nil { // returned to the queue, or interrupted mid-fetch
 			continue
 		}
-		select {
-		case results <- r:
-		case <-writerFailed:
-			return errors.New("writer failed")
+		if err := w.put(r); err != nil {
+			return err
 		}
 	}
 }
 
-// visit asks politeness about one leased URL, fetches it, and builds its
-// result. It returns nil when the URL went back to the queue or ctx ended
-// during the fetch.
+// visit asks politeness about one leased request, fetches it, and builds
+// its result. It returns nil when the request went back to the queue or
+// ctx ended during the fetch.
 func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) {
 	u, err := url.Parse(l.URL)
 	if err != nil {
 		return nil, fmt.Errorf("frontier gave a bad URL %q: %w", l.URL, err)
 	}
+	if l.OverBudget {
+		return c.unfetched(ctx, l, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
+	}
 	v := c.policy.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
 	switch v.Action {
 	case politeness.Later:
-		c.fr.Return(l, v.Until)
-		return nil, nil
+		return nil, c.ended(c.fr.Return(ctx, l, v.Until))
 	case politeness.Skip:
-		return c.unfetched(l, "robots", v.Reason)
+		return c.unfetched(ctx, l, store.SkipRobots, v.Reason)
 	case politeness.Fail:
-		return c.unfetched(l, "", v.Reason)
+		return c.unfetched(ctx, l, "", v.Reason)
 	}
-	if !c.budget.take(l.Host) {
-		return c.unfetched(l, "host-budget", fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
-	}
-	hold := func(r *response, wait time.Duration) {
-		// A server that asks us to slow down means the whole host.
-		if r.retryAfter > 0 || r.status == 429 || r.status == 503 {
-			c.fr.Hold(l.Host, time.Now().Add(max(wait, r.retryAfter)))
-		}
-	}
-	req, err := request(l)
+	req, err := fetch.FromFrontier(l.Request)
 	if err != nil {
 		return nil, err
 	}
-	fr := &fetchReq{Request: req}
-	if c.dir != nil && req.Method != http.MethodHead {
-		fr.dl = c.newDownload(l, req)
+	hold := func(r *fetch.Response, wait time.Duration) {
+		// A server that asks us to slow down means the whole host.
+		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
+			c.ended(c.fr.Hold(ctx, l.Host, time.Now().Add(max(wait, r.RetryAfter))))
+		}
 	}
-	r := c.fetcher.fetch(ctx, fr, hold)
-	pace := c.policy.Pace(l.Host, politeness.Outcome{Status: r.status, RetryAfter: r.retryAfter, Latency: r.latency}, time.Now())
-	c.fr.Release(l, pace)
+	c.active.add(l)
+	r := c.fetcher.Fetch(ctx, req, c.sink.Open(req), hold)
+	c.active.remove(l)
+	pace := c.policy.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
+	if err := c.ended(c.fr.Release(ctx, l, pace)); err != nil {
+		return nil, err
+	}
 	if ctx.Err() != nil {
 		return nil, nil
 	}
+	return c.fetched(l, r)
+}
+
+// ended reports a frontier error that must stop the worker: a lost lease
+// is not one (its result is saved all the same).
+func (c *Crawler) ended(err error) error {
+	if err == nil || errors.Is(err, frontier.ErrLeaseLost) {
+		return nil
+	}
+	return err
+}
+
+// fetched builds the result of a fetch: the record, the body kept in
+// memory (with its items and the links to follow), or the file it went to.
+func (c *Crawler) fetched(l frontier.Lease, r *fetch.Response) (*result, error) {
 	rec := store.Record{
 		URL:         l.URL,
-		FinalURL:    r.finalURL,
-		Status:      r.status,
+		FinalURL:    r.FinalURL,
+		Status:      r.Status,
 		Depth:       l.Depth,
-		ContentType: r.contentType,
-		Attempts:    r.attempts,
-		Error:       describe(r.err, c.cfg.Timeout),
-		FetchedAt:   r.start.UTC(),
-		DurationMS:  r.duration.Milliseconds(),
-		Header:      r.header,
+		ContentType: r.ContentType,
+		Attempts:    r.Attempts,
+		Error:       fetch.Describe(r.Err, c.cfg.Timeout),
+		FetchedAt:   r.Start.UTC(),
+		DurationMS:  r.Duration.Milliseconds(),
+		Header:      r.Header,
+		File:        r.Payload.File,
+		Length:      r.Payload.Length,
+		SHA256:      r.Payload.SHA256,
 	}
 	if rec.FinalURL == "" {
 		rec.FinalURL = l.URL
 	}
 	if l.Spec != "" {
-		rec.Request = json.RawMessage(l.Spec)
+		rec.Request = []byte(l.Spec)
 	}
 	var body []byte
 	var found []frontier.Request
 	var items []store.Item
-	switch {
-	case fr.dl != nil && r.err == nil && r.status >= 200 && r.status <= 299:
-		path, err := c.finish(fr.dl, r)
-		if err != nil {
-			rec.Error = err.Error()
-		}
-		rec.File, rec.Length, rec.SHA256 = path, r.length, r.sum
-	case fr.dl != nil:
-	case r.err == nil:
-		body = r.body
-		if body == nil {
-			body = []byte{}
-		}
+	if r.Err == nil && r.Payload.Data != nil {
+		body = r.Payload.Data
 		var links []string
 		items, links, rec.ExtractError = c.extract(r)
 		found = c.follow(l, links)
 	}
 	if rec.Error != "" {
-		c.log.Info("failed", "url", l.URL, "status", r.status, "attempts", r.attempts, "error", rec.Error)
+		c.log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
 	} else {
-		c.log.Info("fetched", "url", l.URL, "status", r.status, "bytes", max(int64(len(body)), rec.Length), "links", len(found), "ms", rec.DurationMS)
+		c.log.Info("fetched", "url", l.URL, "status", r.Status, "bytes", max(int64(len(body)), rec.Length), "links", len(found), "ms", rec.DurationMS)
 	}
-	page, err := c.store.NewPage(rec, body, items...)
-	putBody(r.body)
+	p, err := c.store.NewPage(rec, body, items...)
+	fetch.Recycle(r.Payload.Data)
 	if err != nil {
 		return nil, err
 	}
-	return &result{page: page, done: frontier.Done{Lease: l, Found: found}}, nil
-}
-
-// openDir opens the download folder and reserves the names of the files
-// the job's records already name there.
-func openDir(root, layout string, st *store.Store) (*store.Dir, error) {
-	d, err := store.OpenDir(root, layout)
-	if err != nil {
-		return nil, fmt.Errorf("%w: out-dir: %v", ErrConfig, err)
-	}
-	err = st.Each(func(r *store.Record) error {
-		if rel, err := filepath.Rel(d.Root(), r.File); r.File != "" && err == nil {
-			d.Reserve(frontier.Request{URL: r.URL, Spec: string(r.Request)}.ID(), rel)
-		}
-		return nil
-	})
-	return d, err
+	return &result{page: p, done: frontier.Done{Lease: l, Found: found}}, nil
 }
 
 // unfetched releases l and returns its result with no fetch made: the
 // record holds why, and skipped (if set) says it was by choice.
-func (c *Crawler) unfetched(l frontier.Lease, skipped, reason string) (*result, error) {
-	c.fr.Release(l, c.policy.Current(l.Host))
+func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, skipped store.Skip, reason string) (*result, error) {
+	if err := c.ended(c.fr.Release(ctx, l, c.policy.Current(ctx, l.Host))); err != nil {
+		return nil, err
+	}
 	rec := store.Record{URL: l.URL, FinalURL: l.URL, Depth: l.Depth, Error: reason, Skipped: skipped, FetchedAt: time.Now().UTC()}
 	c.log.Info("not fetched", "url", l.URL, "reason", reason)
-	page, err := c.store.NewPage(rec, nil)
+	p, err := c.store.NewPage(rec, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &result{page: page, done: frontier.Done{Lease: l}}, nil
+	return &result{page: p, done: frontier.Done{Lease: l}}, nil
 }
 
 // extract returns the items and links of a 2xx response: the Extractor's
 // when the job has one, else every link when links are followed.
-func (c *Crawler) extract(r *response) (items []store.Item, links []string, xerr string) {
-	if r.status < 200 || r.status > 299 {
+func (c *Crawler) extract(r *fetch.Response) (items []store.Item, links []string, xerr string) {
+	if r.Status < 200 || r.Status > 299 {
 		return nil, nil, ""
 	}
-	base, err := url.Parse(r.finalURL)
+	base, err := url.Parse(r.FinalURL)
 	if err != nil {
 		return nil, nil, ""
 	}
-	p := NewPage(base, r.contentType, r.body, r.start.UTC())
+	p := page.New(base, r.ContentType, r.Payload.Data, r.Start.UTC())
+	p.Status, p.Header = r.Status, r.Header
 	if c.extractor == nil {
 		if c.cfg.Follow {
 			links = p.Links()
@@ -571,248 +430,42 @@ func (c *Crawler) extract(r *response) (items []store.Item, links []string, xerr
 }
 
 // follow returns the links of a fetched page that are to be queued: in
-// scope, not traps, within the depth limit and the host's budget.
+// scope, not traps, within the depth limit. (The frontier applies the
+// host budgets.)
 func (c *Crawler) follow(l frontier.Lease, links []string) []frontier.Request {
 	if !c.cfg.Follow || len(links) == 0 || (c.cfg.MaxDepth > 0 && l.Depth >= c.cfg.MaxDepth) {
 		return nil
 	}
 	found := make([]frontier.Request, 0, len(links))
-	offsite, traps, over := 0, 0, 0
+	offsite, traps := 0, 0
 	for _, u := range links {
-		if c.scope.check(u) != nil {
+		if c.scope.Check(u) != nil {
 			offsite++
 			continue
 		}
-		if trap(u) != nil {
+		if scope.Trap(u) != nil {
 			traps++
-			continue
-		}
-		if !c.budget.admit(u) {
-			over++
 			continue
 		}
 		found = append(found, frontier.Request{URL: u, Depth: l.Depth + 1})
 	}
-	if offsite > 0 || traps > 0 || over > 0 {
-		c.mu.Lock()
-		c.offsite += offsite
-		c.traps += traps
-		c.overBudget += over
-		c.mu.Unlock()
-	}
+	c.stats.dropped(offsite, traps)
 	return found
-}
-
-// write is the single writer: it commits results in batches, each page's
-// record and its frontier completion in one transaction, until results is
-// closed.
-func (c *Crawler) write(results <-chan *result, failed chan<- struct{}) error {
-	var err error
-	batch := make([]*result, 0, writeBatch)
-	linger := time.NewTimer(writeLinger)
-	defer linger.Stop()
-	for r := range results {
-		if err != nil {
-			continue // keep draining so no worker blocks
-		}
-		batch = append(batch[:0], r)
-		linger.Reset(writeLinger)
-	fill:
-		for len(batch) < writeBatch {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			case <-linger.C:
-				break fill
-			}
-		}
-		if err = c.commit(batch); err != nil {
-			close(failed)
-		}
-	}
-	return err
-}
-
-func (c *Crawler) commit(batch []*result) error {
-	pages := make([]*store.Page, len(batch))
-	done := make([]frontier.Done, len(batch))
-	for i, r := range batch {
-		pages[i], done[i] = r.page, r.done
-	}
-	if c.durable != nil {
-		// Downloads are on disk before their records say they are done.
-		for _, p := range pages {
-			if p.Record.File != "" {
-				if err := c.durable(); err != nil {
-					return fmt.Errorf("flushing downloads: %w", err)
-				}
-				break
-			}
-		}
-	}
-	var err error
-	if c.frTx != nil {
-		err = c.store.DB().Update(func(tx *bolt.Tx) error {
-			if err := c.store.PutTx(tx, pages...); err != nil {
-				return err
-			}
-			return c.frTx.CompleteTx(tx, done)
-		})
-	} else if err = c.store.Put(pages...); err == nil {
-		// Saved first, completed second: a crash in between fetches the
-		// page again, it never loses it.
-		err = c.fr.Complete(context.Background(), done)
-	}
-	if err != nil {
-		return fmt.Errorf("saving results: %w", err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, p := range pages {
-		rec := &p.Record
-		c.stored++
-		c.bytes += rec.Length
-		c.byStatus[rec.Status]++
-		c.retries += max(rec.Attempts-1, 0)
-		c.maxDepth = max(c.maxDepth, rec.Depth)
-		if rec.Skipped != "" {
-			c.skipped++
-		}
-		if rec.Failed() {
-			c.failed++
-			if rec.Error != "" {
-				c.errs[store.ErrorKind(rec.Error)]++
-			}
-			if len(c.failures) < maxFailures {
-				c.failures = append(c.failures, Failure{URL: rec.URL, Status: rec.Status, Error: rec.Error})
-			}
-		}
-		c.items += rec.Items
-		if rec.ExtractError != "" {
-			c.extractErrs++
-		}
-	}
-	return nil
-}
-
-// A Failure is a URL that failed: no answer, an error, or a 4xx/5xx status.
-type Failure struct {
-	URL    string
-	Status int
-	Error  string
-}
-
-const maxFailures = 20
-
-// Progress is a snapshot of a running job.
-type Progress struct {
-	Stored        int   // pages saved this run
-	Total         int   // pages in the job, earlier runs included
-	Failed        int   // saved this run with an error or a 4xx/5xx status
-	Skipped       int   // saved this run unfetched: robots.txt disallows them, or their host's budget is spent
-	Bytes         int64 // body bytes saved this run
-	Received      int64 // download bytes received this run, of files not yet finished too
-	Queued        int   // URLs waiting
-	Leased        int   // URLs being fetched or saved
-	Hosts         int   // hosts with work
-	Offsite       int   // links outside the scope, not followed
-	Traps         int   // links not followed as spider traps (see MaxPathSegments)
-	Budget        int   // links not followed as their host's budget is spent (MaxPerHost)
-	Items         int   // items extracted and saved this run
-	ExtractErrors int   // pages saved this run whose extraction failed, in part or whole
 }
 
 // Progress returns counts of the job so far; it is safe to call while Run
 // is running.
 func (c *Crawler) Progress() Progress {
-	fs := c.fr.Stats()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return Progress{
-		Stored:        c.stored,
-		Total:         c.storedAtStart + c.stored,
-		Failed:        c.failed,
-		Skipped:       c.skipped,
-		Bytes:         c.bytes,
-		Received:      c.fetcher.received.Load(),
-		Queued:        fs.Queued,
-		Leased:        fs.Leased,
-		Hosts:         fs.Hosts,
-		Offsite:       c.offsite,
-		Traps:         c.traps,
-		Budget:        c.overBudget,
-		Items:         c.items,
-		ExtractErrors: c.extractErrs,
-	}
+	fs, _ := c.fr.Stats(context.Background())
+	return c.stats.progress(fs, c.fetcher.Received())
 }
 
-// Summary tells what one Run did.
-type Summary struct {
-	Progress
-	Elapsed    time.Duration
-	ByStatus   map[int]int    // records saved this run, by HTTP status (0: no answer)
-	Errors     map[string]int // records saved this run, by error
-	Retries    int            // attempts after the first, in all
-	Duplicates int            // links dropped as already seen
-	MaxDepth   int
-	DownHosts  []string  // hosts whose circuit was open at the end
-	Failures   []Failure // the first failed URLs of the run (at most 20)
-	Reason     string    // done, max-pages, interrupted or error
-}
-
-// PagesPerSecond is the rate of pages saved this run.
-func (s *Summary) PagesPerSecond() float64 {
-	if s.Elapsed <= 0 {
-		return 0
-	}
-	return float64(s.Stored) / s.Elapsed.Seconds()
-}
-
-// TopErrors returns the most frequent errors, most frequent first.
-func (s *Summary) TopErrors(n int) []string {
-	keys := make([]string, 0, len(s.Errors))
-	for k := range s.Errors {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if s.Errors[keys[i]] != s.Errors[keys[j]] {
-			return s.Errors[keys[i]] > s.Errors[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys[:min(n, len(keys))]
-}
-
-func (c *Crawler) summary(elapsed time.Duration) *Summary {
-	p := c.Progress()
+func (c *Crawler) summary(ctx context.Context, elapsed time.Duration) *Summary {
+	fs, _ := c.fr.Stats(context.WithoutCancel(ctx))
+	total := -1
 	if n, _, err := c.store.Count(); err == nil {
-		p.Total = n // distinct URLs: a page fetched again counts once
+		total = n
 	}
-	fs := c.fr.Stats()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := &Summary{
-		Progress:   p,
-		Elapsed:    elapsed,
-		ByStatus:   make(map[int]int, len(c.byStatus)),
-		Errors:     make(map[string]int, len(c.errs)),
-		Retries:    c.retries,
-		Duplicates: fs.Filtered,
-		MaxDepth:   c.maxDepth,
-		Failures:   append([]Failure(nil), c.failures...),
-	}
-	for k, v := range c.byStatus {
-		s.ByStatus[k] = v
-	}
-	for k, v := range c.errs {
-		s.Errors[k] = v
-	}
-	for h := range c.policy.Down(time.Now()) {
-		s.DownHosts = append(s.DownHosts, h)
-	}
-	sort.Strings(s.DownHosts)
-	return s
+	p := c.stats.progress(fs, c.fetcher.Received())
+	return c.stats.summary(p, fs, elapsed, total, c.policy.Down(context.WithoutCancel(ctx), time.Now()))
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/crawltest"
+	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -32,7 +34,7 @@ func Example() {
 
 	cfg := crawler.DefaultConfig()
 	cfg.Seeds = []string{"http://site.example/"}
-	c, err := crawler.New(st, cfg, crawler.WithTransport(crawler.HandlerTransport(site)))
+	c, err := crawler.New(st, cfg, crawler.WithTransport(crawltest.HandlerTransport(site)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func Example() {
 
 // Declarative rules: follow only pagination and product links, and make a
 // typed item of each product page.
-func ExampleCompileRules() {
+func Example_rules() {
 	shop := http.NewServeMux()
 	shop.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<a class=product href="/item/1">1</a> <a class=product href="/item/2">2</a> <a href="/cart">cart</a>`)
@@ -66,12 +68,12 @@ func ExampleCompileRules() {
 		fmt.Fprintf(w, `<h1> Widget %[1]s </h1><span class=price>$%[1]s.50</span><img src="/img/%[1]s.jpg">`, r.URL.Path[len("/item/"):])
 	})
 
-	rules, err := crawler.CompileRules(crawler.Rules{
+	rs, err := rules.Compile(rules.Rules{
 		Follow: []string{"a.product"},
-		Extract: []crawler.Rule{{
+		Extract: []rules.Rule{{
 			Name:  "product",
 			Match: "/item/",
-			Fields: map[string]crawler.Field{
+			Fields: map[string]rules.Field{
 				"title": {Selector: "h1"},
 				"price": {Selector: ".price", Type: "number"},
 				"image": {Selector: "img", Attr: "src", URL: true},
@@ -90,7 +92,7 @@ func ExampleCompileRules() {
 	defer st.Close()
 	cfg := crawler.DefaultConfig()
 	cfg.Seeds = []string{"http://shop.example/list"}
-	c, err := crawler.New(st, cfg, crawler.WithTransport(crawler.HandlerTransport(shop)), crawler.WithExtractor(rules))
+	c, err := crawler.New(st, cfg, crawler.WithTransport(crawltest.HandlerTransport(shop)), crawler.WithExtractor(rs))
 	if err != nil {
 		log.Fatal(err)
 	}

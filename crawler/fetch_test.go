@@ -20,6 +20,8 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -218,7 +220,7 @@ func TestExtractLinks(t *testing.T) {
 <area href="/map"> <iframe src="/frame"></iframe>
 <a href=unquoted>u</a><p><a href="//cdn.h/x">proto-relative</a>
 </body>`
-	got := crawler.ExtractLinks(base, "text/html", []byte(page))
+	got := links.Extract(base, "text/html", []byte(page))
 	want := []string{"http://h/other/p2", "http://h/fr", "http://h/other/a", "http://h/other/b",
 		"http://h/map", "http://h/frame", "http://h/other/unquoted", "http://cdn.h/x"}
 	if !reflect.DeepEqual(got, want) {
@@ -226,13 +228,13 @@ func TestExtractLinks(t *testing.T) {
 	}
 
 	frames := `<html><frameset><frame src="left.html"><frame src="/right"></frameset></html>`
-	if got := crawler.ExtractLinks(base, "text/html", []byte(frames)); !reflect.DeepEqual(got, []string{"http://h/dir/left.html", "http://h/right"}) {
+	if got := links.Extract(base, "text/html", []byte(frames)); !reflect.DeepEqual(got, []string{"http://h/dir/left.html", "http://h/right"}) {
 		t.Errorf("frameset links: %q", got)
 	}
 
 	// Latin-1 declared in a meta tag: the link text and URL are decoded.
 	latin := []byte("<meta charset=\"iso-8859-1\"><a href=\"/caf\xe9\">caf\xe9</a>")
-	if got := crawler.ExtractLinks(base, "text/html", latin); len(got) != 1 || got[0] != "http://h/caf%C3%A9" {
+	if got := links.Extract(base, "text/html", latin); len(got) != 1 || got[0] != "http://h/caf%C3%A9" {
 		t.Errorf("latin-1 links: %q", got)
 	}
 }
@@ -310,7 +312,7 @@ func TestPostRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cr.Add(context.Background(), crawler.Request{URL: srv.URL + "/form", Method: "POST", Body: "x=1"}); err != nil {
+		if _, err := cr.Add(context.Background(), fetch.Request{URL: srv.URL + "/form", Method: "POST", Body: "x=1"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := cr.Run(context.Background()); err != nil {

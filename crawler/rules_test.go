@@ -12,16 +12,18 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/page"
+	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
 
-var shopRules = crawler.Rules{
+var shopRules = rules.Rules{
 	Follow: []string{"a.next", "a.product"},
-	Extract: []crawler.Rule{{
+	Extract: []rules.Rule{{
 		Name:  "product",
 		Match: "/shop/item/",
-		Fields: map[string]crawler.Field{
+		Fields: map[string]rules.Field{
 			"title": {Selector: "h1.name"},
 			"price": {Selector: "span.price", Type: "number"},
 			"tags":  {Selector: "ul.tags li", All: true},
@@ -30,11 +32,11 @@ var shopRules = crawler.Rules{
 	}},
 }
 
-func crawlShop(t *testing.T, st *store.Store, shop *testsite.Shop, rules crawler.Rules) (*crawler.Summary, string) {
+func crawlShop(t *testing.T, st *store.Store, shop *testsite.Shop, r rules.Rules) (*crawler.Summary, string) {
 	t.Helper()
 	srv := httptest.NewServer(shop)
 	t.Cleanup(srv.Close)
-	rs, err := crawler.CompileRules(rules)
+	rs, err := rules.Compile(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +106,11 @@ func TestRulesShop(t *testing.T) {
 func TestRulesRequired(t *testing.T) {
 	shop := testsite.NewShop(5, 5)
 	st := openStore(t)
-	rules := crawler.Rules{Extract: []crawler.Rule{{
+	bad := rules.Rules{Extract: []rules.Rule{{
 		Name: "product", Match: "/shop/item/",
-		Fields: map[string]crawler.Field{"title": {Selector: "h1.name"}, "sku": {Selector: ".nope", Required: true}},
+		Fields: map[string]rules.Field{"title": {Selector: "h1.name"}, "sku": {Selector: ".nope", Required: true}},
 	}}}
-	sum, base := crawlShop(t, st, shop, rules)
+	sum, base := crawlShop(t, st, shop, bad)
 	if sum.Items != 0 || sum.ExtractErrors != 5 {
 		t.Errorf("%d items, %d extraction errors; want 0 and 5", sum.Items, sum.ExtractErrors)
 	}
@@ -124,10 +126,10 @@ func TestRulesRequired(t *testing.T) {
 func TestRulesJSON(t *testing.T) {
 	body := `{"data":{"items":[{"name":"a","price":"$1.50","link":"/x/1"},{"name":"b","price":2,"link":"/x/2"}]}}`
 	u, _ := url.Parse("http://h/api?page=1")
-	page := crawler.NewPage(u, "application/json", []byte(body), time.Now())
-	rs, err := crawler.CompileRules(crawler.Rules{Extract: []crawler.Rule{
-		{Name: "names", Fields: map[string]crawler.Field{"names": {JSON: "data.items.#.name"}}},
-		{Name: "row", Each: "data.items", Fields: map[string]crawler.Field{
+	page := page.New(u, "application/json", []byte(body), time.Now())
+	rs, err := rules.Compile(rules.Rules{Extract: []rules.Rule{
+		{Name: "names", Fields: map[string]rules.Field{"names": {JSON: "data.items.#.name"}}},
+		{Name: "row", Each: "data.items", Fields: map[string]rules.Field{
 			"name":  {JSON: "name", Required: true},
 			"price": {JSON: "price", Type: "number"},
 			"link":  {JSON: "link", URL: true},
@@ -159,14 +161,14 @@ func TestRulesJSON(t *testing.T) {
 func TestRulesEach(t *testing.T) {
 	body := `<ul><li class=p><b>A</b><i>1,50 €</i></li><li class=p><b>B</b></li><li class=p><i>3</i></li></ul>`
 	u, _ := url.Parse("http://h/list")
-	rs, err := crawler.CompileRules(crawler.Rules{Extract: []crawler.Rule{{
+	rs, err := rules.Compile(rules.Rules{Extract: []rules.Rule{{
 		Name: "p", Each: "li.p",
-		Fields: map[string]crawler.Field{"name": {Selector: "b", Required: true}, "price": {Selector: "i", Type: "number"}},
+		Fields: map[string]rules.Field{"name": {Selector: "b", Required: true}, "price": {Selector: "i", Type: "number"}},
 	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, _, err := rs.Extract(crawler.NewPage(u, "text/html", []byte(body), time.Now()))
+	items, _, err := rs.Extract(page.New(u, "text/html", []byte(body), time.Now()))
 	if err == nil || !strings.Contains(err.Error(), "item 3") {
 		t.Errorf("error %v, want one naming item 3", err)
 	}
@@ -178,22 +180,22 @@ func TestRulesEach(t *testing.T) {
 
 func TestCompileRulesErrors(t *testing.T) {
 	for _, c := range []struct {
-		rules crawler.Rules
-		want  string
+		in   rules.Rules
+		want string
 	}{
-		{crawler.Rules{Follow: []string{"a[href"}}, "follow: bad CSS selector"},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Match: "(", Fields: map[string]crawler.Field{"a": {Selector: "b"}}}}}, `"p": bad match regexp`},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Fields: map[string]crawler.Field{"a": {Selector: "b[["}}}}}, `"p": field "a": bad CSS selector`},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Fields: map[string]crawler.Field{"a": {Selector: "b", Type: "date"}}}}}, `unknown type "date"`},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Fields: map[string]crawler.Field{"url": {Selector: "b"}}}}}, "reserved"},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Fields: map[string]crawler.Field{"a": {}}}}}, "selector or a json path"},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p"}}}, "no fields"},
-		{crawler.Rules{Extract: []crawler.Rule{{Fields: map[string]crawler.Field{"a": {Selector: "b"}}}}}, "no name"},
-		{crawler.Rules{Extract: []crawler.Rule{{Name: "p", Fields: map[string]crawler.Field{"a": {Selector: "b"}, "c": {JSON: "d"}}}}}, "mixes"},
+		{rules.Rules{Follow: []string{"a[href"}}, "follow: bad CSS selector"},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Match: "(", Fields: map[string]rules.Field{"a": {Selector: "b"}}}}}, `"p": bad match regexp`},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"a": {Selector: "b[["}}}}}, `"p": field "a": bad CSS selector`},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"a": {Selector: "b", Type: "date"}}}}}, `unknown type "date"`},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"url": {Selector: "b"}}}}}, "reserved"},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"a": {}}}}}, "selector or a json path"},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p"}}}, "no fields"},
+		{rules.Rules{Extract: []rules.Rule{{Fields: map[string]rules.Field{"a": {Selector: "b"}}}}}, "no name"},
+		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"a": {Selector: "b"}, "c": {JSON: "d"}}}}}, "mixes"},
 	} {
-		_, err := crawler.CompileRules(c.rules)
-		if !errors.Is(err, crawler.ErrConfig) || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%+v: error %v, want ErrConfig with %q", c.rules, err, c.want)
+		_, err := rules.Compile(c.in)
+		if !errors.Is(err, rules.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want ErrConfig with %q", c.in, err, c.want)
 		}
 	}
 }
@@ -203,12 +205,12 @@ func TestParseNumber(t *testing.T) {
 		"$21.99": 21.99, "1,234.50 €": 1234.5, "21,99 €": 21.99, "1.234,5": 1234.5,
 		"1,234": 1234, "1,234,567": 1234567, "-3": -3, "USD 7": 7, "0.5": 0.5, "1.234": 1.234,
 	} {
-		if got, ok := crawler.ParseNumber(in); !ok || got != want {
+		if got, ok := rules.ParseNumber(in); !ok || got != want {
 			t.Errorf("ParseNumber(%q) = %v, %v; want %v", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"", "free", "-", "..."} {
-		if got, ok := crawler.ParseNumber(in); ok {
+		if got, ok := rules.ParseNumber(in); ok {
 			t.Errorf("ParseNumber(%q) = %v, want no number", in, got)
 		}
 	}
@@ -218,7 +220,7 @@ func TestParseNumber(t *testing.T) {
 // followed, and its items are saved.
 type titleOnly struct{}
 
-func (titleOnly) Extract(p *crawler.Page) ([]store.Item, []string, error) {
+func (titleOnly) Extract(p *page.Page) ([]store.Item, []string, error) {
 	doc := p.HTML()
 	if doc == nil {
 		return nil, nil, nil

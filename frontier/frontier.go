@@ -11,6 +11,7 @@ package frontier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -103,6 +104,19 @@ var (
 	// expired (or was never granted).
 	ErrLeaseLost = errors.New("frontier: lease lost")
 )
+
+// LostError is the error of a Complete whose leases, some of them, had
+// expired: it wraps ErrLeaseLost and names them.
+type LostError struct {
+	Leases []Lease
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("%v: %d completed after their lease expired (first: %s)", ErrLeaseLost, len(e.Leases), e.Leases[0].URL)
+}
+
+// Unwrap returns ErrLeaseLost.
+func (e *LostError) Unwrap() error { return ErrLeaseLost }
 
 // A Request is a URL to fetch, with how far it is from a seed.
 type Request struct {

@@ -10,11 +10,10 @@
 package politeness
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/trawl-dev/trawl/frontier"
 )
@@ -40,9 +39,10 @@ type Options struct {
 	// Robots, when set, is the client that fetches robots.txt; nil ignores
 	// robots.txt.
 	Robots *http.Client
-	// DB, when set, caches robots.txt files in the job for RobotsTTL
-	// (default 24h).
-	DB        *bolt.DB
+	// State keeps what the policy learns of hosts, robots.txt files
+	// included (cached for RobotsTTL, default 24h). Policies that share a
+	// State share what they learn. Default: NewMemoryState().
+	State     State
 	RobotsTTL time.Duration
 	// RobotsRetry is the first wait before asking again for a robots.txt
 	// that answered 5xx or not at all; it doubles each time, and after
@@ -57,23 +57,13 @@ type Options struct {
 	BreakProbe time.Duration
 }
 
-// Policy holds the politeness rules of a job and what it learned per host.
-// It is safe for concurrent use.
+// Policy holds the politeness rules of a job; what it learns of hosts is
+// in its State. It is safe for concurrent use.
 type Policy struct {
 	opts Options
 
-	mu    sync.Mutex
-	hosts map[string]*hostState
-}
-
-type hostState struct {
-	crawlDelay time.Duration // from robots.txt
-	auto       time.Duration // auto-throttle gap
-	robots     *robotsEntry
-
-	failures int       // consecutive URLs with no answer
-	openAt   time.Time // when the circuit opened; zero when closed
-	probeAt  time.Time // next time a URL may go through an open circuit
+	mu       sync.Mutex
+	fetching map[string]*robotsEntry // robots.txt being fetched or parsed, by host
 }
 
 // New returns a Policy with opts.
@@ -99,16 +89,17 @@ func New(opts Options) *Policy {
 	if opts.BreakProbe <= 0 {
 		opts.BreakProbe = 30 * time.Second
 	}
-	return &Policy{opts: opts, hosts: make(map[string]*hostState)}
+	if opts.State == nil {
+		opts.State = NewMemoryState()
+	}
+	return &Policy{opts: opts, fetching: make(map[string]*robotsEntry)}
 }
 
-func (p *Policy) state(host string) *hostState {
-	s := p.hosts[host]
-	if s == nil {
-		s = &hostState{}
-		p.hosts[host] = s
-	}
-	return s
+// host returns host's state; a State that fails gives a host nothing is
+// known of (the politeness of a new host).
+func (p *Policy) host(ctx context.Context, host string) Host {
+	h, _ := p.opts.State.UpdateHost(ctx, host, nil)
+	return h
 }
 
 // Initial returns the pace of a host nothing is known of yet: one request
@@ -123,15 +114,13 @@ func (p *Policy) Initial() frontier.Pace {
 
 // Current returns host's pace as it stands, for a lease that made no
 // request.
-func (p *Policy) Current(host string) frontier.Pace {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pace(p.state(host))
+func (p *Policy) Current(ctx context.Context, host string) frontier.Pace {
+	return p.pace(p.host(ctx, host))
 }
 
-func (p *Policy) pace(s *hostState) frontier.Pace {
-	fixed := max(p.opts.Delay, s.crawlDelay)
-	pace := frontier.Pace{Gap: max(fixed, s.auto), Limit: p.opts.PerHost}
+func (p *Policy) pace(s Host) frontier.Pace {
+	fixed := max(p.opts.Delay, s.CrawlDelay)
+	pace := frontier.Pace{Gap: max(fixed, s.Auto), Limit: p.opts.PerHost}
 	if fixed > 0 {
 		// A fixed delay spaces request starts; overlapping requests would
 		// break it, so one at a time, as Heritrix and Scrapy do.
@@ -151,14 +140,13 @@ type Outcome struct {
 
 // Pace records the outcome of a fetch from host that ended at now, and
 // returns when the host may be fetched again.
-func (p *Policy) Pace(host string, o Outcome, now time.Time) frontier.Pace {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.state(host)
-	if p.opts.AutoThrottle {
-		p.throttle(s, o)
-	}
-	p.trackFailures(s, o, now)
+func (p *Policy) Pace(ctx context.Context, host string, o Outcome, now time.Time) frontier.Pace {
+	s, _ := p.opts.State.UpdateHost(ctx, host, func(s *Host) {
+		if p.opts.AutoThrottle {
+			p.throttle(s, o)
+		}
+		p.trackFailures(s, o, now)
+	})
 	pace := p.pace(s)
 	if t := now.Add(min(o.RetryAfter, MaxRetryAfter)); o.RetryAfter > 0 && t.After(pace.NotBefore) {
 		pace.NotBefore = t
@@ -170,46 +158,43 @@ func (p *Policy) Pace(host string, o Outcome, now time.Time) frontier.Pace {
 // aim at PerHost requests in flight (gap = latency/PerHost), move halfway
 // there each response, never faster after an error response, and double
 // the gap on 429 or 503.
-func (p *Policy) throttle(s *hostState, o Outcome) {
+func (p *Policy) throttle(s *Host, o Outcome) {
 	switch {
 	case o.Status == http.StatusTooManyRequests || o.Status == http.StatusServiceUnavailable:
-		s.auto = max(2*s.auto, time.Second)
+		s.Auto = max(2*s.Auto, time.Second)
 	case o.Latency > 0 && o.Status != 0:
 		target := o.Latency / time.Duration(p.opts.PerHost)
-		next := max(target, (s.auto+target)/2)
-		if o.Status >= 300 && next < s.auto {
-			next = s.auto
+		next := max(target, (s.Auto+target)/2)
+		if o.Status >= 300 && next < s.Auto {
+			next = s.Auto
 		}
-		s.auto = next
+		s.Auto = next
 	}
-	s.auto = min(max(s.auto, p.opts.Delay), p.opts.MaxDelay)
+	s.Auto = min(max(s.Auto, p.opts.Delay), p.opts.MaxDelay)
 }
 
 // trackFailures counts URLs of the host that got no answer, and opens or
 // closes the host's circuit.
-func (p *Policy) trackFailures(s *hostState, o Outcome, now time.Time) {
+func (p *Policy) trackFailures(s *Host, o Outcome, now time.Time) {
 	if o.Status != 0 {
-		s.failures, s.openAt, s.probeAt = 0, time.Time{}, time.Time{}
+		s.Failures, s.OpenAt, s.ProbeAt = 0, time.Time{}, time.Time{}
 		return
 	}
-	s.failures++
-	if s.failures >= p.opts.BreakAfter {
-		if s.openAt.IsZero() {
-			s.openAt = now
+	s.Failures++
+	if s.Failures >= p.opts.BreakAfter {
+		if s.OpenAt.IsZero() {
+			s.OpenAt = now
 		}
-		s.probeAt = now.Add(p.opts.BreakProbe)
+		s.ProbeAt = now.Add(p.opts.BreakProbe)
 	}
 }
 
 // Down returns the hosts whose circuit is open, with how long ago it opened.
-func (p *Policy) Down(now time.Time) map[string]time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p *Policy) Down(ctx context.Context, now time.Time) map[string]time.Duration {
 	down := map[string]time.Duration{}
-	for h, s := range p.hosts {
-		if !s.openAt.IsZero() {
-			down[h] = now.Sub(s.openAt)
-		}
+	opened, _ := p.opts.State.Down(ctx)
+	for h, at := range opened {
+		down[h] = now.Sub(at)
 	}
 	return down
 }

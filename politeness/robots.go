@@ -2,7 +2,6 @@ package politeness
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,10 +12,7 @@ import (
 	"time"
 
 	"github.com/temoto/robotstxt"
-	bolt "go.etcd.io/bbolt"
 )
-
-var bucketRobots = []byte("politeness.robots") // host → cachedRobots JSON
 
 // maxRobotsSize is the most of a robots.txt that is read (Google reads 500 KiB).
 const maxRobotsSize = 500 << 10
@@ -49,27 +45,24 @@ type robotsEntry struct {
 	retryAt   time.Time // when to ask again after an unavailable answer
 }
 
-type cachedRobots struct {
-	FetchedAt time.Time `json:"fetched_at"`
-	Status    int       `json:"status"`
-	Body      string    `json:"body"`
-}
-
 // Check decides whether a URL of host may be fetched now: the host's
 // circuit must let it through, and its robots.txt (fetched once per host,
 // before any other request to it, and cached in the job) must allow it.
 func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.Time) Verdict {
-	p.mu.Lock()
-	s := p.state(host)
-	if !s.openAt.IsZero() {
-		if now.Before(s.probeAt) {
-			n := s.failures
-			p.mu.Unlock()
-			return Verdict{Action: Fail, Reason: fmt.Sprintf("host down: the last %d URLs got no answer (circuit open)", n)}
+	var down Verdict
+	p.opts.State.UpdateHost(ctx, host, func(s *Host) {
+		if s.OpenAt.IsZero() {
+			return
 		}
-		s.probeAt = now.Add(p.opts.BreakProbe) // this URL is the probe
+		if now.Before(s.ProbeAt) {
+			down = Verdict{Action: Fail, Reason: fmt.Sprintf("host down: the last %d URLs got no answer (circuit open)", s.Failures)}
+			return
+		}
+		s.ProbeAt = now.Add(p.opts.BreakProbe) // this URL is the probe
+	})
+	if down.Action == Fail {
+		return down
 	}
-	p.mu.Unlock()
 	if p.opts.Robots == nil {
 		return Verdict{Action: Fetch}
 	}
@@ -81,7 +74,7 @@ func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.
 	case e.noConnect:
 		// Nothing listens: no request can reach the host, so its URLs fail
 		// now (and open its circuit) rather than wait for robots.txt.
-		p.Pace(host, Outcome{}, now)
+		p.Pace(ctx, host, Outcome{}, now)
 		return Verdict{Action: Fail, Reason: e.err}
 	case e.err == "":
 		if e.group.Test(path) {
@@ -99,8 +92,7 @@ func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.
 // expired, or due for another try. One caller fetches; the others wait.
 func (p *Policy) robots(ctx context.Context, scheme, host string, now time.Time) (*robotsEntry, error) {
 	p.mu.Lock()
-	s := p.state(host)
-	e := s.robots
+	e := p.fetching[host]
 	stale := e != nil && isClosed(e.done) &&
 		(e.noConnect ||
 			e.err == "" && now.Sub(e.fetchedAt) > p.opts.RobotsTTL ||
@@ -118,24 +110,24 @@ func (p *Policy) robots(ctx context.Context, scheme, host string, now time.Time)
 	if e != nil {
 		next.fails = e.fails
 	}
-	s.robots = next
+	p.fetching[host] = next
 	p.mu.Unlock()
 
 	p.load(ctx, scheme, host, now, next)
 	if ctx.Err() != nil {
 		p.mu.Lock()
-		if s.robots == next {
-			s.robots = e // let a later caller try again
+		if p.fetching[host] == next {
+			p.fetching[host] = e // let a later caller try again
 		}
 		p.mu.Unlock()
 		close(next.done)
 		return nil, ctx.Err()
 	}
-	p.mu.Lock()
 	if next.err == "" && next.group.CrawlDelay > 0 {
-		s.crawlDelay = min(next.group.CrawlDelay, MaxCrawlDelay)
+		p.opts.State.UpdateHost(ctx, host, func(s *Host) {
+			s.CrawlDelay = min(next.group.CrawlDelay, MaxCrawlDelay)
+		})
 	}
-	p.mu.Unlock()
 	close(next.done)
 	return next, nil
 }
@@ -151,7 +143,7 @@ func isClosed(c chan struct{}) bool {
 
 // load fills e from the job's cache or from the host.
 func (p *Policy) load(ctx context.Context, scheme, host string, now time.Time, e *robotsEntry) {
-	if c, ok := p.cached(host); ok && now.Sub(c.FetchedAt) <= p.opts.RobotsTTL {
+	if c, ok, _ := p.opts.State.Robots(ctx, host); ok && now.Sub(c.FetchedAt) <= p.opts.RobotsTTL {
 		p.parse(e, c.Status, []byte(c.Body), c.FetchedAt)
 		return
 	}
@@ -178,7 +170,8 @@ func (p *Policy) load(ctx context.Context, scheme, host string, now time.Time, e
 		return
 	}
 	p.parse(e, status, body, now)
-	p.store(host, cachedRobots{FetchedAt: now, Status: status, Body: string(body)})
+	// A cache: losing it costs one more fetch of robots.txt.
+	_ = p.opts.State.PutRobots(ctx, host, Robots{FetchedAt: now, Status: status, Body: string(body)})
 }
 
 // parse reads a robots.txt answer: 2xx is parsed, 4xx allows everything.
@@ -218,39 +211,4 @@ func (p *Policy) fetchRobots(ctx context.Context, url string) (int, []byte, erro
 		return 0, nil, err
 	}
 	return resp.StatusCode, body, nil
-}
-
-func (p *Policy) cached(host string) (cachedRobots, bool) {
-	var c cachedRobots
-	if p.opts.DB == nil {
-		return c, false
-	}
-	found := false
-	p.opts.DB.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketRobots); b != nil {
-			if v := b.Get([]byte(host)); v != nil {
-				found = json.Unmarshal(v, &c) == nil
-			}
-		}
-		return nil
-	})
-	return c, found
-}
-
-func (p *Policy) store(host string, c cachedRobots) {
-	if p.opts.DB == nil {
-		return
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		return
-	}
-	// A cache: losing it costs one more fetch of robots.txt.
-	_ = p.opts.DB.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketRobots)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(host), data)
-	})
 }

@@ -55,7 +55,7 @@ type Record struct {
 	SHA256      string          `json:"sha256"`
 	Attempts    int             `json:"attempts"`
 	Error       string          `json:"error"`
-	Skipped     string          `json:"skipped,omitempty"` // why it was not fetched on purpose ("robots", "host-budget")
+	Skipped     Skip            `json:"skipped,omitempty"` // why it was not fetched on purpose
 	FetchedAt   time.Time       `json:"fetched_at"`
 	DurationMS  int64           `json:"duration_ms"`
 	Header      http.Header     `json:"headers"`
@@ -64,6 +64,15 @@ type Record struct {
 	Items        int    `json:"items,omitempty"`         // items extracted from the page
 	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
+
+// Skip says why a URL was not fetched on purpose.
+type Skip string
+
+// The reasons a URL is skipped.
+const (
+	SkipRobots     Skip = "robots"      // robots.txt disallows it
+	SkipHostBudget Skip = "host-budget" // its host's page budget was spent
+)
 
 // Failed reports whether r is a failure: nothing answered, an error, or a
 // 4xx/5xx status. A URL skipped on purpose (robots.txt, a host budget) is

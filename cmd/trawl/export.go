@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/trawl-dev/trawl/crawler"
-	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/frontier/bolt"
+	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -136,13 +136,13 @@ func cmdStats(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	queued, err := frontier.Queued(st.DB())
+	queued, err := bolt.Queued(st.File())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "job       %s\n", st.Path())
 	fmt.Fprintf(stdout, "records   %d (%d URLs still queued)\n", s.Records, queued)
-	fmt.Fprintf(stdout, "bytes     %s (%d)\n", crawler.FormatSize(s.Bytes), s.Bytes)
+	fmt.Fprintf(stdout, "bytes     %s (%d)\n", units.FormatSize(s.Bytes), s.Bytes)
 	codes := make([]int, 0, len(s.ByStatus))
 	for k := range s.ByStatus {
 		codes = append(codes, k)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -67,7 +67,7 @@ func cmdExtract(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return nil, err
 		}
-		items, _, err := rs.Extract(crawler.NewPage(u, rec.ContentType, body, rec.FetchedAt))
+		items, _, err := rs.Extract(page.New(u, rec.ContentType, body, rec.FetchedAt))
 		return items, err
 	})
 	if err != nil {

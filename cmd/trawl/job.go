@@ -17,7 +17,10 @@ import (
 	"golang.org/x/term"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/download"
+	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -63,7 +66,7 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 		if err != nil {
 			return usagef("checksums: %v", err)
 		}
-		cfg.Checksums, err = crawler.ReadChecksums(f)
+		cfg.Checksums, err = download.ReadChecksums(f)
 		f.Close()
 		if err != nil {
 			return usagef("checksums %s: %v", o.Checksums, err)
@@ -80,13 +83,13 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 }
 
 // enqueueList adds the requests of a list, one a line: a URL, or a JSON
-// object (see crawler.Request). Blank lines and '#' comments are skipped;
+// object (see fetch.Request). Blank lines and '#' comments are skipped;
 // bad lines are reported with their number and skipped.
 func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, outDir bool, stderr io.Writer) error {
 	const batch = 10000
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	reqs := make([]crawler.Request, 0, batch)
+	reqs := make([]fetch.Request, 0, batch)
 	line, bad, total, added := 0, 0, 0, 0
 	warned := false
 	flush := func() error {
@@ -137,12 +140,12 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 // such as {"url": "…", "method": "POST", "headers": {…}, "body": "…", "out":
 // "name"}. It returns nil for a blank or comment line, and an error for a
 // bad one.
-func parseListLine(line string) (*crawler.Request, error) {
+func parseListLine(line string) (*fetch.Request, error) {
 	s := strings.TrimSpace(line)
 	if s == "" || s[0] == '#' {
 		return nil, nil
 	}
-	var r crawler.Request
+	var r fetch.Request
 	if s[0] == '{' {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.DisallowUnknownFields()
@@ -243,11 +246,11 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 				secs := now.Sub(lastT).Seconds()
 				rate := float64(p.Stored-last) / secs
 				line := fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s  %.0f pages/s",
-					time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed, crawler.FormatSize(p.Bytes), rate)
+					time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed, units.FormatSize(p.Bytes), rate)
 				if p.Received > 0 { // downloads: bytes as they arrive
 					line = fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s received  %s/s",
 						time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed,
-						crawler.FormatSize(p.Received), crawler.FormatSize(int64(float64(p.Received-lastRecv)/secs)))
+						units.FormatSize(p.Received), units.FormatSize(int64(float64(p.Received-lastRecv)/secs)))
 				}
 				last, lastT, lastRecv = p.Stored, now, p.Received
 				fmt.Fprint(w, "\r\033[K"+line)
@@ -264,7 +267,7 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 		what = "files"
 	}
 	fmt.Fprintf(w, "trawl: %s after %s: %d %s saved (%d failed), %s, %.0f %s/s\n",
-		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, what, s.Failed, crawler.FormatSize(s.Bytes), s.PagesPerSecond(), what)
+		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, what, s.Failed, units.FormatSize(s.Bytes), s.PagesPerSecond(), what)
 	codes := make([]int, 0, len(s.ByStatus))
 	for k := range s.ByStatus {
 		codes = append(codes, k)
@@ -310,7 +313,7 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 		}
 	}
 	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued; peak memory %s\n",
-		job, s.Total, s.Queued, crawler.FormatSize(peakRSS()))
+		job, s.Total, s.Queued, units.FormatSize(peakRSS()))
 	if s.Reason == "interrupted" || s.Queued > 0 {
 		fmt.Fprintf(w, "  resume    run the same command again\n")
 	}

@@ -15,6 +15,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/page"
+	"github.com/trawl-dev/trawl/crawler/rules"
+	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -48,10 +51,10 @@ func (d *duration) UnmarshalYAML(n *yaml.Node) error { return d.Set(n.Value) }
 // size is a byte count read from flags and YAML as "10MB", "512KB".
 type size int64
 
-func (s *size) String() string { return crawler.FormatSize(int64(*s)) }
+func (s *size) String() string { return units.FormatSize(int64(*s)) }
 func (s *size) Type() string   { return "size" }
 func (s *size) Set(v string) error {
-	n, err := crawler.ParseSize(v)
+	n, err := units.ParseSize(v)
 	if err != nil {
 		return err
 	}
@@ -88,7 +91,7 @@ type jobOptions struct {
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
 
-	crawler.Rules `yaml:",inline"` // follow and extract
+	rules.Rules `yaml:",inline"` // follow and extract
 
 	config      string
 	retryFailed bool // --retry-failed
@@ -253,11 +256,11 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 
 // extractor compiles the config's rules; it returns nil when there are
 // none. Its errors wrap crawler.ErrConfig (exit 2).
-func (o *jobOptions) extractor() (crawler.Extractor, error) {
+func (o *jobOptions) extractor() (page.Extractor, error) {
 	if len(o.Follow) == 0 && len(o.Extract) == 0 {
 		return nil, nil
 	}
-	rs, err := crawler.CompileRules(o.Rules)
+	rs, err := rules.Compile(o.Rules)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", o.config, err)
 	}

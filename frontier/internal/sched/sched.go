@@ -388,11 +388,11 @@ func (s *Sched) Hold(hostName string, until time.Time) {
 func (s *Sched) Completed(done []frontier.Done) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var gone []string
+	var gone []frontier.Lease
 	for _, d := range done {
 		le := s.active(d.Lease)
 		if le == nil {
-			gone = append(gone, d.Lease.URL)
+			gone = append(gone, d.Lease)
 			if s.q.Drop(d.Lease) {
 				h := s.host(d.Lease.Host)
 				h.queued--
@@ -407,7 +407,7 @@ func (s *Sched) Completed(done []frontier.Done) error {
 	}
 	s.notify()
 	if len(gone) > 0 {
-		return fmt.Errorf("%w: %d completed after their lease expired (first: %s)", frontier.ErrLeaseLost, len(gone), gone[0])
+		return &frontier.LostError{Leases: gone}
 	}
 	return nil
 }

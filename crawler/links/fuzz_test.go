@@ -1,14 +1,14 @@
-package crawler_test
+package links_test
 
 import (
 	"net/url"
 	"testing"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/frontier"
 )
 
-// ExtractLinks never panics on any bytes, and returns only canonical
+// Extract never panics on any bytes, and returns only canonical
 // http(s) URLs.
 func FuzzExtractLinks(f *testing.F) {
 	f.Add([]byte(`<base href="http://o/"><a href="x">x</a><a href=y><area href="/z"><iframe src="//c/d">`), "text/html")
@@ -17,7 +17,7 @@ func FuzzExtractLinks(f *testing.F) {
 	f.Add([]byte("\x00\xff<<a href=\"\">"), "")
 	base, _ := url.Parse("http://h/dir/page")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
-		for _, u := range crawler.ExtractLinks(base, contentType, body) {
+		for _, u := range links.Extract(base, contentType, body) {
 			if c, err := frontier.Canonical(u); err != nil || c != u {
 				t.Fatalf("link %q is not canonical (%q, %v)", u, c, err)
 			}

@@ -1,4 +1,6 @@
-package crawler
+// Package scope decides which links a crawl follows: the scope of its
+// seeds, include and exclude patterns, and spider-trap limits.
+package scope
 
 import (
 	"errors"
@@ -16,11 +18,11 @@ import (
 // Scopes lists the values Config.Scope accepts.
 var Scopes = []string{"host", "domain", "subtree", "any"}
 
-// errOffsite is the error of a URL outside the crawl's scope.
-var errOffsite = errors.New("outside the crawl scope")
+// ErrOffsite is the error of a URL outside the crawl's scope.
+var ErrOffsite = errors.New("outside the crawl scope")
 
-// scope decides which URLs a crawl follows.
-type scope struct {
+// Scope decides which URLs a crawl follows.
+type Scope struct {
 	mode     string
 	hosts    map[string]bool // host[:port] of each seed
 	domains  map[string]bool // registrable domain of each seed
@@ -29,8 +31,8 @@ type scope struct {
 	exclude  []*regexp.Regexp
 }
 
-func newScope(mode string, seeds []string, include, exclude []string) (*scope, error) {
-	s := &scope{mode: mode, hosts: map[string]bool{}, domains: map[string]bool{}}
+func New(mode string, seeds []string, include, exclude []string) (*Scope, error) {
+	s := &Scope{mode: mode, hosts: map[string]bool{}, domains: map[string]bool{}}
 	switch mode {
 	case "":
 		s.mode = "host"
@@ -86,12 +88,12 @@ func registrable(host string) string {
 	return d
 }
 
-// check returns nil when the canonical URL u is in scope.
-func (s *scope) check(u string) error {
+// Check returns nil when the canonical URL u is in scope.
+func (s *Scope) Check(u string) error {
 	switch s.mode {
 	case "host":
 		if !s.hosts[frontier.Host(u)] {
-			return errOffsite
+			return ErrOffsite
 		}
 	case "domain":
 		h := frontier.Host(u)
@@ -99,7 +101,7 @@ func (s *scope) check(u string) error {
 			h = hn
 		}
 		if !s.domains[registrable(strings.Trim(h, "[]"))] {
-			return errOffsite
+			return ErrOffsite
 		}
 	case "subtree":
 		ok := false
@@ -110,7 +112,7 @@ func (s *scope) check(u string) error {
 			}
 		}
 		if !ok {
-			return errOffsite
+			return ErrOffsite
 		}
 	}
 	if len(s.include) > 0 {
@@ -122,12 +124,12 @@ func (s *scope) check(u string) error {
 			}
 		}
 		if !ok {
-			return fmt.Errorf("%w (no --include matches)", errOffsite)
+			return fmt.Errorf("%w (no --include matches)", ErrOffsite)
 		}
 	}
 	for _, re := range s.exclude {
 		if re.MatchString(u) {
-			return fmt.Errorf("%w (--exclude %s)", errOffsite, re)
+			return fmt.Errorf("%w (--exclude %s)", ErrOffsite, re)
 		}
 	}
 	return nil

@@ -1,18 +1,22 @@
-package crawler
+// Package page is a fetched page as extraction sees it, and the Extractor
+// interface that turns pages into items and links.
+package page
 
 import (
 	"mime"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/store"
 )
 
 // An Extractor turns a fetched page into items and the links to follow.
-// Rules (see CompileRules) are one; a job's own Go code can be another.
+// Rules (see package rules) are one; a job's own Go code can be another.
 // Extract is called from many workers at once, for 2xx responses only.
 //
 // The links it returns are absolute URLs; the crawler makes them canonical
@@ -23,18 +27,23 @@ type Extractor interface {
 }
 
 // A Page is a fetched page as an Extractor sees it.
+//
+// Body is valid only until Extract returns: the crawler reuses its buffer
+// for another page. An Extractor that keeps bytes of it must copy them.
 type Page struct {
 	URL         *url.URL // where the body came from, after redirects
+	Status      int      // HTTP status (2xx: only those reach an Extractor)
+	Header      http.Header
 	ContentType string
-	Body        []byte
+	Body        []byte // decoded body (Content-Encoding removed); see above
 	FetchedAt   time.Time
 
 	doc    *goquery.Document
 	parsed bool
 }
 
-// NewPage returns a Page for body, fetched from pageURL.
-func NewPage(pageURL *url.URL, contentType string, body []byte, fetchedAt time.Time) *Page {
+// New returns a Page for body, fetched from pageURL.
+func New(pageURL *url.URL, contentType string, body []byte, fetchedAt time.Time) *Page {
 	return &Page{URL: pageURL, ContentType: contentType, Body: body, FetchedAt: fetchedAt}
 }
 
@@ -43,8 +52,8 @@ func NewPage(pageURL *url.URL, contentType string, body []byte, fetchedAt time.T
 func (p *Page) HTML() *goquery.Document {
 	if !p.parsed {
 		p.parsed = true
-		if isHTML(p.ContentType, p.Body) {
-			p.doc = parseHTML(p.ContentType, p.Body)
+		if links.IsHTML(p.ContentType, p.Body) {
+			p.doc = links.Parse(p.ContentType, p.Body)
 		}
 	}
 	return p.doc
@@ -54,23 +63,23 @@ func (p *Page) HTML() *goquery.Document {
 // <base href> when it has one, else its URL.
 func (p *Page) Base() *url.URL {
 	if doc := p.HTML(); doc != nil {
-		return baseURL(doc, p.URL)
+		return links.Base(doc, p.URL)
 	}
 	return p.URL
 }
 
-// Links returns every link of an HTML page, as ExtractLinks does.
+// Links returns every link of an HTML page, as links.Extract does.
 func (p *Page) Links() []string {
 	if !p.parsed { // no document yet: the tokenizer is faster than one
-		if !isHTML(p.ContentType, p.Body) {
+		if !links.IsHTML(p.ContentType, p.Body) {
 			return nil
 		}
-		return scanLinks(p.URL, p.ContentType, p.Body)
+		return links.Extract(p.URL, p.ContentType, p.Body)
 	}
 	if p.doc == nil {
 		return nil
 	}
-	return links(p.doc.Selection, baseURL(p.doc, p.URL))
+	return links.In(p.doc.Selection, links.Base(p.doc, p.URL))
 }
 
 // IsJSON reports whether the page is JSON by its content type

@@ -1,10 +1,13 @@
-package crawler
+package download
 
 import (
 	"os"
 
 	"golang.org/x/sys/unix"
 )
+
+// syncEachFile: no; one syncfs(2) a batch covers every file (see flushFS).
+const syncEachFile = false
 
 // flushFS writes everything buffered for the file system holding dir to
 // disk: one syncfs(2) for a whole batch of downloads, where an fsync each

@@ -1,4 +1,7 @@
-package crawler
+// Package rules is the declarative extraction engine: follow and extract
+// rules from a job's YAML config (or built in Go), compiled into a
+// page.Extractor.
+package rules
 
 import (
 	"errors"
@@ -14,13 +17,15 @@ import (
 	"github.com/andybalholm/cascadia"
 	"github.com/tidwall/gjson"
 
+	"github.com/trawl-dev/trawl/crawler/links"
+	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/store"
 )
 
 // Rules are a job's declarative extraction: which links to follow, and
 // which items to make of which pages. They come from a job's YAML config
 // (the keys are the lower-case field names) or are built in Go, and
-// CompileRules makes them an Extractor.
+// Compile makes them a page.Extractor.
 type Rules struct {
 	// Follow, when not empty, limits the links followed to those these CSS
 	// selectors select: the selected link elements themselves and the
@@ -29,6 +34,9 @@ type Rules struct {
 	// Extract lists the item rules; a page may match several.
 	Extract []Rule `yaml:"extract" json:"extract"`
 }
+
+// ErrConfig marks the errors of bad rules.
+var ErrConfig = errors.New("invalid rules")
 
 // A Rule makes items of one type from the pages whose URL it matches.
 type Rule struct {
@@ -82,10 +90,10 @@ type field struct {
 	sel  cascadia.Selector
 }
 
-// CompileRules checks and compiles r. Its errors wrap ErrConfig and name
+// Compile checks and compiles r. Its errors wrap ErrConfig and name
 // the rule and field at fault, so that a bad selector, regexp or type is
 // found before any request is made.
-func CompileRules(r Rules) (*RuleSet, error) {
+func Compile(r Rules) (*RuleSet, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 	}
@@ -160,7 +168,7 @@ func CompileRules(r Rules) (*RuleSet, error) {
 
 // Extract makes the items of every rule matching p's URL and returns the
 // links p's Follow selectors select (every link when there are none).
-func (rs *RuleSet) Extract(p *Page) ([]store.Item, []string, error) {
+func (rs *RuleSet) Extract(p *page.Page) ([]store.Item, []string, error) {
 	var items []store.Item
 	var errs []error
 	pageURL := p.URL.String()
@@ -182,10 +190,10 @@ func (rs *RuleSet) Extract(p *Page) ([]store.Item, []string, error) {
 			items = append(items, store.Item{Type: r.name, URL: pageURL, FetchedAt: p.FetchedAt, Fields: fields})
 		}
 	}
-	return items, rs.links(p), errors.Join(errs...)
+	return items, rs.followed(p), errors.Join(errs...)
 }
 
-func (rs *RuleSet) links(p *Page) []string {
+func (rs *RuleSet) followed(p *page.Page) []string {
 	if len(rs.follow) == 0 {
 		return p.Links()
 	}
@@ -193,11 +201,11 @@ func (rs *RuleSet) links(p *Page) []string {
 	if doc == nil {
 		return nil
 	}
-	base := baseURL(doc, p.URL)
+	base := links.Base(doc, p.URL)
 	var out []string
 	seen := map[string]bool{}
 	for _, sel := range rs.follow {
-		for _, u := range links(doc.FindMatcher(sel), base) {
+		for _, u := range links.In(doc.FindMatcher(sel), base) {
 			if !seen[u] {
 				seen[u] = true
 				out = append(out, u)
@@ -209,12 +217,12 @@ func (rs *RuleSet) links(p *Page) []string {
 
 // fromHTML makes r's items of an HTML page; a page that is not HTML has
 // none.
-func (r *rule) fromHTML(p *Page) ([]map[string]any, error) {
+func (r *rule) fromHTML(p *page.Page) ([]map[string]any, error) {
 	doc := p.HTML()
 	if doc == nil {
 		return nil, nil
 	}
-	base := baseURL(doc, p.URL)
+	base := links.Base(doc, p.URL)
 	scopes := []*goquery.Selection{doc.Selection}
 	if r.eachSel != nil {
 		scopes = scopes[:0]
@@ -234,7 +242,7 @@ func (r *rule) fromHTML(p *Page) ([]map[string]any, error) {
 
 // fromJSON makes r's items of a JSON page; a page that is not JSON has
 // none.
-func (r *rule) fromJSON(p *Page) ([]map[string]any, error) {
+func (r *rule) fromJSON(p *page.Page) ([]map[string]any, error) {
 	if !p.IsJSON() && !gjson.ValidBytes(p.Body) {
 		return nil, nil
 	}

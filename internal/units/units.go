@@ -1,4 +1,5 @@
-package crawler
+// Package units reads and writes byte sizes as people type them.
+package units
 
 import (
 	"fmt"

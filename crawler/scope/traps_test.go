@@ -1,4 +1,4 @@
-package crawler
+package scope
 
 import "testing"
 
@@ -12,8 +12,8 @@ func TestTrap(t *testing.T) {
 		"http://h/" + repeatSeg(20):            false,
 		"http://h/" + repeatSeg(21):            true,
 	} {
-		if got := trap(u) != nil; got != want {
-			t.Errorf("trap(%q) = %v, want %v", u, got, want)
+		if got := Trap(u) != nil; got != want {
+			t.Errorf("Trap(%q) = %v, want %v", u, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package crawler
+package scope
 
 import (
 	"errors"
@@ -13,11 +13,11 @@ const (
 	DefaultMaxDepth = 50 // hops from a seed, unless the job says otherwise
 )
 
-var errTrap = errors.New("looks like a spider trap")
+var ErrTrap = errors.New("looks like a spider trap")
 
-// trap returns errTrap for a canonical URL whose path is too deep or
+// Trap returns ErrTrap for a canonical URL whose path is too deep or
 // repeats a segment more than MaxRepeats times in a row.
-func trap(u string) error {
+func Trap(u string) error {
 	rest := strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
 	i := strings.IndexByte(rest, '/')
 	if i < 0 {
@@ -29,13 +29,13 @@ func trap(u string) error {
 	}
 	segs := strings.Split(path, "/")
 	if len(segs) > MaxPathSegments {
-		return errTrap
+		return ErrTrap
 	}
 	run := 1
 	for k := 1; k < len(segs); k++ {
 		if segs[k] != "" && segs[k] == segs[k-1] {
 			if run++; run > MaxRepeats {
-				return errTrap
+				return ErrTrap
 			}
 		} else {
 			run = 1

@@ -1,4 +1,6 @@
-package crawler
+// Package links finds the links of HTML pages: with the tokenizer alone
+// (Extract), or in a parsed document (In), with the same results.
+package links
 
 import (
 	"bytes"
@@ -22,9 +24,9 @@ var (
 	selLinks = cascadia.MustCompile("a[href], area[href], frame[src], iframe[src], link[href]")
 )
 
-// isHTML reports whether a body of this content type should be parsed for
+// IsHTML reports whether a body of this content type should be parsed for
 // links. A missing type is sniffed.
-func isHTML(contentType string, body []byte) bool {
+func IsHTML(contentType string, body []byte) bool {
 	if contentType == "" {
 		contentType = http.DetectContentType(body)
 	}
@@ -35,20 +37,20 @@ func isHTML(contentType string, body []byte) bool {
 	return mt == "text/html" || mt == "application/xhtml+xml"
 }
 
-// ExtractLinks returns the canonical http(s) URLs that an HTML page at
+// Extract returns the canonical http(s) URLs that an HTML page at
 // pageURL links to, in document order without repeats: a[href],
 // area[href], frame[src], iframe[src] and link[href] with rel next, prev or
 // alternate, resolved against <base href> when the page has one. The body
 // is decoded to UTF-8 from its declared or sniffed charset first.
-func ExtractLinks(pageURL *url.URL, contentType string, body []byte) []string {
-	return scanLinks(pageURL, contentType, body)
+func Extract(pageURL *url.URL, contentType string, body []byte) []string {
+	return scan(pageURL, contentType, body)
 }
 
-// scanLinks finds the links ExtractLinks returns with the HTML tokenizer
+// scan finds the links Extract returns with the HTML tokenizer
 // alone, building no tree: several times faster than parsing a document,
 // with the same results, since which elements and attributes there are
 // does not depend on how the parser would nest them.
-func scanLinks(pageURL *url.URL, contentType string, body []byte) []string {
+func scan(pageURL *url.URL, contentType string, body []byte) []string {
 	z := html.NewTokenizer(decoded(contentType, body))
 	base := pageURL
 	baseSeen := false
@@ -144,9 +146,9 @@ func decoded(contentType string, body []byte) io.Reader {
 	return rd
 }
 
-// parseHTML parses body as HTML, decoding it to UTF-8 from its declared or
+// Parse parses body as HTML, decoding it to UTF-8 from its declared or
 // sniffed charset. It returns nil if the body cannot be read.
-func parseHTML(contentType string, body []byte) *goquery.Document {
+func Parse(contentType string, body []byte) *goquery.Document {
 	root, err := html.Parse(decoded(contentType, body))
 	if err != nil {
 		return nil
@@ -154,9 +156,9 @@ func parseHTML(contentType string, body []byte) *goquery.Document {
 	return goquery.NewDocumentFromNode(root)
 }
 
-// baseURL is what relative links in doc resolve against: its <base href>
+// Base returns what relative links in doc resolve against: its <base href>
 // if it has a usable one, else pageURL.
-func baseURL(doc *goquery.Document, pageURL *url.URL) *url.URL {
+func Base(doc *goquery.Document, pageURL *url.URL) *url.URL {
 	if href, ok := doc.FindMatcher(selBase).First().Attr("href"); ok {
 		if u, err := pageURL.Parse(strings.TrimSpace(href)); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 			return u
@@ -165,9 +167,9 @@ func baseURL(doc *goquery.Document, pageURL *url.URL) *url.URL {
 	return pageURL
 }
 
-// links returns the canonical URLs of the link elements in sel or under
+// In returns the canonical URLs of the link elements in sel or under
 // it, in document order without repeats.
-func links(sel *goquery.Selection, base *url.URL) []string {
+func In(sel *goquery.Selection, base *url.URL) []string {
 	var refs []string
 	add := func(_ int, s *goquery.Selection) {
 		n := s.Get(0)

@@ -1,107 +1,28 @@
-package crawler
+// Package download is the Sink of bulk downloads: each 2xx body streams to
+// a partial file under the download folder, with its SHA-256 computed on
+// the way, and takes its name (see store.Dir) once whole and verified
+// against the job's checksums. A partial file outlives the process, with
+// the response's validators beside it, so that a rerun continues it with
+// Range and If-Range.
+package download
 
 import (
 	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/internal/units"
 )
-
-// A Request is one entry of a URL list: a URL and, for anything but a
-// plain GET, its method, headers, body and output file name. It is what a
-// line of a JSON Lines list holds.
-type Request struct {
-	URL    string            `json:"url,omitempty"`
-	Method string            `json:"method,omitempty"`  // GET when empty
-	Header map[string]string `json:"headers,omitempty"` // sent as given (User-Agent included)
-	Body   string            `json:"body,omitempty"`
-	Out    string            `json:"out,omitempty"` // file name under Config.OutDir, made safe
-}
-
-// Canonical checks r's URL, method and header names, and returns r with
-// its URL made canonical and its method upper-case ("" for GET).
-func (r Request) Canonical() (Request, error) {
-	u, err := frontier.Canonical(r.URL)
-	if err != nil {
-		return Request{}, err
-	}
-	r.URL = u
-	if r.Method = strings.ToUpper(r.Method); r.Method == http.MethodGet {
-		r.Method = ""
-	}
-	for _, c := range r.Method {
-		if c < 'A' || c > 'Z' {
-			return Request{}, fmt.Errorf("bad method %q", r.Method)
-		}
-	}
-	for k := range r.Header {
-		if k == "" || strings.ContainsAny(k, " :\r\n") {
-			return Request{}, fmt.Errorf("bad header name %q", k)
-		}
-	}
-	return r, nil
-}
-
-// frontierRequest returns r as the frontier queues it: its canonical URL,
-// and the rest as JSON in Spec ("" for a plain GET).
-func (r Request) frontierRequest() (frontier.Request, error) {
-	r, err := r.Canonical()
-	if err != nil {
-		return frontier.Request{}, err
-	}
-	fr := frontier.Request{URL: r.URL}
-	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" {
-		return fr, nil
-	}
-	r.URL = ""
-	data, err := json.Marshal(&r)
-	if err != nil {
-		return frontier.Request{}, err
-	}
-	fr.Spec = string(data)
-	return fr, nil
-}
-
-// request reads back what frontierRequest queued.
-func request(l frontier.Lease) (Request, error) {
-	var r Request
-	if l.Spec != "" {
-		if err := json.Unmarshal([]byte(l.Spec), &r); err != nil {
-			return Request{}, fmt.Errorf("frontier gave a bad request for %s: %w", l.URL, err)
-		}
-	}
-	r.URL = l.URL
-	return r, nil
-}
-
-// Add queues requests at depth 0 and returns how many were new to the job.
-// One URL with different methods, headers or bodies is that many requests.
-func (c *Crawler) Add(ctx context.Context, reqs ...Request) (int, error) {
-	frs := make([]frontier.Request, 0, len(reqs))
-	for _, r := range reqs {
-		fr, err := r.frontierRequest()
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", r.URL, err)
-		}
-		frs = append(frs, fr)
-		c.budget.seed(fr.URL)
-	}
-	return c.fr.Add(ctx, frs)
-}
 
 // ReadChecksums reads a sha256sum file: "HEX  NAME" lines ("HEX *NAME" in
 // binary mode). NAME may be a file name under the output folder, a base
@@ -178,9 +99,6 @@ func (d *download) remove() {
 	os.Remove(d.metaPath())
 }
 
-// errRestart asks for another attempt from the first byte.
-var errRestart = errors.New("server refused to continue the partial download; starting over")
-
 // save streams resp's body into the partial file: appended when resp is
 // the 206 answer to a Range request from `from`, else from the start. It
 // returns the full length and SHA-256 of the file.
@@ -191,11 +109,11 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
 		if !ok || start != from || !d.sameTotal(total) {
 			d.remove()
-			return 0, "", errRestart
+			return 0, "", fetch.ErrRestart
 		}
 		if err := hashFile(h, d.part, from); err != nil {
 			d.remove()
-			return 0, "", errRestart
+			return 0, "", fetch.ErrRestart
 		}
 		flags = os.O_WRONLY | os.O_APPEND
 	} else {
@@ -248,13 +166,18 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 	total := from + n
 	if max > 0 && total > max {
 		d.remove()
-		return total, "", fmt.Errorf("%w (%s)", ErrTooLarge, FormatSize(max))
+		return total, "", fmt.Errorf("%w (%s)", fetch.ErrTooLarge, units.FormatSize(max))
 	}
 	if err != nil {
 		if !metaDone && n > 0 {
 			meta()
 		}
 		return total, "", err // the partial file stays for the next attempt
+	}
+	if syncEachFile {
+		if err := f.Sync(); err != nil {
+			return total, "", err
+		}
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), f.Close()
 }
@@ -320,74 +243,6 @@ func (p *progressReader) Read(b []byte) (int, error) {
 // metaAfter is how much of a download is written before its validators are
 // saved beside it, so that a crash from then on loses no progress.
 const metaAfter = 1 << 20
-
-// newDownload prepares the download of the leased request l.
-func (c *Crawler) newDownload(l frontier.Lease, r Request) *download {
-	key := l.ID()
-	return &download{
-		key:  key,
-		url:  l.URL,
-		part: c.dir.Partial(key),
-		rel:  c.dir.Name(key, l.URL, r.Out),
-		out:  r.Out,
-	}
-}
-
-// finish verifies a complete download against the job's checksums and
-// moves it to its name; it returns the file's path.
-func (c *Crawler) finish(d *download, r *response) (string, error) {
-	if want, ok := c.checksum(d, r.finalURL); ok && want != r.sum {
-		d.remove()
-		return "", fmt.Errorf("sha256 mismatch: got %s, want %s", r.sum, want)
-	}
-	path, err := c.dir.Place(d.key, d.rel, d.part)
-	if err != nil {
-		return "", fmt.Errorf("saving %s: %w", d.rel, err)
-	}
-	if d.hasMeta {
-		os.Remove(d.metaPath())
-	}
-	return path, nil
-}
-
-// checksum finds the expected SHA-256 of a download: by its URL, its final
-// URL, its name under the folder, its own out name, or its base name.
-func (c *Crawler) checksum(d *download, finalURL string) (string, bool) {
-	if len(c.cfg.Checksums) == 0 {
-		return "", false
-	}
-	for _, k := range []string{d.url, finalURL, filepath.ToSlash(d.rel), d.out, filepath.Base(d.rel)} {
-		if sum, ok := c.cfg.Checksums[k]; ok && k != "" {
-			return sum, true
-		}
-	}
-	return "", false
-}
-
-// watchdog cancels an attempt when no byte has arrived for idle: a
-// download may take long, but must not stall.
-type watchdog struct {
-	t    *time.Timer
-	idle time.Duration
-}
-
-// errStalled is the cause a watchdog cancels with; it is a timeout.
-var errStalled = fmt.Errorf("no data: %w", context.DeadlineExceeded)
-
-func newWatchdog(idle time.Duration, cancel context.CancelCauseFunc) *watchdog {
-	return &watchdog{t: time.AfterFunc(idle, func() { cancel(errStalled) }), idle: idle}
-}
-
-// stalled returns err as a timeout when the watchdog cut the attempt.
-func stalled(ctx context.Context, err error) error {
-	if err != nil && errors.Is(context.Cause(ctx), errStalled) && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: %w", errStalled, err)
-	}
-	return err
-}
-
-func (w *watchdog) kick() { w.t.Reset(w.idle) }
-func (w *watchdog) stop() { w.t.Stop() }
 
 // copyBufs recycles the buffers downloads are copied through.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}

@@ -1,4 +1,7 @@
-package crawler
+// Package crawltest has helpers for testing jobs: a transport that serves
+// requests from an in-process handler. It imports net/http/httptest, so
+// production code does not import it.
+package crawltest
 
 import (
 	"net/http"

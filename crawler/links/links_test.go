@@ -1,4 +1,4 @@
-package crawler
+package links
 
 import (
 	"net/url"
@@ -35,10 +35,10 @@ func TestScanLinksMatchesDOM(t *testing.T) {
 	for _, body := range linkCases {
 		for _, ct := range []string{"text/html", "text/html; charset=iso-8859-1"} {
 			var dom []string
-			if doc := parseHTML(ct, []byte(body)); doc != nil {
-				dom = links(doc.Selection, baseURL(doc, page))
+			if doc := Parse(ct, []byte(body)); doc != nil {
+				dom = In(doc.Selection, Base(doc, page))
 			}
-			scan := scanLinks(page, ct, []byte(body))
+			scan := scan(page, ct, []byte(body))
 			slices.Sort(dom)
 			slices.Sort(scan)
 			if !slices.Equal(dom, scan) {
@@ -57,10 +57,10 @@ func FuzzScanLinksMatchesDOM(f *testing.F) {
 	page, _ := url.Parse("http://h/dir/page")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var dom []string
-		if doc := parseHTML("text/html", body); doc != nil {
-			dom = links(doc.Selection, baseURL(doc, page))
+		if doc := Parse("text/html", body); doc != nil {
+			dom = In(doc.Selection, Base(doc, page))
 		}
-		scan := scanLinks(page, "text/html", body)
+		scan := scan(page, "text/html", body)
 		slices.Sort(dom)
 		slices.Sort(scan)
 		if !slices.Equal(dom, scan) {

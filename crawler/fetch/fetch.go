@@ -1,0 +1,364 @@
+// Package fetch makes one request's attempts: the HTTP client and its
+// transport, the private-address guard, retries with exponential backoff
+// that honour Retry-After, redirects checked hop by hop, and the timeouts.
+// Where a response's body goes is a Sink's choice, made once per job.
+package fetch
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/politeness"
+)
+
+// MaxRedirects is how many redirect hops one fetch follows.
+const MaxRedirects = 10
+
+// ErrTooLarge is the error of a body longer than the job's max body size.
+var ErrTooLarge = errors.New("body exceeds max-body")
+
+// TransportOptions size the transport NewTransport builds.
+type TransportOptions struct {
+	Concurrency int           // requests in flight in all
+	PerHost     int           // requests in flight to one host
+	Timeout     time.Duration // one attempt
+	Insecure    bool          // skip TLS certificate verification
+	// DenyPrivate refuses connections to private, loopback and link-local
+	// addresses, but those of Allowed (the seeds' own hosts).
+	DenyPrivate bool
+	Allowed     []string // canonical URLs whose hosts' addresses stay allowed
+}
+
+// NewTransport returns the transport trawl uses when none is given:
+// keep-alive sized to the job's concurrency, HTTP/2, and bounded connect,
+// TLS and response-header waits.
+func NewTransport(o TransportOptions) *http.Transport {
+	d := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	if o.DenyPrivate {
+		d.Control = denyPrivate(seedAddrs(context.Background(), o.Allowed))
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          o.Concurrency * 4,
+		MaxIdleConnsPerHost:   max(o.PerHost, 2),
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   min(o.Timeout, 10*time.Second),
+		ResponseHeaderTimeout: o.Timeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // bodies decode gzip, deflate and br themselves, with a size cap
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure},
+	}
+}
+
+// Options configure a Fetcher.
+type Options struct {
+	Transport http.RoundTripper
+	UserAgent string
+	MaxBody   int64         // bytes of body; 0 is no limit
+	Retries   int           // attempts after the first, for transient failures
+	Timeout   time.Duration // one attempt (or, for a streaming Body, the most time without a byte)
+	// Allow checks each redirect target; nil allows all.
+	Allow func(canonical string) error
+}
+
+// Fetcher makes requests' attempts. It is safe for concurrent use.
+type Fetcher struct {
+	opts     Options
+	client   *http.Client
+	received atomic.Int64
+}
+
+// New returns a Fetcher with opts.
+func New(opts Options) *Fetcher {
+	return &Fetcher{opts: opts, client: newClient(opts.Transport, opts.Allow)}
+}
+
+// Received returns how many body bytes streaming bodies received so far,
+// of unfinished ones too.
+func (f *Fetcher) Received() int64 { return f.received.Load() }
+
+// Response is what fetching one request produced, after all attempts: the
+// last attempt's answer.
+type Response struct {
+	Status      int
+	FinalURL    string
+	Header      http.Header
+	ContentType string
+	Payload     Payload
+	Attempts    int
+	Err         error
+	RetryAfter  time.Duration // the server's Retry-After, when it sent one
+	Start       time.Time     // of the last attempt
+	Duration    time.Duration // of the last attempt
+	Latency     time.Duration // to the response headers
+}
+
+func newClient(rt http.RoundTripper, allow func(string) error) *http.Client {
+	return &http.Client{
+		Transport: rt,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= MaxRedirects {
+				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+			}
+			target, err := frontier.Canonical(req.URL.String())
+			if err != nil {
+				return fmt.Errorf("redirect to %w", err)
+			}
+			for _, v := range via {
+				if c, _ := frontier.Canonical(v.URL.String()); c == target {
+					return fmt.Errorf("redirect loop at %s", target)
+				}
+			}
+			if allow != nil {
+				if err := allow(target); err != nil {
+					return fmt.Errorf("redirect to %s: %w", target, err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// RetryableStatus reports the statuses worth another attempt.
+func RetryableStatus(code int) bool {
+	switch code {
+	case 408, 425, 429, 500, 502, 503, 504:
+		return true
+	}
+	return false
+}
+
+// afterBackOff is an exponential backoff that waits at least as long as the
+// server's last Retry-After.
+type afterBackOff struct {
+	backoff.ExponentialBackOff
+	after time.Duration
+}
+
+func (b *afterBackOff) NextBackOff() time.Duration {
+	d := b.ExponentialBackOff.NextBackOff()
+	if d != backoff.Stop && b.after > d {
+		d = b.after
+	}
+	b.after = 0
+	return d
+}
+
+var errRetry = errors.New("retry")
+
+// Fetch makes req's attempts into body, retrying transient failures with
+// exponential backoff and jitter. Before each wait it calls onRetry (if not
+// nil) with the failed attempt and the wait.
+func (f *Fetcher) Fetch(ctx context.Context, req Request, body Body, onRetry func(r *Response, wait time.Duration)) *Response {
+	b := &afterBackOff{ExponentialBackOff: *backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(200*time.Millisecond),
+		backoff.WithMaxInterval(10*time.Second),
+		backoff.WithMaxElapsedTime(0),
+	)}
+	var r *Response
+	attempts := 0
+	op := func() error {
+		attempts++
+		r = f.once(ctx, req, body)
+		if errors.Is(r.Err, ErrRestart) {
+			// The body threw away what it had: ask again from the first
+			// byte, as part of the same attempt.
+			r = f.once(ctx, req, body)
+		}
+		if ctx.Err() != nil {
+			return backoff.Permanent(ctx.Err())
+		}
+		if retryable(req.Method, r) {
+			if r.RetryAfter > politeness.MaxRetryAfter {
+				return backoff.Permanent(errRetry)
+			}
+			b.after = r.RetryAfter
+			return errRetry
+		}
+		return nil
+	}
+	notify := func(_ error, wait time.Duration) {
+		if onRetry != nil {
+			onRetry(r, wait)
+		}
+	}
+	_ = backoff.RetryNotify(op, backoff.WithContext(backoff.WithMaxRetries(b, uint64(f.opts.Retries)), ctx), notify)
+	if r == nil { // cancelled before the first attempt
+		r = &Response{Start: time.Now(), Err: ctx.Err()}
+	}
+	r.Attempts = attempts
+	return r
+}
+
+// retryable reports whether an attempt is worth another. A POST or PATCH
+// is sent again only when it cannot have been acted on: the connection was
+// refused, or the server answered 429 or 503.
+func retryable(method string, r *Response) bool {
+	if method == http.MethodPost || method == http.MethodPatch {
+		return r.Err != nil && errors.Is(r.Err, syscall.ECONNREFUSED) ||
+			r.Err == nil && (r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable)
+	}
+	return r.Err != nil && transient(r.Err) || r.Err == nil && RetryableStatus(r.Status)
+}
+
+// transient reports errors worth another attempt: connection failures and
+// timeouts, not policy errors such as an oversized body.
+func transient(err error) bool {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, errPolicy) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, ErrRestart) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// errPolicy marks errors of the job's own rules (redirect limits, scope).
+var errPolicy = errors.New("policy")
+
+type policyError struct{ err error }
+
+func (e policyError) Error() string        { return e.err.Error() }
+func (e policyError) Is(target error) bool { return target == errPolicy }
+func (e policyError) Unwrap() error        { return e.err }
+
+// once makes one attempt. The timeout covers the whole exchange, body
+// included; for a streaming body, which may rightly take long, it is the
+// most time without a byte arriving.
+func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
+	r := &Response{Start: time.Now()}
+	defer func() { r.Duration = time.Since(r.Start) }()
+	tick := func(int) {}
+	if body.Streaming() {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		dog := newWatchdog(f.opts.Timeout, cancel)
+		defer dog.stop()
+		defer func() { r.Err = stalled(ctx, r.Err) }()
+		tick = func(n int) {
+			dog.kick()
+			f.received.Add(int64(n))
+		}
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.opts.Timeout)
+		defer cancel()
+	}
+	req, err := fr.httpRequest(ctx, f.opts.UserAgent)
+	if err != nil {
+		r.Err = policyError{err}
+		return r
+	}
+	from := body.Prepare(req.Header)
+	for k, v := range fr.Header {
+		req.Header.Set(k, v)
+	}
+	resp, err := f.client.Do(req)
+	r.Latency = time.Since(r.Start)
+	if err != nil {
+		var ue *url.Error
+		if resp != nil && errors.As(err, &ue) && !ue.Timeout() && ctx.Err() == nil {
+			// CheckRedirect refused: the last response answered.
+			r.Status = resp.StatusCode
+			r.Header = resp.Header
+			r.FinalURL = resp.Request.URL.String()
+			r.Err = policyError{ue.Err}
+			return r
+		}
+		r.Err = err
+		return r
+	}
+	defer resp.Body.Close()
+	r.Status = resp.StatusCode
+	r.Header = resp.Header
+	r.FinalURL = resp.Request.URL.String()
+	r.ContentType = resp.Header.Get("Content-Type")
+	r.RetryAfter = politeness.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	tick(0)
+	r.Payload, r.Err = body.Receive(resp, from, f.opts.MaxBody, tick)
+	return r
+}
+
+// Describe turns a fetch error into a message a person can read; timeout
+// is the job's attempt timeout.
+func Describe(err error, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, errPolicy):
+		var pe policyError
+		if errors.As(err, &pe) {
+			return pe.Error()
+		}
+		return err.Error()
+	case errors.Is(err, ErrTooLarge):
+		return err.Error()
+	case errors.Is(err, errStalled):
+		return fmt.Sprintf("timeout: no data for %s", timeout)
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("timeout after %s", timeout)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by peer"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before the body was complete"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Sprintf("timeout after %s", timeout)
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "DNS: " + dns.Err + " (" + dns.Name + ")"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// watchdog cancels an attempt when no byte has arrived for idle: a
+// download may take long, but must not stall.
+type watchdog struct {
+	t    *time.Timer
+	idle time.Duration
+}
+
+// errStalled is the cause a watchdog cancels with; it is a timeout.
+var errStalled = fmt.Errorf("no data: %w", context.DeadlineExceeded)
+
+func newWatchdog(idle time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	return &watchdog{t: time.AfterFunc(idle, func() { cancel(errStalled) }), idle: idle}
+}
+
+// stalled returns err as a timeout when the watchdog cut the attempt.
+func stalled(ctx context.Context, err error) error {
+	if err != nil && errors.Is(context.Cause(ctx), errStalled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", errStalled, err)
+	}
+	return err
+}
+
+func (w *watchdog) kick() { w.t.Reset(w.idle) }
+func (w *watchdog) stop() { w.t.Stop() }
+

@@ -1,0 +1,178 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/jobfile"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// result is one finished lease on its way to the writer.
+type result struct {
+	page *store.Page
+	done frontier.Done
+}
+
+// A batch of results is committed when it holds writeBatch results or
+// writeLinger after its first result arrived, whichever comes first: large
+// enough batches that bbolt writes each touched page once for many records.
+const (
+	writeBatch  = 1024
+	writeLinger = 20 * time.Millisecond
+)
+
+// writer is the single goroutine that saves results: each batch's records,
+// bodies and items, and its leases' completion, in one transaction when
+// the frontier is kept in the job file.
+type writer struct {
+	c       *Crawler
+	results chan *result
+	failed  chan struct{} // closed when a commit fails
+	done    chan struct{}
+	err     error
+}
+
+func newWriter(c *Crawler) *writer {
+	w := &writer{c: c, results: make(chan *result, writeBatch), failed: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// put hands r to the writer; it fails once a commit has failed.
+func (w *writer) put(r *result) error {
+	select {
+	case w.results <- r:
+		return nil
+	case <-w.failed:
+		return errors.New("writer failed")
+	}
+}
+
+// close waits for every result put to be committed, and returns the first
+// commit error.
+func (w *writer) close() error {
+	close(w.results)
+	<-w.done
+	return w.err
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	batch := make([]*result, 0, writeBatch)
+	linger := time.NewTimer(writeLinger)
+	defer linger.Stop()
+	for r := range w.results {
+		if w.err != nil {
+			continue // keep draining so no worker blocks
+		}
+		batch = append(batch[:0], r)
+		linger.Reset(writeLinger)
+	fill:
+		for len(batch) < writeBatch {
+			select {
+			case r, ok := <-w.results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			case <-linger.C:
+				break fill
+			}
+		}
+		if w.err = w.commit(batch); w.err != nil {
+			close(w.failed)
+		}
+	}
+}
+
+func (w *writer) commit(batch []*result) error {
+	c := w.c
+	pages := make([]*store.Page, len(batch))
+	done := make([]frontier.Done, len(batch))
+	for i, r := range batch {
+		pages[i], done[i] = r.page, r.done
+	}
+	// Bodies the sink wrote are durable before records say they are done.
+	if err := c.sink.Sync(); err != nil {
+		return err
+	}
+	var err, lost error
+	if c.joint != nil {
+		err = c.store.File().Update(func(tx *jobfile.Tx) error {
+			if err := c.store.PutTx(tx, pages...); err != nil {
+				return err
+			}
+			return c.joint.CompleteTx(tx, done, &lost)
+		})
+	} else if err = c.store.Put(pages...); err == nil {
+		// Saved first, completed second: a crash in between fetches the
+		// page again, it never loses it.
+		lost = c.fr.Complete(context.Background(), done)
+		err = c.ended(lost)
+	}
+	if err != nil {
+		return fmt.Errorf("saving results: %w", err)
+	}
+	nlost := 0
+	if le := (*frontier.LostError)(nil); errors.As(lost, &le) {
+		c.log.Info("results saved after their leases expired", "error", lost)
+		nlost = len(le.Leases)
+	}
+	c.stats.saved(pages, nlost)
+	return nil
+}
+
+// leases are the leases being fetched; they are extended while they are.
+type leases struct {
+	mu sync.Mutex
+	m  map[uint64]frontier.Lease
+}
+
+func (a *leases) add(l frontier.Lease) {
+	a.mu.Lock()
+	a.m[l.Token] = l
+	a.mu.Unlock()
+}
+
+func (a *leases) remove(l frontier.Lease) {
+	a.mu.Lock()
+	delete(a.m, l.Token)
+	a.mu.Unlock()
+}
+
+// extend extends every active lease each interval until the returned
+// function is called.
+func (a *leases) extend(ctx context.Context, fr frontier.Frontier, every time.Duration, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			a.mu.Lock()
+			ls := make([]frontier.Lease, 0, len(a.m))
+			for _, l := range a.m {
+				ls = append(ls, l)
+			}
+			a.mu.Unlock()
+			for _, l := range ls {
+				if err := fr.Extend(ctx, l); err != nil && ctx.Err() == nil {
+					log.Info("lease not extended", "url", l.URL, "error", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

@@ -46,4 +46,3 @@ func TestResolve(t *testing.T) {
 		}
 	}
 }
-

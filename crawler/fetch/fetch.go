@@ -361,4 +361,3 @@ func stalled(ctx context.Context, err error) error {
 
 func (w *watchdog) kick() { w.t.Reset(w.idle) }
 func (w *watchdog) stop() { w.t.Stop() }
-

@@ -11,7 +11,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
@@ -320,15 +319,6 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	if s.Failed > 0 {
 		fmt.Fprintf(w, "  retry     run the same command with --retry-failed to try again those that got no answer, a 5xx or a cut-off body\n")
 	}
-}
-
-// peakRSS returns the process's peak resident memory in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Maxrss << 10 // kilobytes on Linux
 }
 
 func helpFor(cmd string) string {

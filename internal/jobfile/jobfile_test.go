@@ -1,0 +1,152 @@
+package jobfile
+
+import (
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// writeV1 writes a job as trawl 0.1 left it: format trawl-job/1, the
+// store's counters in the meta bucket.
+func writeV1(t *testing.T, path, format string) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o644, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		meta, err := tx.CreateBucket([]byte("meta"))
+		if err != nil {
+			return err
+		}
+		meta.Put([]byte("format"), []byte(format))
+		meta.Put([]byte("count"), []byte{0, 0, 0, 0, 0, 0, 0, 7})
+		_, err = tx.CreateBucket([]byte("records"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpgradeV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	writeV1(t, path, "trawl-job/1")
+	// Read-only, an old job is read as it is, never changed.
+	f, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a version 1 job: %v", err)
+	}
+	f.View(func(tx *Tx) error {
+		if tx.Bucket(StoreMeta) != nil {
+			t.Error("a read-only open changed the file")
+		}
+		return nil
+	})
+	f.Close()
+	f, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("open of a version 1 job: %v", err)
+	}
+	defer f.Close()
+	f.View(func(tx *Tx) error {
+		if got := string(tx.Bucket(Meta).Get(keyFormat)); got != Format {
+			t.Errorf("format %q after upgrade, want %q", got, Format)
+		}
+		if v := tx.Bucket(StoreMeta).Get([]byte("count")); len(v) != 8 || v[7] != 7 {
+			t.Errorf("store counter not moved: %v", v)
+		}
+		if tx.Bucket(Meta).Get([]byte("count")) != nil {
+			t.Error("store counter left in the meta bucket")
+		}
+		for _, b := range Buckets {
+			if tx.Bucket(b) == nil {
+				t.Errorf("bucket %s missing", b.name)
+			}
+		}
+		return nil
+	})
+}
+
+func TestRefuseNewerAndForeign(t *testing.T) {
+	dir := t.TempDir()
+	newer := filepath.Join(dir, "newer.db")
+	writeV1(t, newer, "trawl-job/9")
+	before, _ := os.ReadFile(newer)
+	if _, err := Open(newer, nil); !errors.Is(err, ErrNewer) || !strings.Contains(err.Error(), "trawl-job/9") {
+		t.Errorf("open of a newer job: %v, want ErrNewer naming its format", err)
+	}
+	if after, _ := os.ReadFile(newer); string(after) != string(before) {
+		t.Error("a refused job was modified")
+	}
+	foreign := filepath.Join(dir, "other.db")
+	db, _ := bbolt.Open(foreign, 0o644, nil)
+	db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket([]byte("meta")); return err })
+	db.Close()
+	if _, err := Open(foreign, nil); !errors.Is(err, ErrNotJob) {
+		t.Errorf("open of a bbolt file that is not a job: %v, want ErrNotJob", err)
+	}
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello"), 0o644)
+	if _, err := Open(text, nil); !errors.Is(err, ErrNotJob) {
+		t.Errorf("open of a text file: %v, want ErrNotJob", err)
+	}
+}
+
+// TestOwnership holds the registry to its word: a package names only the
+// buckets it owns, and only this package and the store import bbolt.
+func TestOwnership(t *testing.T) {
+	owners := map[string]string{}
+	for name, b := range map[string]Bucket{"Meta": Meta, "Records": Records, "URLs": URLs, "Bodies": Bodies, "SHA256": SHA256,
+		"Items": Items, "StoreMeta": StoreMeta, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts} {
+		owners[name] = b.Owner
+	}
+	if len(owners) != len(Buckets) {
+		t.Fatalf("the test knows %d buckets, the registry has %d", len(owners), len(Buckets))
+	}
+	root := filepath.Join("..", "..")
+	checked := 0
+	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		file, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		for _, imp := range file.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(p, "go.etcd.io/bbolt") && rel != "internal/jobfile" && rel != "store" {
+				t.Errorf("%s imports %s: only the job file's owner opens it", path, p)
+			}
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, ok := sel.X.(*ast.Ident); ok && x.Name == "jobfile" {
+				if owner, isBucket := owners[sel.Sel.Name]; isBucket && owner != rel {
+					t.Errorf("%s names bucket %s, owned by %s", path, sel.Sel.Name, owner)
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if checked < 20 {
+		t.Fatalf("checked only %d files", checked)
+	}
+}

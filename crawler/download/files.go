@@ -48,8 +48,7 @@ func (f *Files) Open(req fetch.Request) fetch.Body {
 	if req.Method == http.MethodHead {
 		return fetch.Memory{}.Open(req)
 	}
-	spec, _ := req.Frontier()
-	key := spec.ID()
+	key := req.ID()
 	return &fileBody{files: f, d: &download{
 		key:  key,
 		url:  req.URL,

@@ -66,6 +66,19 @@ func (r Request) Frontier() (frontier.Request, error) {
 	return fr, nil
 }
 
+// ID returns the identity of r, a request read back from the frontier
+// (its URL canonical): what frontier.Request.ID gives for it.
+func (r Request) ID() string {
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" {
+		return r.URL
+	}
+	fr, err := r.Frontier()
+	if err != nil {
+		return r.URL
+	}
+	return fr.ID()
+}
+
 // FromFrontier reads back what Frontier queued.
 func FromFrontier(fr frontier.Request) (Request, error) {
 	var r Request

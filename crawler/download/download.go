@@ -104,44 +104,14 @@ func (d *download) remove() {
 // returns the full length and SHA-256 of the file.
 func (d *download) save(resp *http.Response, from int64, max int64, progress func(n int)) (int64, string, error) {
 	h := sha256.New()
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if resp.StatusCode == http.StatusPartialContent {
-		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
-		if !ok || start != from || !d.sameTotal(total) {
-			d.remove()
-			return 0, "", fetch.ErrRestart
-		}
-		if err := hashFile(h, d.part, from); err != nil {
-			d.remove()
-			return 0, "", fetch.ErrRestart
-		}
-		flags = os.O_WRONLY | os.O_APPEND
-	} else {
-		from = 0
-		if d.hasMeta { // an earlier attempt's validators: not this body's
-			os.Remove(d.metaPath())
-			d.hasMeta = false
-		}
+	flags, from, err := d.start(resp, from, h)
+	if err != nil {
+		return 0, "", err
 	}
 	// The validators are written beside the partial file once it is worth
 	// continuing (metaAfter bytes) or when the attempt fails: a small file
 	// costs one file creation, not two.
-	meta := func() {
-		m := partMeta{
-			URL:          resp.Request.URL.String(),
-			ETag:         resp.Header.Get("ETag"),
-			LastModified: resp.Header.Get("Last-Modified"),
-			Total:        resp.ContentLength,
-			Ranges:       strings.EqualFold(resp.Header.Get("Accept-Ranges"), "bytes"),
-		}
-		if resp.StatusCode == http.StatusPartialContent {
-			_, m.Total, _ = contentRange(resp.Header.Get("Content-Range"))
-			m.Ranges = true
-		}
-		data, _ := json.Marshal(&m)
-		os.WriteFile(d.metaPath(), data, 0o644)
-		d.hasMeta = true
-	}
+	meta := func() { d.writeMeta(resp) }
 	metaDone := resp.StatusCode == http.StatusPartialContent // already there
 	f, err := os.OpenFile(d.part, flags, 0o644)
 	if err != nil {
@@ -180,6 +150,43 @@ func (d *download) save(resp *http.Response, from int64, max int64, progress fun
 		}
 	}
 	return total, hex.EncodeToString(h.Sum(nil)), f.Close()
+}
+
+// start checks that resp continues the partial file (a 206 from its
+// end), feeding what the file holds to h, and returns how to open the file
+// and the offset the body starts at.
+func (d *download) start(resp *http.Response, from int64, h hash.Hash) (int, int64, error) {
+	if resp.StatusCode == http.StatusPartialContent {
+		start, total, ok := contentRange(resp.Header.Get("Content-Range"))
+		if !ok || start != from || !d.sameTotal(total) || hashFile(h, d.part, from) != nil {
+			d.remove()
+			return 0, 0, fetch.ErrRestart
+		}
+		return os.O_WRONLY | os.O_APPEND, from, nil
+	}
+	if d.hasMeta { // an earlier attempt's validators: not this body's
+		os.Remove(d.metaPath())
+		d.hasMeta = false
+	}
+	return os.O_WRONLY | os.O_CREATE | os.O_TRUNC, 0, nil
+}
+
+// writeMeta saves resp's validators beside the partial file.
+func (d *download) writeMeta(resp *http.Response) {
+	m := partMeta{
+		URL:          resp.Request.URL.String(),
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+		Total:        resp.ContentLength,
+		Ranges:       strings.EqualFold(resp.Header.Get("Accept-Ranges"), "bytes"),
+	}
+	if resp.StatusCode == http.StatusPartialContent {
+		_, m.Total, _ = contentRange(resp.Header.Get("Content-Range"))
+		m.Ranges = true
+	}
+	data, _ := json.Marshal(&m)
+	os.WriteFile(d.metaPath(), data, 0o644)
+	d.hasMeta = true
 }
 
 // sameTotal reports whether total agrees with the length the partial file

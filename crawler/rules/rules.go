@@ -94,9 +94,6 @@ type field struct {
 // the rule and field at fault, so that a bad selector, regexp or type is
 // found before any request is made.
 func Compile(r Rules) (*RuleSet, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
-	}
 	rs := &RuleSet{}
 	for _, s := range r.Follow {
 		sel, err := cascadia.Compile(s)
@@ -125,29 +122,9 @@ func Compile(r Rules) (*RuleSet, error) {
 		}
 		kinds := map[bool]bool{}
 		for _, name := range slices.Sorted(maps.Keys(ru.Fields)) {
-			f := field{Field: ru.Fields[name], name: name}
-			at := fmt.Sprintf("%s: field %q", where, name)
-			switch {
-			case name == "" || store.IsReservedField(name):
-				return nil, bad("%s: the name is reserved (type, url and fetched_at are set by trawl)", at)
-			case (f.Selector == "") == (f.JSON == ""):
-				return nil, bad("%s: give a selector or a json path (one of them)", at)
-			case f.JSON != "" && f.Attr != "":
-				return nil, bad("%s: attr is for selectors, not json paths", at)
-			}
-			switch f.Type {
-			case "", "text", "number":
-			case "html":
-				if f.JSON != "" {
-					return nil, bad("%s: type html is for selectors", at)
-				}
-			default:
-				return nil, bad("%s: unknown type %q (want text, number or html)", at, f.Type)
-			}
-			if f.Selector != "" {
-				if f.sel, err = cascadia.Compile(f.Selector); err != nil {
-					return nil, bad("%s: bad CSS selector %q: %v", at, f.Selector, err)
-				}
+			f, err := compileField(where, name, ru.Fields[name])
+			if err != nil {
+				return nil, err
 			}
 			kinds[f.JSON != ""] = true
 			c.fields = append(c.fields, f)
@@ -164,6 +141,41 @@ func Compile(r Rules) (*RuleSet, error) {
 		rs.rules = append(rs.rules, c)
 	}
 	return rs, nil
+}
+
+// bad returns a configuration error.
+func bad(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+// compileField checks and compiles field name of the rule at where.
+func compileField(where, name string, fl Field) (field, error) {
+	f := field{Field: fl, name: name}
+	at := fmt.Sprintf("%s: field %q", where, name)
+	switch {
+	case name == "" || store.IsReservedField(name):
+		return f, bad("%s: the name is reserved (type, url and fetched_at are set by trawl)", at)
+	case (f.Selector == "") == (f.JSON == ""):
+		return f, bad("%s: give a selector or a json path (one of them)", at)
+	case f.JSON != "" && f.Attr != "":
+		return f, bad("%s: attr is for selectors, not json paths", at)
+	}
+	switch f.Type {
+	case "", "text", "number":
+	case "html":
+		if f.JSON != "" {
+			return f, bad("%s: type html is for selectors", at)
+		}
+	default:
+		return f, bad("%s: unknown type %q (want text, number or html)", at, f.Type)
+	}
+	if f.Selector != "" {
+		var err error
+		if f.sel, err = cascadia.Compile(f.Selector); err != nil {
+			return f, bad("%s: bad CSS selector %q: %v", at, f.Selector, err)
+		}
+	}
+	return f, nil
 }
 
 // Extract makes the items of every rule matching p's URL and returns the

@@ -267,6 +267,12 @@ func literal(c byte) bool {
 	return unreserved(c) || strings.IndexByte("!$&'()*+,;=:@/?%", c) >= 0
 }
 
+// NormalizeEscapes normalises the percent-encoding of a URL path or query
+// as Canonical does: escaped unreserved characters decoded, other escapes
+// upper-cased, bytes that may not appear literally (non-ASCII, spaces…)
+// escaped. Robots.txt rules are normalised with it to match canonical URLs.
+func NormalizeEscapes(s string) string { return normalizeEscapes(s) }
+
 // normalizeEscapes decodes escaped unreserved characters, upper-cases the
 // other escapes, and escapes bytes that may not appear literally.
 func normalizeEscapes(s string) string {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/temoto/robotstxt"
+	"github.com/trawl-dev/trawl/politeness/robotstxt"
 )
 
 // maxRobotsSize is the most of a robots.txt that is read (Google reads 500 KiB).
@@ -77,7 +77,7 @@ func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.
 		p.Pace(ctx, host, Outcome{}, now)
 		return Verdict{Action: Fail, Reason: e.err}
 	case e.err == "":
-		if e.group.Test(path) {
+		if e.group.Allowed(path) {
 			return Verdict{Action: Fetch}
 		}
 		return Verdict{Action: Skip, Reason: "robots.txt disallows it"}
@@ -123,7 +123,7 @@ func (p *Policy) robots(ctx context.Context, scheme, host string, now time.Time)
 		close(next.done)
 		return nil, ctx.Err()
 	}
-	if next.err == "" && next.group.CrawlDelay > 0 {
+	if next.err == "" && next.group.HasCrawlDelay && next.group.CrawlDelay > 0 {
 		p.opts.State.UpdateHost(ctx, host, func(s *Host) {
 			s.CrawlDelay = min(next.group.CrawlDelay, MaxCrawlDelay)
 		})
@@ -176,11 +176,11 @@ func (p *Policy) load(ctx context.Context, scheme, host string, now time.Time, e
 
 // parse reads a robots.txt answer: 2xx is parsed, 4xx allows everything.
 func (p *Policy) parse(e *robotsEntry, status int, body []byte, at time.Time) {
-	data, err := robotstxt.FromStatusAndBytes(status, body)
-	if err != nil { // unparsable: as good as none
-		data, _ = robotstxt.FromStatusAndBytes(http.StatusNotFound, nil)
+	file := &robotstxt.File{} // a 4xx (or anything but 2xx): no rules
+	if status >= 200 && status <= 299 {
+		file = robotstxt.Parse(body)
 	}
-	e.group = data.FindGroup(agentToken(p.opts.UserAgent))
+	e.group = file.Group(agentToken(p.opts.UserAgent))
 	e.fetchedAt = at
 	e.err, e.fails = "", 0
 }

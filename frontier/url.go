@@ -3,11 +3,11 @@ package frontier
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
-	"golang.org/x/net/idna"
+	werrors "github.com/nlnwa/whatwg-url/errors"
+	whatwg "github.com/nlnwa/whatwg-url/url"
 )
 
 // MaxURLLength is the longest canonical URL the frontier accepts.
@@ -17,30 +17,240 @@ const MaxURLLength = 2083
 // ErrScheme is returned for URLs whose scheme is not http or https.
 var ErrScheme = errors.New("only http and https URLs are supported")
 
-// Canonical parses raw as an absolute http(s) URL and returns its canonical
-// form: scheme and host lower-cased, IDN hosts in punycode, the default port
-// dropped, the fragment dropped, dot segments resolved, percent-encoding
-// normalised (unreserved characters decoded, other escapes in upper case,
-// unsafe bytes escaped), an empty path made "/" and an empty query removed,
-// and session IDs (";jsessionid=", "PHPSESSID", "sid", "sessionid") and
-// "utm_*" tracking parameters dropped.
-// Two URLs that name the same resource in these ways map to one string.
+// Canonical parses raw as an absolute http(s) URL, as a browser parses it
+// (the WHATWG URL Standard: numeric and IDN hosts, backslashes, tabs and
+// newlines, "http:example.com"…), and returns its canonical form: the
+// default port, the fragment, the user name and password, and an empty
+// query dropped; dot segments resolved; percent-encoding normalised
+// (unreserved characters decoded, other escapes in upper case, unsafe
+// bytes escaped); and session IDs (";jsessionid=", "PHPSESSID", "sid",
+// "sessionid") and "utm_*" tracking parameters dropped. Two URLs that name
+// the same resource in these ways map to one string.
 func Canonical(raw string) (string, error) {
-	u, err := parse(nil, raw)
-	if err != nil {
-		return "", err
+	if len(raw) > 4*MaxURLLength {
+		return "", fmt.Errorf("URL longer than %d bytes", MaxURLLength)
 	}
-	return canonical(u)
+	u, err := parser.Parse(raw)
+	if err != nil {
+		return "", badURL(raw, err)
+	}
+	return canonical(raw, u)
 }
 
 // Resolve resolves ref against base, as a browser resolves a link, and
 // returns the canonical form of the result (see Canonical).
 func Resolve(base *url.URL, ref string) (string, error) {
-	u, err := parse(base, ref)
+	b, err := ParseBase(base.String())
 	if err != nil {
 		return "", err
 	}
-	return canonical(u)
+	return b.Resolve(ref)
+}
+
+// A Base is the URL of a page, parsed once, that its links resolve
+// against.
+type Base struct {
+	u      *whatwg.Url // nil until needed, when raw is set
+	raw    string
+	origin string // scheme://host[:port], when the base is http(s)
+	dir    string // its path up to the last '/'
+}
+
+// ParseBase parses the URL of a page. A base in the simple canonical form
+// of most pages is parsed only when a link needs the full parser.
+func ParseBase(raw string) (*Base, error) {
+	if origin, dir, ok := simpleBase(raw); ok {
+		return &Base{raw: raw, origin: origin, dir: dir}, nil
+	}
+	u, err := parser.Parse(raw)
+	if err != nil {
+		return nil, badURL(raw, err)
+	}
+	b := &Base{u: u}
+	if (u.Scheme() == "http" || u.Scheme() == "https") && u.Hostname() != "" && !u.OpaquePath() {
+		p := u.Pathname()
+		b.origin, b.dir = u.Scheme()+"://"+u.Host(), p[:strings.LastIndexByte(p, '/')+1]
+	}
+	return b, nil
+}
+
+// Resolve resolves ref against b and returns the canonical form of the
+// result (see Canonical).
+func (b *Base) Resolve(ref string) (string, error) {
+	if s, ok := b.simple(ref); ok {
+		return s, nil
+	}
+	return b.resolve(ref)
+}
+
+// simple resolves the common links (a path of letters, digits and "/._~-",
+// perhaps a query of those and "=&", perhaps a fragment) without the full
+// parser, to the same result. ok is false for any other link.
+func (b *Base) simple(ref string) (string, bool) {
+	if b.origin == "" {
+		return "", false
+	}
+	if i := strings.IndexByte(ref, '#'); i >= 0 {
+		ref = ref[:i]
+	}
+	path, query, _ := strings.Cut(ref, "?")
+	if path == "" || strings.HasPrefix(path, "//") || !simpleChars(path, false) || !simpleChars(query, true) {
+		return "", false
+	}
+	if path[0] != '/' {
+		path = b.dir + path
+	}
+	var sb strings.Builder
+	sb.Grow(len(b.origin) + len(path) + len(query) + 1)
+	sb.WriteString(b.origin)
+	path = removeDotSegments(stripPathSession(normalizeEscapes(removeDotSegments(path))))
+	if path == "" {
+		path = "/"
+	}
+	sb.WriteString(path)
+	if q := stripQuerySession(query); q != "" {
+		sb.WriteByte('?')
+		sb.WriteString(q)
+	}
+	if sb.Len() > MaxURLLength {
+		return "", false
+	}
+	return sb.String(), true
+}
+
+// simpleChars reports whether s holds only letters, digits and "/._~-"
+// (and "=&" in a query).
+func simpleChars(s string, query bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '/' || c == '.' || c == '_' || c == '~' || c == '-' || query && (c == '=' || c == '&') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// simpleBase returns the origin and directory of raw when it is an http(s)
+// URL the parser would leave as it is: a lower-case host name or dotted
+// IPv4 address, no port or a port that is not the default, and a path of
+// simple characters with no dot segments.
+func simpleBase(raw string) (origin, dir string, ok bool) {
+	rest, found := strings.CutPrefix(raw, "http://")
+	port := "80"
+	if !found {
+		if rest, found = strings.CutPrefix(raw, "https://"); !found {
+			return "", "", false
+		}
+		port = "443"
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end <= 0 || rest[end] != '/' {
+		return "", "", false
+	}
+	host, p, hasPort := strings.Cut(rest[:end], ":")
+	if !simpleHost(host) || hasPort && !simplePort(p, port) {
+		return "", "", false
+	}
+	path := rest[end:]
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	if !simpleChars(path, false) || removeDotSegments(path) != path {
+		return "", "", false
+	}
+	return raw[:len(raw)-len(rest)+end], path[:strings.LastIndexByte(path, '/')+1], true
+}
+
+// simpleHost reports a host name of lower-case labels ([a-z0-9-], the last
+// starting with a letter) or a dotted-decimal IPv4 address without leading
+// zeros.
+func simpleHost(h string) bool {
+	labels := strings.Split(h, ".")
+	numeric := 0
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || strings.HasPrefix(l, "xn--") {
+			return false
+		}
+		digits := true
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			switch {
+			case '0' <= c && c <= '9':
+			case 'a' <= c && c <= 'z' || c == '-':
+				digits = false
+			default:
+				return false
+			}
+		}
+		if digits {
+			if len(l) > 3 || len(l) > 1 && l[0] == '0' || len(l) == 3 && l > "255" {
+				return false
+			}
+			numeric++
+		}
+	}
+	// A last label that may read as a number ("0x1f" too) makes the host
+	// an IPv4 address to the parser: a name's last label starts with a
+	// letter here.
+	last := labels[len(labels)-1]
+	return 'a' <= last[0] && last[0] <= 'z' || numeric == 4 && len(labels) == 4
+}
+
+// simplePort reports a port in its shortest form that is not def.
+func simplePort(p, def string) bool {
+	if p == "" || p == def || len(p) > 5 || p[0] == '0' || len(p) == 5 && p > "65535" {
+		return false
+	}
+	return strings.Trim(p, "0123456789") == ""
+}
+
+// resolve resolves ref against b with the full parser.
+func (b *Base) resolve(ref string) (string, error) {
+	if len(ref) > 4*MaxURLLength {
+		return "", fmt.Errorf("URL longer than %d bytes", MaxURLLength)
+	}
+	if b.u == nil {
+		u, err := parser.Parse(b.raw)
+		if err != nil {
+			return "", badURL(b.raw, err)
+		}
+		b.u = u
+	}
+	u, err := b.u.Parse(ref)
+	if err != nil {
+		return "", badURL(ref, err)
+	}
+	return canonical(ref, u)
+}
+
+// parser parses URLs as the WHATWG URL Standard says; it holds no state.
+var parser = whatwg.NewParser()
+
+func badURL(raw string, err error) error {
+	var ve *werrors.ValidationError
+	if errors.As(err, &ve) {
+		if msg, ok := urlErrors[ve.Type()]; ok {
+			err = errors.New(msg)
+		} else {
+			err = errors.New(string(ve.Type()))
+		}
+	}
+	return fmt.Errorf("bad URL %q: %w", clip(raw), err)
+}
+
+// urlErrors say the parser's failures briefly.
+var urlErrors = map[werrors.ErrorType]string{
+	werrors.MissingSchemeNonRelativeURL: "not absolute (want http:// or https://)",
+	werrors.IPv6Unclosed:                "missing ']' in host",
+	werrors.DomainToASCII:               "invalid host name",
+	werrors.DomainInvalidCodePoint:      "invalid character in host",
+	werrors.IPv4OutOfRangePart:          "invalid IPv4 address",
+	werrors.IPv4TooManyParts:            "invalid IPv4 address",
+	werrors.HostMissing:                 "empty host",
+	werrors.PortOutOfRange:              "port out of range",
+	werrors.PortInvalid:                 "invalid port",
 }
 
 // Host returns the host[:port] part of a canonical URL, the unit that
@@ -59,86 +269,31 @@ func Host(canonicalURL string) string {
 	return rest
 }
 
-// parse cleans raw the way browsers do (surrounding spaces trimmed, tabs and
-// newlines removed, backslashes read as slashes, stray '%' escaped) and
-// parses it, relative to base when base is not nil.
-func parse(base *url.URL, raw string) (*url.URL, error) {
-	s := strings.TrimFunc(raw, func(r rune) bool { return r <= ' ' })
-	if strings.ContainsAny(s, "\t\n\r") {
-		s = strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(s)
-	}
-	if len(s) > 4*MaxURLLength {
-		return nil, fmt.Errorf("URL longer than %d bytes", MaxURLLength)
-	}
-	s = fixEscapes(s)
-	if i := strings.IndexAny(s, "?#"); i >= 0 {
-		s = strings.ReplaceAll(s[:i], `\`, "/") + s[i:]
-	} else {
-		s = strings.ReplaceAll(s, `\`, "/")
-	}
-	var (
-		u   *url.URL
-		err error
-	)
-	if base != nil {
-		u, err = base.Parse(s)
-	} else {
-		u, err = url.Parse(s)
-	}
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("bad URL %q: %w", clip(raw), err)
-	}
-	return u, nil
-}
-
-func canonical(u *url.URL) (string, error) {
-	scheme := strings.ToLower(u.Scheme)
+// canonical writes the canonical form of u, parsed from raw.
+func canonical(raw string, u *whatwg.Url) (string, error) {
+	scheme := u.Scheme()
 	if scheme != "http" && scheme != "https" {
 		if scheme == "" {
-			return "", fmt.Errorf("bad URL %q: not absolute (want http:// or https://)", clip(u.String()))
+			return "", fmt.Errorf("bad URL %q: not absolute (want http:// or https://)", clip(raw))
 		}
-		return "", fmt.Errorf("bad URL %q: %w", clip(u.String()), ErrScheme)
+		return "", fmt.Errorf("bad URL %q: %w", clip(raw), ErrScheme)
 	}
-	if u.Opaque != "" {
-		return "", fmt.Errorf("bad URL %q: missing // after scheme", clip(u.String()))
-	}
-	host, err := canonicalHost(u.Hostname())
-	if err != nil {
-		return "", fmt.Errorf("bad URL %q: %w", clip(u.String()), err)
-	}
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
+	host := u.Host() // lower-case, IDNA, IPv4 and IPv6 normalised, default port dropped
+	if u.Hostname() == "" {
+		return "", fmt.Errorf("bad URL %q: empty host", clip(raw))
 	}
 	var b strings.Builder
-	b.Grow(len(scheme) + len(host) + len(u.EscapedPath()) + len(u.RawQuery) + 16)
+	path, query := u.Pathname(), u.Query()
+	b.Grow(len(scheme) + len(host) + len(path) + len(query) + 8)
 	b.WriteString(scheme)
 	b.WriteString("://")
-	if u.User != nil {
-		b.WriteString(u.User.String())
-		b.WriteByte('@')
-	}
-	if strings.IndexByte(host, ':') >= 0 {
-		b.WriteByte('[')
-		b.WriteString(host)
-		b.WriteByte(']')
-	} else {
-		b.WriteString(host)
-	}
-	if port != "" {
-		b.WriteByte(':')
-		b.WriteString(port)
-	}
-	path := removeDotSegments(stripPathSession(normalizeEscapes(u.EscapedPath())))
+	b.WriteString(host)
+	path = removeDotSegments(stripPathSession(normalizeEscapes(path)))
 	if path == "" {
 		path = "/"
 	}
 	b.WriteString(path)
-	if q := stripQuerySession(normalizeEscapes(u.RawQuery)); q != "" {
+	if q := stripQuerySession(normalizeEscapes(query)); q != "" {
 		b.WriteByte('?')
 		b.WriteString(q)
 	}
@@ -182,42 +337,6 @@ func stripPathSession(p string) string {
 	return p[:i] + p[i+1+end:]
 }
 
-func canonicalHost(h string) (string, error) {
-	if h == "" {
-		return "", errors.New("empty host")
-	}
-	if ip := net.ParseIP(h); ip != nil {
-		if ip4 := ip.To4(); ip4 != nil && strings.IndexByte(h, ':') < 0 {
-			return ip4.String(), nil
-		}
-		return ip.String(), nil
-	}
-	h = strings.ToLower(h)
-	if !isASCII(h) || strings.Contains(h, "xn--") {
-		a, err := idna.Lookup.ToASCII(h)
-		if err != nil {
-			return "", fmt.Errorf("invalid host: %w", err)
-		}
-		h = a
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if c <= ' ' || strings.IndexByte(`#%/:<>?@[\]^|`, c) >= 0 {
-			return "", fmt.Errorf("invalid character %q in host", c)
-		}
-	}
-	return h, nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -231,26 +350,6 @@ func unhex(c byte) byte {
 	default:
 		return c - 'A' + 10
 	}
-}
-
-// fixEscapes escapes every '%' that does not start a valid escape, so that
-// net/url accepts what browsers accept.
-func fixEscapes(s string) string {
-	i := strings.IndexByte(s, '%')
-	if i < 0 {
-		return s
-	}
-	var b strings.Builder
-	for ; i < len(s); i++ {
-		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
-			b.WriteString(s[:i])
-			b.WriteString("%25")
-			s = s[i+1:]
-			i = -1
-		}
-	}
-	b.WriteString(s)
-	return b.String()
 }
 
 const upperhex = "0123456789ABCDEF"

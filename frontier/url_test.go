@@ -23,6 +23,8 @@ func TestCanonical(t *testing.T) {
 		{"http://ex\tample.com/x\n", "http://example.com/x"},
 		{"http://h/a;jsessionid=ABC123?x=1&PHPSESSID=9&utm_source=n&sid=2&y=2", "http://h/a?x=1&y=2"},
 		{"http://h/a;JSESSIONID=z/b?utm_campaign=q", "http://h/a/b"},
+		{"http:///nohost", "http://nohost/"}, // as browsers read it (WHATWG)
+		{"http://user:pw@h/", "http://h/"},   // no credentials in a stored URL
 	}
 	for _, c := range cases {
 		got, err := frontier.Canonical(c.in)
@@ -30,7 +32,7 @@ func TestCanonical(t *testing.T) {
 			t.Errorf("Canonical(%q) = %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"ftp://example.com/", "mailto:a@b.c", "http://[::1", "/relative", "http:///nohost", "javascript:alert(1)", "http://exa mple.com/"} {
+	for _, bad := range []string{"ftp://example.com/", "mailto:a@b.c", "http://[::1", "/relative", "http://", "javascript:alert(1)", "http://exa mple.com/"} {
 		if got, err := frontier.Canonical(bad); err == nil {
 			t.Errorf("Canonical(%q) = %q, want an error", bad, got)
 		}

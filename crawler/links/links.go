@@ -120,10 +120,14 @@ func scan(pageURL *url.URL, contentType string, body []byte) []string {
 // resolveAll returns the canonical http(s) URLs of refs against base, in
 // order, without repeats.
 func resolveAll(base *url.URL, refs []string) []string {
+	b, err := frontier.ParseBase(base.String())
+	if err != nil {
+		return nil
+	}
 	var out []string
 	seen := make(map[string]struct{}, len(refs))
 	for _, ref := range refs {
-		u, err := frontier.Resolve(base, ref)
+		u, err := b.Resolve(ref)
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,54 @@
+package frontier
+
+import (
+	"strings"
+	"testing"
+)
+
+// The shortcut for simple links resolves them exactly as the parser does.
+func FuzzSimpleResolve(f *testing.F) {
+	for _, s := range [][2]string{
+		{"http://h/a/b", "c"}, {"http://h/a/b", "../c/./d"}, {"https://h:8443/a/", "/x?y=1&z"}, {"http://h/a", "p.html#top"},
+		{"http://h/a;jsessionid=1/b", "../c"}, {"http://h/%7Ea/b", "c"}, {"http://h/", ".."}, {"http://h/a/b", "./"},
+		{"http://h/a/b?q", "?"}, {"http://h/a/b", "c?utm_source=x&k=v"}, {"http://h/a/b", "~u/..."},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, base, ref string) {
+		b, err := ParseBase(base)
+		if err != nil {
+			return
+		}
+		got, ok := b.simple(ref)
+		if !ok {
+			return
+		}
+		want, err := b.resolve(ref)
+		if err != nil || got != want {
+			t.Fatalf("base %q ref %q: shortcut %q, parser %q (%v)", base, ref, got, want, err)
+		}
+	})
+}
+
+// A base taken apart without the parser has the origin and directory the
+// parser gives it.
+func FuzzSimpleBase(f *testing.F) {
+	for _, s := range []string{"http://h/a/b", "https://h:8443/a/", "http://127.0.0.1:8080/p/1?x", "http://H/a", "http://h:80/",
+		"http://1.2.3.04/", "http://0x7f.1/", "http://a.b.c.xn--pokxncvks/", "http://h/a/./b", "http://1.2.3/", "http://h:65536/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		origin, dir, ok := simpleBase(raw)
+		if !ok {
+			return
+		}
+		u, err := parser.Parse(raw)
+		if err != nil {
+			t.Fatalf("%q taken apart as %q %q, but the parser refuses it: %v", raw, origin, dir, err)
+		}
+		p := u.Pathname()
+		if wo, wd := u.Scheme()+"://"+u.Host(), p[:strings.LastIndexByte(p, '/')+1]; wo != origin || wd != dir {
+			t.Fatalf("%q: taken apart as %q %q, parser gives %q %q", raw, origin, dir, wo, wd)
+		}
+	})
+}

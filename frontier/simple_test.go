@@ -11,6 +11,7 @@ func FuzzSimpleResolve(f *testing.F) {
 		{"http://h/a/b", "c"}, {"http://h/a/b", "../c/./d"}, {"https://h:8443/a/", "/x?y=1&z"}, {"http://h/a", "p.html#top"},
 		{"http://h/a;jsessionid=1/b", "../c"}, {"http://h/%7Ea/b", "c"}, {"http://h/", ".."}, {"http://h/a/b", "./"},
 		{"http://h/a/b?q", "?"}, {"http://h/a/b", "c?utm_source=x&k=v"}, {"http://h/a/b", "~u/..."},
+		{"http://h/a", "http://127.0.0.1:8080/p/1?x=1#s"}, {"http://h/a", "https://g.example:443/x/../y"}, {"http://h/a", "http://0x1.h/"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -93,6 +93,14 @@ func (b *Base) simple(ref string) (string, bool) {
 	if i := strings.IndexByte(ref, '#'); i >= 0 {
 		ref = ref[:i]
 	}
+	origin := b.origin
+	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
+		o, rest, ok := simpleOrigin(ref)
+		if !ok || rest == "" || rest[0] != '/' {
+			return "", false
+		}
+		origin, ref = o, rest
+	}
 	path, query, _ := strings.Cut(ref, "?")
 	if path == "" || strings.HasPrefix(path, "//") || !simpleChars(path, false) || !simpleChars(query, true) {
 		return "", false
@@ -101,8 +109,8 @@ func (b *Base) simple(ref string) (string, bool) {
 		path = b.dir + path
 	}
 	var sb strings.Builder
-	sb.Grow(len(b.origin) + len(path) + len(query) + 1)
-	sb.WriteString(b.origin)
+	sb.Grow(len(origin) + len(path) + len(query) + 1)
+	sb.WriteString(origin)
 	path = removeDotSegments(stripPathSession(normalizeEscapes(removeDotSegments(path))))
 	if path == "" {
 		path = "/"
@@ -137,6 +145,22 @@ func simpleChars(s string, query bool) bool {
 // IPv4 address, no port or a port that is not the default, and a path of
 // simple characters with no dot segments.
 func simpleBase(raw string) (origin, dir string, ok bool) {
+	origin, path, ok := simpleOrigin(raw)
+	if !ok || path == "" || path[0] != '/' {
+		return "", "", false
+	}
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	if !simpleChars(path, false) || removeDotSegments(path) != path {
+		return "", "", false
+	}
+	return origin, path[:strings.LastIndexByte(path, '/')+1], true
+}
+
+// simpleOrigin splits an http(s) URL whose origin the parser would leave
+// as it is (see simpleBase) into that origin and the rest.
+func simpleOrigin(raw string) (origin, rest string, ok bool) {
 	rest, found := strings.CutPrefix(raw, "http://")
 	port := "80"
 	if !found {
@@ -146,21 +170,15 @@ func simpleBase(raw string) (origin, dir string, ok bool) {
 		port = "443"
 	}
 	end := strings.IndexAny(rest, "/?#")
-	if end <= 0 || rest[end] != '/' {
-		return "", "", false
+	if end < 0 {
+		end = len(rest)
 	}
 	host, p, hasPort := strings.Cut(rest[:end], ":")
-	if !simpleHost(host) || hasPort && !simplePort(p, port) {
+	if end == 0 || !simpleHost(host) || hasPort && !simplePort(p, port) {
 		return "", "", false
 	}
-	path := rest[end:]
-	if i := strings.IndexAny(path, "?#"); i >= 0 {
-		path = path[:i]
-	}
-	if !simpleChars(path, false) || removeDotSegments(path) != path {
-		return "", "", false
-	}
-	return raw[:len(raw)-len(rest)+end], path[:strings.LastIndexByte(path, '/')+1], true
+	n := len(raw) - len(rest) + end
+	return raw[:n], raw[n:], true
 }
 
 // simpleHost reports a host name of lower-case labels ([a-z0-9-], the last

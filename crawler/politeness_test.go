@@ -101,6 +101,9 @@ func TestRobotsDisallowOnceAndCached(t *testing.T) {
 		if run == 0 && sum.Skipped == 0 {
 			t.Error("no URL recorded as skipped")
 		}
+		if n := sum.ByStatus[0]; n != 0 {
+			t.Errorf("%d URLs counted as status 'no answer': skipped ones were counted as unanswered", n)
+		}
 	}
 	// Disallow: /p/1 covers /p/1 and /p/11…/p/19; /p/10 is allowed again.
 	for _, p := range []string{"/p/1", "/p/11", "/p/15", "/p/19"} {
@@ -303,5 +306,49 @@ func TestDenyPrivate(t *testing.T) {
 	}
 	if r, _ := st.Get(srv.URL + "/ok"); r == nil || r.Status != 200 {
 		t.Errorf("the seed's own host was blocked: %+v", r)
+	}
+}
+
+// A server that answers 503 without Retry-After is asked again no sooner
+// than a second later, then two: never at the backoff's 200ms.
+func TestSlowDownAfter503(t *testing.T) {
+	var mu sync.Mutex
+	var starts []time.Time
+	srv := serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/flaky" {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		starts = append(starts, time.Now())
+		n := len(starts)
+		mu.Unlock()
+		if n <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	st := openStore(t)
+	cfg := testConfig(srv.URL + "/flaky")
+	c, err := crawler.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 3 {
+		t.Fatalf("%d attempts, want 3 (503, 503, 200)", len(starts))
+	}
+	for i, want := range []time.Duration{950 * time.Millisecond, 1950 * time.Millisecond} {
+		if d := starts[i+1].Sub(starts[i]); d < want {
+			t.Errorf("attempt %d came %v after the 503 before it, want ≥ %v", i+2, d, want)
+		}
+	}
+	if r, _ := st.Get(srv.URL + "/flaky"); r == nil || r.Status != 200 || r.Attempts != 3 {
+		t.Errorf("record %+v", r)
 	}
 }

@@ -43,7 +43,7 @@ type Progress struct {
 type Summary struct {
 	Progress
 	Elapsed    time.Duration
-	ByStatus   map[int]int    // records saved this run, by HTTP status (0: no answer)
+	ByStatus   map[int]int    // records of URLs fetched this run, by HTTP status (0: no answer); skipped ones are in Skipped
 	Errors     map[string]int // records saved this run, by error
 	Retries    int            // attempts after the first, in all
 	Duplicates int            // links dropped as already seen
@@ -119,7 +119,9 @@ func (s *stats) saved(pages []*store.Page, lost int) {
 		rec := &p.Record
 		s.stored++
 		s.bytes += rec.Length
-		s.byStatus[rec.Status]++
+		if rec.Skipped == "" { // a URL not fetched on purpose has no status
+			s.byStatus[rec.Status]++
+		}
 		s.retries += max(rec.Attempts-1, 0)
 		s.maxDepth = max(s.maxDepth, rec.Depth)
 		if rec.Skipped != "" {

@@ -164,7 +164,8 @@ func safeSegment(s string) string {
 type Summary struct {
 	Records  int
 	Bytes    int64
-	ByStatus map[int]int
+	ByStatus map[int]int  // records of fetched URLs, by status (0: no answer)
+	Skipped  map[Skip]int // records of URLs not fetched on purpose, by why
 	Hosts    map[string]int
 	Errors   map[string]int
 	Attempts int
@@ -181,14 +182,18 @@ type Summary struct {
 
 // Summarize reads every record and counts them.
 func (s *Store) Summarize() (*Summary, error) {
-	sum := &Summary{ByStatus: map[int]int{}, Hosts: map[string]int{}, Errors: map[string]int{},
+	sum := &Summary{ByStatus: map[int]int{}, Skipped: map[Skip]int{}, Hosts: map[string]int{}, Errors: map[string]int{},
 		Items: map[string]int{}, ExtractErrors: map[string]int{}}
 	var first, last = "", ""
 	var firstT, lastT int64
 	err := s.Each(func(r *Record) error {
 		sum.Records++
 		sum.Bytes += r.Length
-		sum.ByStatus[r.Status]++
+		if r.Skipped != "" {
+			sum.Skipped[r.Skipped]++
+		} else {
+			sum.ByStatus[r.Status]++
+		}
 		sum.Attempts += r.Attempts
 		if u, err := url.Parse(r.URL); err == nil {
 			sum.Hosts[u.Host]++

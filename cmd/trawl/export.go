@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -154,6 +156,9 @@ func cmdStats(args []string, stdout io.Writer) error {
 			label = "no answer"
 		}
 		fmt.Fprintf(stdout, "status    %-9s %d\n", label, s.ByStatus[k])
+	}
+	for _, why := range slices.Sorted(maps.Keys(s.Skipped)) {
+		fmt.Fprintf(stdout, "skipped   %-9s %d\n", why, s.Skipped[why])
 	}
 	fmt.Fprintf(stdout, "hosts     %d\n", len(s.Hosts))
 	for _, h := range top(s.Hosts, 10) {

@@ -144,11 +144,17 @@ func RetryableStatus(code int) bool {
 }
 
 // afterBackOff is an exponential backoff that waits at least as long as the
-// server's last Retry-After.
+// server's last Retry-After, and after a 429 or 503 that gave none, at
+// least a second, doubling with each.
 type afterBackOff struct {
 	backoff.ExponentialBackOff
 	after time.Duration
+	slow  time.Duration // the least wait after the last 429/503 without Retry-After
 }
+
+// MinSlowDown is the least wait before asking again after a 429 or 503
+// without Retry-After; it doubles with each such answer.
+const MinSlowDown = time.Second
 
 func (b *afterBackOff) NextBackOff() time.Duration {
 	d := b.ExponentialBackOff.NextBackOff()
@@ -188,6 +194,10 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request, body Body, onRetry fun
 				return backoff.Permanent(errRetry)
 			}
 			b.after = r.RetryAfter
+			if r.RetryAfter == 0 && (r.Status == http.StatusTooManyRequests || r.Status == http.StatusServiceUnavailable) {
+				b.slow = max(2*b.slow, MinSlowDown)
+				b.after = b.slow
+			}
 			return errRetry
 		}
 		return nil

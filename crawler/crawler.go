@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -89,6 +90,7 @@ type Crawler struct {
 	log          *slog.Logger
 	stats        *stats
 	active       leases // being fetched, extended while they are
+	users        users  // credentials by origin, from seeds and lists
 }
 
 // New returns a Crawler for the job in st. It checks cfg and fails with an
@@ -97,7 +99,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	c := &Crawler{cfg: cfg, store: st, active: leases{m: make(map[uint64]frontier.Lease)}}
+	c := &Crawler{cfg: cfg, store: st, active: leases{m: make(map[uint64]frontier.Lease)}, users: users{m: make(map[string]*url.Userinfo)}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -107,6 +109,11 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	var err error
 	if c.seeds, c.scope, err = c.cfg.scope(); err != nil {
 		return nil, err
+	}
+	for _, s := range cfg.Seeds {
+		if r, err := (fetch.Request{URL: s}).Canonical(); err == nil {
+			c.users.remember(r)
+		}
 	}
 	if c.transport == nil {
 		c.transport = fetch.NewTransport(fetch.TransportOptions{
@@ -196,7 +203,12 @@ func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
 func (c *Crawler) Add(ctx context.Context, reqs ...fetch.Request) (int, error) {
 	frs := make([]frontier.Request, 0, len(reqs))
 	for _, r := range reqs {
-		fr, err := r.Frontier()
+		r, err := r.Canonical()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", r.URL, err)
+		}
+		c.users.remember(r)
+		fr, err := r.CanonicalFrontier()
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", r.URL, err)
 		}
@@ -309,6 +321,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if err != nil {
 		return nil, err
 	}
+	req.User = c.users.of(l.URL)
 	hold := func(r *fetch.Response, wait time.Duration) {
 		// A server that asks us to slow down means the whole host.
 		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
@@ -326,6 +339,41 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		return nil, nil
 	}
 	return c.fetched(l, r)
+}
+
+// users are the credentials that seeds and list lines gave in their URLs,
+// by origin: kept in memory only, so no job file or export holds them.
+type users struct {
+	mu sync.Mutex
+	m  map[string]*url.Userinfo
+}
+
+// origin is the scheme and host of a canonical URL.
+func origin(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			return u[:i+3+j]
+		}
+	}
+	return u
+}
+
+func (us *users) remember(r fetch.Request) {
+	if r.User == nil {
+		return
+	}
+	us.mu.Lock()
+	us.m[origin(r.URL)] = r.User
+	us.mu.Unlock()
+}
+
+func (us *users) of(u string) *url.Userinfo {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if len(us.m) == 0 {
+		return nil
+	}
+	return us.m[origin(u)]
 }
 
 // ended reports a frontier error that must stop the worker: a lost lease

@@ -1,9 +1,12 @@
 package crawler_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,5 +96,62 @@ func TestSlowFetchKeepsItsLease(t *testing.T) {
 	}
 	if r, _ := st.Get(srv.URL + "/slow"); r == nil || r.Status != 200 {
 		t.Fatalf("record %+v", r)
+	}
+}
+
+// Credentials in a seed's URL authenticate its requests to that origin,
+// and are written nowhere: not in records, not in the job file, not in
+// an export.
+func TestCredentialsNeverStored(t *testing.T) {
+	var authorized, asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		asked.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u != "ann" || p != "s3cret-pw" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="t"`)
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		authorized.Add(1)
+		if r.URL.Path == "/a" {
+			w.Write([]byte(`<a href="/b">b</a>`))
+			return
+		}
+		w.Write([]byte("b"))
+	}))
+	defer srv.Close()
+	st := openStore(t)
+	seed := strings.Replace(srv.URL, "http://", "http://ann:s3cret-pw@", 1) + "/a"
+	c, err := crawler.New(st, testConfig(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if asked.Load() != 2 || authorized.Load() != 2 {
+		t.Fatalf("%d requests, %d authorized; want both pages fetched with the seed's credentials", asked.Load(), authorized.Load())
+	}
+	var out bytes.Buffer
+	if _, err := st.ExportJSONL(&out, true); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "s3cret-pw") || strings.Contains(out.String(), "ann:") {
+		t.Errorf("the export holds the credentials:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), srv.URL+"/a") {
+		t.Errorf("the export lacks the page:\n%s", out.String())
+	}
+	path := st.Path()
+	st.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("s3cret-pw")) {
+		t.Error("the job file holds the password")
 	}
 }

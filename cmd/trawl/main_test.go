@@ -651,3 +651,28 @@ func TestBadRulesExit2(t *testing.T) {
 		t.Errorf("%d requests made with bad rules", n)
 	}
 }
+
+// A URL that a browser refuses (its host maps to nothing under IDNA) is one
+// bad line: the other lines are fetched and it is reported, on every run.
+func TestFetchListWithRefusedHost(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer srv.Close()
+	dir := t.TempDir()
+	list := srv.URL + "/a\nhttps://%C2%AD/\n" + srv.URL + "/b\nhttp://user:hunter22@" + strings.TrimPrefix(srv.URL, "http://") + "/c\n"
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644)
+	for run := range 2 {
+		r := trawl(t, dir, "", "fetch", "list.txt")
+		if r.code != 0 || !strings.Contains(r.stderr, `list.txt:2: bad URL "https://%C2%AD/"`) {
+			t.Fatalf("run %d: exit %d, stderr:\n%s\nwant exit 0 and line 2 reported", run, r.code, r.stderr)
+		}
+	}
+	got := storedURLs(t, filepath.Join(dir, "trawl.db"))
+	for _, p := range []string{"/a", "/b", "/c"} {
+		if !got[srv.URL+p] {
+			t.Errorf("%s not fetched; stored %v", p, got)
+		}
+	}
+	if r := trawl(t, dir, "", "export", "trawl.db"); strings.Contains(r.stdout, "hunter22") {
+		t.Errorf("the export holds a password:\n%s", r.stdout)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/trawl-dev/trawl/frontier"
@@ -20,6 +21,10 @@ type Request struct {
 	Header map[string]string `json:"headers,omitempty"` // sent as given (User-Agent included)
 	Body   string            `json:"body,omitempty"`
 	Out    string            `json:"out,omitempty"` // file name under the download folder, made safe
+	// User is the user name and password the URL held, taken out of it by
+	// Canonical: sent as basic authentication to the URL's origin only,
+	// never written anywhere.
+	User *url.Userinfo `json:"-"`
 }
 
 // Canonical checks r's URL, method and header names, and returns r with
@@ -28,6 +33,9 @@ func (r Request) Canonical() (Request, error) {
 	u, err := frontier.Canonical(r.URL)
 	if err != nil {
 		return Request{}, err
+	}
+	if raw, err := url.Parse(strings.TrimSpace(r.URL)); err == nil && raw.User != nil && r.User == nil {
+		r.User = raw.User
 	}
 	r.URL = u
 	if r.Method = strings.ToUpper(r.Method); r.Method == http.MethodGet {
@@ -53,11 +61,16 @@ func (r Request) Frontier() (frontier.Request, error) {
 	if err != nil {
 		return frontier.Request{}, err
 	}
+	return r.CanonicalFrontier()
+}
+
+// CanonicalFrontier is Frontier for a request Canonical returned.
+func (r Request) CanonicalFrontier() (frontier.Request, error) {
 	fr := frontier.Request{URL: r.URL}
 	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" {
 		return fr, nil
 	}
-	r.URL = ""
+	r.URL, r.User = "", nil
 	data, err := json.Marshal(&r)
 	if err != nil {
 		return frontier.Request{}, err
@@ -106,5 +119,9 @@ func (r Request) httpRequest(ctx context.Context, userAgent string) (*http.Reque
 		return nil, err
 	}
 	req.Header.Set("User-Agent", userAgent)
+	if r.User != nil {
+		pw, _ := r.User.Password()
+		req.SetBasicAuth(r.User.Username(), pw)
+	}
 	return req, nil
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,11 +137,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		popts.Robots = &http.Client{Transport: c.transport}
 	}
 	c.policy = politeness.New(popts)
-	fopts := fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout}
-	if cfg.Follow {
-		fopts.Allow = c.scope.Check
-	}
-	c.fetcher = fetch.New(fopts)
+	c.fetcher = fetch.New(fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout})
 	if err := c.openParts(); err != nil {
 		return nil, err
 	}
@@ -305,23 +302,23 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if err != nil {
 		return nil, fmt.Errorf("frontier gave a bad URL %q: %w", l.URL, err)
 	}
+	req, err := fetch.FromFrontier(l.Request)
+	if err != nil {
+		return nil, err
+	}
+	req.User = c.users.of(l.URL)
 	if l.OverBudget {
-		return c.unfetched(ctx, l, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
+		return c.unfetched(ctx, l, req, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
 	}
 	v := c.policy.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
 	switch v.Action {
 	case politeness.Later:
 		return nil, c.ended(c.fr.Return(ctx, l, v.Until))
 	case politeness.Skip:
-		return c.unfetched(ctx, l, store.SkipRobots, v.Reason)
+		return c.unfetched(ctx, l, req, store.SkipRobots, v.Reason)
 	case politeness.Fail:
-		return c.unfetched(ctx, l, "", v.Reason)
+		return c.unfetched(ctx, l, req, "", v.Reason)
 	}
-	req, err := fetch.FromFrontier(l.Request)
-	if err != nil {
-		return nil, err
-	}
-	req.User = c.users.of(l.URL)
 	hold := func(r *fetch.Response, wait time.Duration) {
 		// A server that asks us to slow down means the whole host.
 		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
@@ -338,7 +335,49 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if ctx.Err() != nil {
 		return nil, nil
 	}
-	return c.fetched(l, r)
+	if r.Err == nil && r.Location != "" {
+		hop, err := c.redirect(l, req, r)
+		if err == nil {
+			fetch.Recycle(r.Payload.Data)
+			return &result{done: frontier.Done{Lease: l, Found: []frontier.Request{hop}}}, nil
+		}
+		r.Err = err
+	}
+	if r.Err == nil && r.LocationErr != nil {
+		r.Err = r.LocationErr
+	}
+	return c.fetched(l, req, r)
+}
+
+// redirect returns the hop that follows a redirect response, queued as a
+// request of its own so that it meets robots.txt, its host's pace and its
+// budget; or why the chain ends here.
+func (c *Crawler) redirect(l frontier.Lease, req fetch.Request, r *fetch.Response) (frontier.Request, error) {
+	chain := []string{l.URL}
+	if req.Via != nil {
+		chain = append(slices.Clone(req.Via.Chain), l.URL)
+	}
+	switch {
+	case slices.Contains(chain, r.Location):
+		return frontier.Request{}, fmt.Errorf("redirect loop at %s", r.Location)
+	case len(chain) >= fetch.MaxRedirects:
+		return frontier.Request{}, fmt.Errorf("stopped after %d redirects", fetch.MaxRedirects)
+	}
+	if c.cfg.Follow {
+		if err := c.scope.Check(r.Location); err != nil {
+			return frontier.Request{}, fmt.Errorf("redirect to %s: %w", r.Location, err)
+		}
+	}
+	return req.Hop(l.Request, r.Location, r.Status).CanonicalFrontier()
+}
+
+// source returns the request a record is for: the one that was
+// redirected, for a hop.
+func source(l frontier.Lease, req fetch.Request) (url, spec string, depth int) {
+	if req.Via != nil {
+		return req.Via.URL, req.Via.Spec, req.Via.Depth
+	}
+	return l.URL, l.Spec, l.Depth
 }
 
 // users are the credentials that seeds and list lines gave in their URLs,
@@ -387,12 +426,13 @@ func (c *Crawler) ended(err error) error {
 
 // fetched builds the result of a fetch: the record, the body kept in
 // memory (with its items and the links to follow), or the file it went to.
-func (c *Crawler) fetched(l frontier.Lease, r *fetch.Response) (*result, error) {
+func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response) (*result, error) {
+	from, spec, depth := source(l, req)
 	rec := store.Record{
-		URL:         l.URL,
+		URL:         from,
 		FinalURL:    r.FinalURL,
 		Status:      r.Status,
-		Depth:       l.Depth,
+		Depth:       depth,
 		ContentType: r.ContentType,
 		Attempts:    r.Attempts,
 		Error:       fetch.Describe(r.Err, c.cfg.Timeout),
@@ -406,8 +446,8 @@ func (c *Crawler) fetched(l frontier.Lease, r *fetch.Response) (*result, error) 
 	if rec.FinalURL == "" {
 		rec.FinalURL = l.URL
 	}
-	if l.Spec != "" {
-		rec.Request = []byte(l.Spec)
+	if spec != "" {
+		rec.Request = []byte(spec)
 	}
 	var body []byte
 	var found []frontier.Request
@@ -416,7 +456,7 @@ func (c *Crawler) fetched(l frontier.Lease, r *fetch.Response) (*result, error) 
 		body = r.Payload.Data
 		var links []string
 		items, links, rec.ExtractError = c.extract(r)
-		found = c.follow(l, links)
+		found = c.follow(depth, links)
 	}
 	if rec.Error != "" {
 		c.log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
@@ -433,11 +473,18 @@ func (c *Crawler) fetched(l frontier.Lease, r *fetch.Response) (*result, error) 
 
 // unfetched releases l and returns its result with no fetch made: the
 // record holds why, and skipped (if set) says it was by choice.
-func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, skipped store.Skip, reason string) (*result, error) {
+func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, req fetch.Request, skipped store.Skip, reason string) (*result, error) {
 	if err := c.ended(c.fr.Release(ctx, l, c.policy.Current(ctx, l.Host))); err != nil {
 		return nil, err
 	}
-	rec := store.Record{URL: l.URL, FinalURL: l.URL, Depth: l.Depth, Error: reason, Skipped: skipped, FetchedAt: time.Now().UTC()}
+	from, spec, depth := source(l, req)
+	if req.Via != nil {
+		reason = "redirect to " + l.URL + ": " + reason
+	}
+	rec := store.Record{URL: from, FinalURL: l.URL, Depth: depth, Error: reason, Skipped: skipped, FetchedAt: time.Now().UTC()}
+	if spec != "" {
+		rec.Request = []byte(spec)
+	}
 	c.log.Info("not fetched", "url", l.URL, "reason", reason)
 	p, err := c.store.NewPage(rec, nil)
 	if err != nil {
@@ -480,8 +527,8 @@ func (c *Crawler) extract(r *fetch.Response) (items []store.Item, links []string
 // follow returns the links of a fetched page that are to be queued: in
 // scope, not traps, within the depth limit. (The frontier applies the
 // host budgets.)
-func (c *Crawler) follow(l frontier.Lease, links []string) []frontier.Request {
-	if !c.cfg.Follow || len(links) == 0 || (c.cfg.MaxDepth > 0 && l.Depth >= c.cfg.MaxDepth) {
+func (c *Crawler) follow(depth int, links []string) []frontier.Request {
+	if !c.cfg.Follow || len(links) == 0 || (c.cfg.MaxDepth > 0 && depth >= c.cfg.MaxDepth) {
 		return nil
 	}
 	found := make([]frontier.Request, 0, len(links))
@@ -495,7 +542,7 @@ func (c *Crawler) follow(l frontier.Lease, links []string) []frontier.Request {
 			traps++
 			continue
 		}
-		found = append(found, frontier.Request{URL: u, Depth: l.Depth + 1})
+		found = append(found, frontier.Request{URL: u, Depth: depth + 1})
 	}
 	c.stats.dropped(offsite, traps)
 	return found

@@ -352,3 +352,50 @@ func TestSlowDownAfter503(t *testing.T) {
 		t.Errorf("record %+v", r)
 	}
 }
+
+// Each redirect hop is a request of its own: robots.txt is asked about
+// it, and its host's Crawl-delay spaces it from the others.
+func TestRedirectHopsArePolite(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/robots.txt", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "User-agent: *\nCrawl-delay: 1\nDisallow: /private/\n")
+	})
+	mux.HandleFunc("/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/b", http.StatusFound) })
+	mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/c", http.StatusMovedPermanently) })
+	mux.HandleFunc("/c", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a href="/secret">s</a> <a href="/d">d</a>`)
+	})
+	mux.HandleFunc("/secret", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/private/x", http.StatusFound) })
+	mux.HandleFunc("/d", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "d") })
+	mux.HandleFunc("/private/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "private") })
+	var log requestLog
+	srv := httptest.NewServer(log.wrap(mux))
+	defer srv.Close()
+	st := openStore(t)
+	cfg := testConfig(srv.URL + "/a")
+	c, err := crawler.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := log.count("/private/x"); n != 0 {
+		t.Errorf("a redirect into a disallowed path was followed %d times", n)
+	}
+	if r, _ := st.Get(srv.URL + "/secret"); r == nil || r.Skipped != "robots" || r.FinalURL != srv.URL+"/private/x" {
+		t.Errorf("record of the redirect into /private/: %+v", r)
+	}
+	if r, _ := st.Get(srv.URL + "/a"); r == nil || r.Status != 200 || r.FinalURL != srv.URL+"/c" {
+		t.Errorf("record of /a (→ /b → /c): %+v", r)
+	}
+	ts := log.pageStarts()
+	if len(ts) != 5 { // /a, /b, /c, /secret, /d
+		t.Fatalf("%d requests, want 5: %v", len(ts), log.paths)
+	}
+	for i := 1; i < len(ts); i++ {
+		if d := ts[i].Sub(ts[i-1]); d < 950*time.Millisecond {
+			t.Errorf("requests %d and %d were %v apart, redirect hops included; Crawl-delay is 1s", i-1, i, d)
+		}
+	}
+}

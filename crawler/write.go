@@ -13,7 +13,8 @@ import (
 	"github.com/trawl-dev/trawl/store"
 )
 
-// result is one finished lease on its way to the writer.
+// result is one finished lease on its way to the writer: its record, and
+// its completion (a redirect hop has only the latter).
 type result struct {
 	page *store.Page
 	done frontier.Done
@@ -93,10 +94,13 @@ func (w *writer) run() {
 
 func (w *writer) commit(batch []*result) error {
 	c := w.c
-	pages := make([]*store.Page, len(batch))
+	pages := make([]*store.Page, 0, len(batch))
 	done := make([]frontier.Done, len(batch))
 	for i, r := range batch {
-		pages[i], done[i] = r.page, r.done
+		done[i] = r.done
+		if r.page != nil { // a redirect hop's result has no record yet
+			pages = append(pages, r.page)
+		}
 	}
 	// Bodies the sink wrote are durable before records say they are done.
 	if err := c.sink.Sync(); err != nil {

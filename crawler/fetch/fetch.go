@@ -24,7 +24,7 @@ import (
 	"github.com/trawl-dev/trawl/politeness"
 )
 
-// MaxRedirects is how many redirect hops one fetch follows.
+// MaxRedirects is how many redirects one request's chain may follow.
 const MaxRedirects = 10
 
 // ErrTooLarge is the error of a body longer than the job's max body size.
@@ -72,8 +72,6 @@ type Options struct {
 	MaxBody   int64         // bytes of body; 0 is no limit
 	Retries   int           // attempts after the first, for transient failures
 	Timeout   time.Duration // one attempt (or, for a streaming Body, the most time without a byte)
-	// Allow checks each redirect target; nil allows all.
-	Allow func(canonical string) error
 }
 
 // Fetcher makes requests' attempts. It is safe for concurrent use.
@@ -85,7 +83,12 @@ type Fetcher struct {
 
 // New returns a Fetcher with opts.
 func New(opts Options) *Fetcher {
-	return &Fetcher{opts: opts, client: newClient(opts.Transport, opts.Allow)}
+	return &Fetcher{opts: opts, client: &http.Client{
+		Transport: opts.Transport,
+		// A redirect is the caller's to schedule as a request of its own,
+		// so that each hop meets robots.txt and its host's pace.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
 }
 
 // Received returns how many body bytes streaming bodies received so far,
@@ -106,32 +109,10 @@ type Response struct {
 	Start       time.Time     // of the last attempt
 	Duration    time.Duration // of the last attempt
 	Latency     time.Duration // to the response headers
-}
-
-func newClient(rt http.RoundTripper, allow func(string) error) *http.Client {
-	return &http.Client{
-		Transport: rt,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= MaxRedirects {
-				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
-			}
-			target, err := frontier.Canonical(req.URL.String())
-			if err != nil {
-				return fmt.Errorf("redirect to %w", err)
-			}
-			for _, v := range via {
-				if c, _ := frontier.Canonical(v.URL.String()); c == target {
-					return fmt.Errorf("redirect loop at %s", target)
-				}
-			}
-			if allow != nil {
-				if err := allow(target); err != nil {
-					return fmt.Errorf("redirect to %s: %w", target, err)
-				}
-			}
-			return nil
-		},
-	}
+	// Location is the canonical target of a redirect (301, 302, 303, 307,
+	// 308); LocationErr says why a redirect's target is unusable.
+	Location    string
+	LocationErr error
 }
 
 // RetryableStatus reports the statuses worth another attempt.
@@ -285,15 +266,6 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 	resp, err := f.client.Do(req)
 	r.Latency = time.Since(r.Start)
 	if err != nil {
-		var ue *url.Error
-		if resp != nil && errors.As(err, &ue) && !ue.Timeout() && ctx.Err() == nil {
-			// CheckRedirect refused: the last response answered.
-			r.Status = resp.StatusCode
-			r.Header = resp.Header
-			r.FinalURL = resp.Request.URL.String()
-			r.Err = policyError{ue.Err}
-			return r
-		}
 		r.Err = err
 		return r
 	}
@@ -303,9 +275,32 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 	r.FinalURL = resp.Request.URL.String()
 	r.ContentType = resp.Header.Get("Content-Type")
 	r.RetryAfter = politeness.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	r.Location, r.LocationErr = location(resp)
 	tick(0)
 	r.Payload, r.Err = body.Receive(resp, from, f.opts.MaxBody, tick)
 	return r
+}
+
+// location returns the canonical target of a redirect response.
+func location(resp *http.Response) (string, error) {
+	switch resp.StatusCode {
+	case 301, 302, 303, 307, 308:
+	default:
+		return "", nil
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", nil // a 3xx without a target is an answer like any other
+	}
+	base, err := frontier.ParseBase(resp.Request.URL.String())
+	if err != nil {
+		return "", err
+	}
+	target, err := base.Resolve(loc)
+	if err != nil {
+		return "", fmt.Errorf("redirect to %w", err)
+	}
+	return target, nil
 }
 
 // Describe turns a fetch error into a message a person can read; timeout

@@ -36,7 +36,7 @@ type Via struct {
 	URL   string   `json:"url"`             // the redirected request's canonical URL
 	Spec  string   `json:"spec,omitempty"`  // and its frontier Spec
 	Depth int      `json:"depth,omitempty"` // and its depth (a hop is queued at depth 0, which no budget drops)
-	Chain []string `json:"chain"`          // the URLs that redirected, in order, the first being URL
+	Chain []string `json:"chain"`           // the URLs that redirected, in order, the first being URL
 }
 
 // Canonical checks r's URL, method and header names, and returns r with

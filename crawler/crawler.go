@@ -320,9 +320,12 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		return c.unfetched(ctx, l, req, "", v.Reason)
 	}
 	hold := func(r *fetch.Response, wait time.Duration) {
-		// A server that asks us to slow down means the whole host.
+		// A server that asks us to slow down means the whole host. The
+		// retry goes first when the hold ends; the host's other URLs a gap
+		// later, so that they do not arrive together.
 		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
-			c.ended(c.fr.Hold(ctx, l.Host, time.Now().Add(max(wait, r.RetryAfter))))
+			after := max(c.policy.Current(ctx, l.Host).Gap, fetch.MinSlowDown)
+			c.ended(c.fr.Hold(ctx, l.Host, time.Now().Add(max(wait, r.RetryAfter)+after)))
 		}
 	}
 	c.active.add(l)

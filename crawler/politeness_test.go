@@ -399,3 +399,60 @@ func TestRedirectHopsArePolite(t *testing.T) {
 		}
 	}
 }
+
+// When a Retry-After hold ends, the retry goes alone: the host's other
+// URLs follow a gap later, not in the same millisecond.
+func TestHoldReleasesOneAtATime(t *testing.T) {
+	var once sync.Once
+	var log requestLog
+	srv := httptest.NewServer(log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/robots.txt":
+			http.NotFound(w, r)
+		case "/":
+			fmt.Fprint(w, `<a href="/a">a</a> <a href="/b1">1</a> <a href="/b2">2</a> <a href="/b3">3</a> <a href="/b4">4</a>`)
+		case "/a":
+			limited := false
+			once.Do(func() { limited = true })
+			if limited {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			fmt.Fprint(w, "a")
+		default:
+			time.Sleep(200 * time.Millisecond) // /b… are still queued when the hold ends
+			fmt.Fprint(w, "x")
+		}
+	})))
+	defer srv.Close()
+	cfg := testConfig(srv.URL + "/")
+	cfg.PerHost = 2
+	cfg.AutoThrottle = false
+	c, err := crawler.New(openStore(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	var retry time.Time
+	seen := 0
+	for i, p := range log.paths {
+		if p == "/a" {
+			if seen++; seen == 2 {
+				retry = log.starts[i]
+			}
+		}
+	}
+	if retry.IsZero() {
+		t.Fatalf("/a not retried: %v", log.paths)
+	}
+	for i, p := range log.paths {
+		if d := log.starts[i].Sub(retry); p != "/a" && d >= 0 && d < 500*time.Millisecond {
+			t.Errorf("%s started %v after the retry of /a: released with it", p, d)
+		}
+	}
+}

@@ -92,6 +92,7 @@ type Crawler struct {
 	stats        *stats
 	active       leases // being fetched, extended while they are
 	users        users  // credentials by origin, from seeds and lists
+	observer     Observer
 }
 
 // New returns a Crawler for the job in st. It checks cfg and fails with an
@@ -106,6 +107,9 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.observer == nil {
+		c.observer = nopObserver{}
 	}
 	var err error
 	if c.seeds, c.scope, err = c.cfg.scope(); err != nil {
@@ -325,7 +329,9 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		// later, so that they do not arrive together.
 		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
 			after := max(c.policy.Current(ctx, l.Host).Gap, fetch.MinSlowDown)
-			c.ended(c.fr.Hold(ctx, l.Host, time.Now().Add(max(wait, r.RetryAfter)+after)))
+			until := time.Now().Add(max(wait, r.RetryAfter) + after)
+			c.ended(c.fr.Hold(ctx, l.Host, until))
+			c.observer.Held(l.Host, until)
 		}
 	}
 	c.active.add(l)
@@ -335,6 +341,8 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if err := c.ended(c.fr.Release(ctx, l, pace)); err != nil {
 		return nil, err
 	}
+	c.observer.Visited(Visit{Host: l.Host, Status: r.Status, Kind: fetch.Classify(r.Err), Attempts: r.Attempts,
+		Duration: r.Duration, Bytes: max(int64(len(r.Payload.Data)), r.Payload.Length), Gap: pace.Gap})
 	if ctx.Err() != nil {
 		return nil, nil
 	}
@@ -477,9 +485,15 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 // unfetched releases l and returns its result with no fetch made: the
 // record holds why, and skipped (if set) says it was by choice.
 func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, req fetch.Request, skipped store.Skip, reason string) (*result, error) {
-	if err := c.ended(c.fr.Release(ctx, l, c.policy.Current(ctx, l.Host))); err != nil {
+	pace := c.policy.Current(ctx, l.Host)
+	if err := c.ended(c.fr.Release(ctx, l, pace)); err != nil {
 		return nil, err
 	}
+	v := Visit{Host: l.Host, Skipped: skipped, Gap: pace.Gap}
+	if skipped == "" {
+		v.Kind = fetch.KindHostDown
+	}
+	c.observer.Visited(v)
 	from, spec, depth := source(l, req)
 	if req.Via != nil {
 		reason = "redirect to " + l.URL + ": " + reason

@@ -102,6 +102,7 @@ func (w *writer) commit(batch []*result) error {
 			pages = append(pages, r.page)
 		}
 	}
+	start := time.Now()
 	// Bodies the sink wrote are durable before records say they are done.
 	if err := c.sink.Sync(); err != nil {
 		return err
@@ -129,6 +130,7 @@ func (w *writer) commit(batch []*result) error {
 		nlost = len(le.Leases)
 	}
 	c.stats.saved(pages, nlost)
+	c.observer.Committed(len(batch), time.Since(start))
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
@@ -181,6 +184,19 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	if ex != nil {
 		opts = append(opts, crawler.WithExtractor(ex))
 	}
+	var mon *monitor.Monitor
+	if o.Metrics != "" {
+		ln, err := listenMetrics(o.Metrics)
+		if err != nil {
+			return nil, err
+		}
+		mon = monitor.New()
+		srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		opts = append(opts, crawler.WithObserver(mon))
+		fmt.Fprintf(stderr, "trawl: status page at http://%s/ (Prometheus metrics at /metrics)\n", ln.Addr())
+	}
 	st, err := store.Open(o.Job, nil)
 	if err != nil {
 		return nil, err
@@ -197,6 +213,9 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	c, err := crawler.New(st, cfg, append(opts, crawler.WithLogger(log))...)
 	if err != nil {
 		return nil, err
+	}
+	if mon != nil {
+		mon.Attach(c)
 	}
 	if p := c.Progress(); p.Total > 0 || p.Queued > 0 {
 		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.Job, p.Total, p.Queued)
@@ -223,6 +242,22 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		printSummary(stderr, o.Job, cfg, sum)
 	}
 	return sum, err
+}
+
+// listenMetrics listens on the --metrics address: a port alone, or
+// ":PORT", is on loopback. A taken address is a usage error.
+func listenMetrics(addr string) (net.Listener, error) {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usagef("--metrics %s: %v", addr, err)
+	}
+	return ln, nil
 }
 
 // showProgress redraws one status line on a terminal until stopped.

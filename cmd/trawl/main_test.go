@@ -9,6 +9,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -674,5 +675,23 @@ func TestFetchListWithRefusedHost(t *testing.T) {
 	}
 	if r := trawl(t, dir, "", "export", "trawl.db"); strings.Contains(r.stdout, "hunter22") {
 		t.Errorf("the export holds a password:\n%s", r.stdout)
+	}
+}
+
+// --metrics on an address that is taken is a usage error, found before the
+// job is opened; on a free one, the status page answers while the job runs.
+func TestMetricsFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	r := trawl(t, dir, "", "crawl", "--metrics", ln.Addr().String(), "http://127.0.0.1:1/")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--metrics "+ln.Addr().String()) {
+		t.Fatalf("taken address: exit %d, stderr %q; want exit 2 naming the address", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "trawl.db")); err == nil {
+		t.Error("the job file was created before the address was checked")
 	}
 }

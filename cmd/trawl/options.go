@@ -90,6 +90,7 @@ type jobOptions struct {
 	DenyPrivate  *bool    `yaml:"deny_private"` // nil: on when the scope reaches beyond the seeds' hosts
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
+	Metrics      string   `yaml:"metrics"` // address of the status page and metrics; "" for none
 
 	rules.Rules `yaml:",inline"` // follow and extract
 
@@ -150,6 +151,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
 			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
 	}
+	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")

@@ -366,3 +366,50 @@ func stalled(ctx context.Context, err error) error {
 
 func (w *watchdog) kick() { w.t.Reset(w.idle) }
 func (w *watchdog) stop() { w.t.Stop() }
+
+// An ErrorKind is a fetch failure's class: a small, fixed set, fit for
+// metric labels and summaries.
+type ErrorKind string
+
+// The kinds of failure.
+const (
+	KindTimeout   ErrorKind = "timeout"
+	KindRefused   ErrorKind = "refused"
+	KindReset     ErrorKind = "reset"
+	KindDNS       ErrorKind = "dns"
+	KindTLS       ErrorKind = "tls"
+	KindTooLarge  ErrorKind = "too_large"
+	KindTruncated ErrorKind = "truncated"
+	KindPolicy    ErrorKind = "policy"
+	KindHostDown  ErrorKind = "unavailable" // not asked: its host is down, or its robots.txt unavailable
+	KindOther     ErrorKind = "other"
+)
+
+// Classify returns the kind of a fetch error ("" for nil).
+func Classify(err error) ErrorKind {
+	var dns *net.DNSError
+	var tlsErr *tls.CertificateVerificationError
+	var ne net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTooLarge):
+		return KindTooLarge
+	case errors.Is(err, errPolicy):
+		return KindPolicy
+	case errors.Is(err, errStalled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return KindTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return KindReset
+	case errors.As(err, &dns):
+		return KindDNS
+	case errors.As(err, &tlsErr):
+		return KindTLS
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return KindTruncated
+	}
+	return KindOther
+}

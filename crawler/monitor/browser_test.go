@@ -1,0 +1,132 @@
+package monitor_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"net/http/httptest"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/monitor"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// chromium finds a headless browser, or skips the test (fails it where
+// TRAWL_REQUIRE_REAL is set, as in CI).
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("TRAWL_REQUIRE_REAL") != "" {
+		t.Fatal("no Chromium on PATH, and TRAWL_REQUIRE_REAL is set: apt-get install -y chromium")
+	}
+	t.Skip("no Chromium on PATH: apt-get install -y chromium (Debian) to run the status page in a browser")
+	return ""
+}
+
+// look loads url in headless Chromium, lets its script run, and returns
+// the page as it then stands, and what the browser logged.
+func look(t *testing.T, bin, url string, extra ...string) (dom, log string) {
+	t.Helper()
+	args := append([]string{"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0",
+		"--virtual-time-budget=3000", "--window-size=1200,1000"}, extra...)
+	if len(extra) == 0 {
+		args = append(args, "--dump-dom")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium: %v\n%s", err, errb.String())
+	}
+	return out.String(), errb.String()
+}
+
+var rateRE = regexp.MustCompile(`id="rate">([0-9.]+)<`)
+
+// A person opens the status page mid-crawl: it shows a pages/s figure that
+// moves, the host table, and no script errors.
+func TestStatusPageInBrowser(t *testing.T) {
+	bin := chromium(t)
+	var served atomic.Int64
+	srv := httptest.NewServer(slowSite(5000, &served))
+	defer srv.Close()
+	st, err := store.Open(filepath.Join(t.TempDir(), "job.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mon := monitor.New()
+	ms := httptest.NewServer(mon.Handler())
+	defer ms.Close()
+	cfg := crawler.DefaultConfig()
+	cfg.Seeds = []string{srv.URL + "/p/0"}
+	cfg.AutoThrottle = false
+	c, err := crawler.New(st, cfg, crawler.WithObserver(mon))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon.Attach(c)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	waitServed := func(n int64) {
+		deadline := time.Now().Add(30 * time.Second)
+		for served.Load() < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+		}
+	}
+	waitServed(50)
+	dom1, log1 := look(t, bin, ms.URL+"/")
+	n := served.Load()
+	waitServed(n + 150)
+	dom2, log2 := look(t, bin, ms.URL+"/")
+
+	var rates []float64
+	for _, dom := range []string{dom1, dom2} {
+		m := rateRE.FindStringSubmatch(dom)
+		if m == nil {
+			t.Fatalf("no pages/s figure on the page:\n%s", dom)
+		}
+		r, _ := strconv.ParseFloat(m[1], 64)
+		rates = append(rates, r)
+		host := strings.TrimPrefix(srv.URL, "http://")
+		if !strings.Contains(dom, `<td class="host">`+host+`</td>`) {
+			t.Errorf("the host table does not name %s:\n%s", host, dom)
+		}
+	}
+	if rates[0] <= 0 || rates[0] == rates[1] {
+		t.Errorf("pages/s read %v then %v: want a live figure that moves", rates[0], rates[1])
+	}
+	for _, l := range []string{log1, log2} {
+		for _, bad := range []string{"Uncaught", ":ERROR:CONSOLE", "Refused to", "Failed to load resource"} {
+			if strings.Contains(l, bad) {
+				t.Errorf("the browser logged %q:\n%s", bad, l)
+			}
+		}
+	}
+	shot := filepath.Join(os.TempDir(), "trawl-status-page.png")
+	if dir := os.Getenv("TRAWL_ARTIFACTS"); dir != "" {
+		shot = filepath.Join(dir, "status-page.png")
+	}
+	look(t, bin, ms.URL+"/", "--screenshot="+shot, "--hide-scrollbars")
+	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10000 {
+		t.Errorf("screenshot %s: %v", shot, err)
+	}
+	t.Logf("screenshot: %s; pages/s %v then %v", shot, rates[0], rates[1])
+}

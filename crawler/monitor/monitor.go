@@ -1,0 +1,381 @@
+// Package monitor watches a running job from outside: Prometheus metrics
+// at /metrics, the same figures for scripts at /status.json, and a live
+// status page at / that a person can read on a phone. It is read-only: no
+// request changes the job.
+//
+// A Monitor is the job's crawler.Observer; attach the crawler it observes
+// with Attach, and serve Handler.
+package monitor
+
+import (
+	"cmp"
+	"embed"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trawl-dev/trawl/crawler"
+)
+
+// Source is what a Monitor reads at each look: a running crawler.
+type Source interface {
+	Progress() crawler.Progress
+	DownHosts() []string
+}
+
+const (
+	bucket   = 5 * time.Second // resolution of the rate chart
+	buckets  = 60              // five minutes of it
+	topHosts = 10              // hosts named in metrics and tables
+)
+
+// Monitor counts what a job does and serves it.
+type Monitor struct {
+	reg   *prometheus.Registry
+	start time.Time
+
+	requests  *prometheus.CounterVec
+	errs      *prometheus.CounterVec
+	skipped   *prometheus.CounterVec
+	retries   prometheus.Counter
+	fetchDur  prometheus.Histogram
+	batchSize prometheus.Histogram
+	commitDur prometheus.Histogram
+
+	mu     sync.Mutex
+	src    Source
+	series [buckets]point // ring of rate buckets
+	hosts  map[string]*hostStat
+	kinds  map[string]int
+	held   map[string]time.Time
+}
+
+type point struct {
+	At     int64 // bucket start, unix seconds
+	Pages  int   `json:"pages"`
+	Errors int   `json:"errors"`
+}
+
+type hostStat struct {
+	requests int
+	errors   int
+	busy     time.Duration // sum of durations
+	gap      time.Duration
+}
+
+// New returns a Monitor with its metrics registered in a registry of its
+// own, with the Go runtime's and the process's.
+func New() *Monitor {
+	m := &Monitor{
+		reg:   prometheus.NewRegistry(),
+		start: time.Now(),
+		hosts: make(map[string]*hostStat),
+		kinds: make(map[string]int),
+		held:  make(map[string]time.Time),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trawl_requests_total", Help: "Requests answered or failed, by status class (none: no answer).",
+		}, []string{"class"}),
+		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trawl_request_errors_total", Help: "Requests that failed after their retries, by kind of failure.",
+		}, []string{"kind"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "trawl_skipped_total", Help: "URLs not fetched on purpose, by reason.",
+		}, []string{"reason"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trawl_retries_total", Help: "Attempts after the first.",
+		}),
+		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "trawl_fetch_duration_seconds", Help: "Duration of a request's last attempt, body included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "trawl_commit_batch_results", Help: "Results saved per writer transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 6),
+		}),
+		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "trawl_commit_duration_seconds", Help: "Duration of a writer transaction, flushes included.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.errs, m.skipped, m.retries, m.fetchDur, m.batchSize, m.commitDur,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		progressCollector{m})
+	return m
+}
+
+// Attach makes m read the job's counts from src.
+func (m *Monitor) Attach(src Source) {
+	m.mu.Lock()
+	m.src = src
+	m.mu.Unlock()
+}
+
+// Visited implements crawler.Observer.
+func (m *Monitor) Visited(v crawler.Visit) {
+	if v.Skipped != "" {
+		m.skipped.WithLabelValues(string(v.Skipped)).Inc()
+		return
+	}
+	m.requests.WithLabelValues(class(v.Status)).Inc()
+	if v.Kind != "" {
+		m.errs.WithLabelValues(string(v.Kind)).Inc()
+	}
+	m.retries.Add(float64(max(v.Attempts-1, 0)))
+	m.fetchDur.Observe(v.Duration.Seconds())
+	failed := v.Kind != "" || v.Status >= 400
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.point(time.Now())
+	p.Pages++
+	h := m.hosts[v.Host]
+	if h == nil {
+		h = &hostStat{}
+		m.hosts[v.Host] = h
+	}
+	h.requests++
+	h.busy += v.Duration
+	h.gap = v.Gap
+	if failed {
+		p.Errors++
+		h.errors++
+		kind := string(v.Kind)
+		if kind == "" {
+			kind = "HTTP " + class(v.Status)
+		}
+		m.kinds[kind]++
+	}
+}
+
+// Committed implements crawler.Observer.
+func (m *Monitor) Committed(results int, took time.Duration) {
+	m.batchSize.Observe(float64(results))
+	m.commitDur.Observe(took.Seconds())
+}
+
+// Held implements crawler.Observer.
+func (m *Monitor) Held(host string, until time.Time) {
+	m.mu.Lock()
+	m.held[host] = until
+	m.mu.Unlock()
+}
+
+// point returns the rate bucket of now, clearing a stale one. m.mu must
+// be held.
+func (m *Monitor) point(now time.Time) *point {
+	at := now.Truncate(bucket).Unix()
+	p := &m.series[(at/int64(bucket.Seconds()))%buckets]
+	if p.At != at {
+		*p = point{At: at}
+	}
+	return p
+}
+
+func class(status int) string {
+	switch {
+	case status == 0:
+		return "none"
+	case status < 200:
+		return "1xx"
+	case status < 300:
+		return "2xx"
+	case status < 400:
+		return "3xx"
+	case status < 500:
+		return "4xx"
+	}
+	return "5xx"
+}
+
+// Handler serves the status page at /, the metrics at /metrics and the
+// status at /status.json, for GET and HEAD only.
+func (m *Monitor) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		enc.Encode(m.Status())
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+		page, _ := assets.ReadFile("status.html")
+		w.Write(page)
+	})
+	mux.HandleFunc("GET /status.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		js, _ := assets.ReadFile("status.js")
+		w.Write(js)
+	})
+	return mux
+}
+
+//go:embed status.html status.js
+var assets embed.FS
+
+// Status is the job as /status.json tells it.
+type Status struct {
+	Elapsed    float64        `json:"elapsed_s"`
+	Progress   crawlerCounts  `json:"progress"`
+	PagesPerS  float64        `json:"pages_per_s"` // over the last bucket or two
+	Rate       []ratePoint    `json:"rate"`        // pages/s and errors/s, oldest first
+	Busiest    []HostRow      `json:"busiest"`
+	Slowest    []HostRow      `json:"slowest"`
+	Errors     []ErrorRow     `json:"errors"`
+	Down       []string       `json:"down"`
+	Held       []HeldRow      `json:"held"`
+	Processes  []any          `json:"processes"` // the processes of a shared crawl (none on one machine)
+}
+
+type crawlerCounts struct {
+	Stored   int   `json:"stored"`
+	Total    int   `json:"total"`
+	Failed   int   `json:"failed"`
+	Skipped  int   `json:"skipped"`
+	Bytes    int64 `json:"bytes"`
+	Received int64 `json:"received"`
+	Queued   int   `json:"queued"`
+	Leased   int   `json:"leased"`
+	Hosts    int   `json:"hosts"`
+	Items    int   `json:"items"`
+}
+
+type ratePoint struct {
+	T      int64   `json:"t"`
+	Pages  float64 `json:"pages_per_s"`
+	Errors float64 `json:"errors_per_s"`
+}
+
+// A HostRow is one host in the tables.
+type HostRow struct {
+	Host     string  `json:"host"`
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	AvgMS    float64 `json:"avg_ms"`
+	GapMS    float64 `json:"gap_ms"`
+}
+
+// An ErrorRow is one kind of failure and how often it happened.
+type ErrorRow struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// A HeldRow is a host held by its server's request to slow down.
+type HeldRow struct {
+	Host  string  `json:"host"`
+	ForS  float64 `json:"for_s"`
+	Until string  `json:"until"`
+}
+
+// Status returns the job's status now.
+func (m *Monitor) Status() Status {
+	now := time.Now()
+	m.mu.Lock()
+	src := m.src
+	s := Status{Elapsed: now.Sub(m.start).Seconds(), Processes: []any{}, Down: []string{}, Held: []HeldRow{}}
+	cur := now.Truncate(bucket).Unix()
+	first := m.start.Truncate(bucket).Unix()
+	for i := buckets - 1; i >= 0; i-- {
+		at := cur - int64(i)*int64(bucket.Seconds())
+		if at < first && cur-first >= int64(bucket.Seconds()) {
+			continue // the chart starts with the job (once it has two points)
+		}
+		p := m.series[(at/int64(bucket.Seconds()))%buckets]
+		rp := ratePoint{T: at}
+		if p.At == at {
+			span := bucket.Seconds()
+			if i == 0 { // the current bucket is still filling
+				span = max(now.Sub(time.Unix(at, 0)).Seconds(), 1)
+			}
+			rp.Pages, rp.Errors = float64(p.Pages)/span, float64(p.Errors)/span
+		}
+		s.Rate = append(s.Rate, rp)
+	}
+	if n := len(s.Rate); n >= 2 {
+		s.PagesPerS = s.Rate[n-2].Pages
+		if now.Sub(time.Unix(cur, 0)) >= bucket/2 {
+			s.PagesPerS = s.Rate[n-1].Pages
+		}
+	}
+	rows := make([]HostRow, 0, len(m.hosts))
+	for h, st := range m.hosts {
+		rows = append(rows, HostRow{Host: h, Requests: st.requests, Errors: st.errors,
+			AvgMS: float64(st.busy.Milliseconds()) / float64(max(st.requests, 1)), GapMS: float64(st.gap.Milliseconds())})
+	}
+	s.Busiest = top(rows, func(a, b HostRow) int { return cmp.Compare(b.Requests, a.Requests) })
+	s.Slowest = top(rows, func(a, b HostRow) int { return cmp.Compare(b.AvgMS, a.AvgMS) })
+	for k, n := range m.kinds {
+		s.Errors = append(s.Errors, ErrorRow{k, n})
+	}
+	slices.SortFunc(s.Errors, func(a, b ErrorRow) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Kind, b.Kind)) })
+	for h, until := range m.held {
+		if until.After(now) {
+			s.Held = append(s.Held, HeldRow{Host: h, ForS: until.Sub(now).Seconds(), Until: until.UTC().Format(time.RFC3339)})
+		}
+	}
+	m.mu.Unlock()
+	if src != nil {
+		p := src.Progress()
+		s.Progress = crawlerCounts{Stored: p.Stored, Total: p.Total, Failed: p.Failed, Skipped: p.Skipped, Bytes: p.Bytes,
+			Received: p.Received, Queued: p.Queued, Leased: p.Leased, Hosts: p.Hosts, Items: p.Items}
+		s.Down = append(s.Down, src.DownHosts()...)
+		slices.Sort(s.Down)
+	}
+	return s
+}
+
+// top returns the first topHosts rows in the order of cmp.
+func top(rows []HostRow, order func(a, b HostRow) int) []HostRow {
+	out := slices.Clone(rows)
+	slices.SortFunc(out, func(a, b HostRow) int { return cmp.Or(order(a, b), cmp.Compare(a.Host, b.Host)) })
+	return out[:min(len(out), topHosts)]
+}
+
+// progressCollector exports the job's counts and the busiest hosts' gaps
+// at each scrape.
+type progressCollector struct{ m *Monitor }
+
+var (
+	descStored   = prometheus.NewDesc("trawl_pages_stored_total", "Pages saved in the job this run.", nil, nil)
+	descFailed   = prometheus.NewDesc("trawl_pages_failed_total", "Pages saved this run with an error or a 4xx/5xx status.", nil, nil)
+	descBytes    = prometheus.NewDesc("trawl_stored_bytes_total", "Body bytes saved this run.", nil, nil)
+	descReceived = prometheus.NewDesc("trawl_received_bytes_total", "Download bytes received this run, unfinished files included.", nil, nil)
+	descItems    = prometheus.NewDesc("trawl_items_total", "Items extracted and saved this run.", nil, nil)
+	descQueued   = prometheus.NewDesc("trawl_queue_urls", "URLs waiting in the frontier.", nil, nil)
+	descLeased   = prometheus.NewDesc("trawl_leases", "URLs leased: being fetched or saved.", nil, nil)
+	descHosts    = prometheus.NewDesc("trawl_hosts", "Hosts with work, by state (active: with queued or leased URLs).", []string{"state"}, nil)
+	descGap      = prometheus.NewDesc("trawl_host_gap_seconds", "The pace of the busiest hosts: least time between request starts.", []string{"host"}, nil)
+)
+
+func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descStored, descFailed, descBytes, descReceived, descItems, descQueued, descLeased, descHosts, descGap} {
+		ch <- d
+	}
+}
+
+func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.m.Status()
+	p := s.Progress
+	ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(p.Stored))
+	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(p.Failed))
+	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(p.Bytes))
+	ch <- prometheus.MustNewConstMetric(descReceived, prometheus.CounterValue, float64(p.Received))
+	ch <- prometheus.MustNewConstMetric(descItems, prometheus.CounterValue, float64(p.Items))
+	ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(p.Queued))
+	ch <- prometheus.MustNewConstMetric(descLeased, prometheus.GaugeValue, float64(p.Leased))
+	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(p.Hosts), "active")
+	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(len(s.Held)), "held")
+	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(len(s.Down)), "down")
+	for _, h := range s.Busiest {
+		ch <- prometheus.MustNewConstMetric(descGap, prometheus.GaugeValue, h.GapMS/1000, h.Host)
+	}
+}

@@ -223,16 +223,16 @@ var assets embed.FS
 
 // Status is the job as /status.json tells it.
 type Status struct {
-	Elapsed    float64        `json:"elapsed_s"`
-	Progress   crawlerCounts  `json:"progress"`
-	PagesPerS  float64        `json:"pages_per_s"` // over the last bucket or two
-	Rate       []ratePoint    `json:"rate"`        // pages/s and errors/s, oldest first
-	Busiest    []HostRow      `json:"busiest"`
-	Slowest    []HostRow      `json:"slowest"`
-	Errors     []ErrorRow     `json:"errors"`
-	Down       []string       `json:"down"`
-	Held       []HeldRow      `json:"held"`
-	Processes  []any          `json:"processes"` // the processes of a shared crawl (none on one machine)
+	Elapsed   float64       `json:"elapsed_s"`
+	Progress  crawlerCounts `json:"progress"`
+	PagesPerS float64       `json:"pages_per_s"` // over the last bucket or two
+	Rate      []ratePoint   `json:"rate"`        // pages/s and errors/s, oldest first
+	Busiest   []HostRow     `json:"busiest"`
+	Slowest   []HostRow     `json:"slowest"`
+	Errors    []ErrorRow    `json:"errors"`
+	Down      []string      `json:"down"`
+	Held      []HeldRow     `json:"held"`
+	Processes []any         `json:"processes"` // the processes of a shared crawl (none on one machine)
 }
 
 type crawlerCounts struct {

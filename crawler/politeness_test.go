@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -454,5 +455,57 @@ func TestHoldReleasesOneAtATime(t *testing.T) {
 		if d := log.starts[i].Sub(retry); p != "/a" && d >= 0 && d < 500*time.Millisecond {
 			t.Errorf("%s started %v after the retry of /a: released with it", p, d)
 		}
+	}
+}
+
+// A redirect to a dead host is the dead host's failure: the host that
+// answered the redirects stays healthy, and its other URLs all succeed.
+func TestRedirectToDeadHostSparesTheRedirector(t *testing.T) {
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + dead.Addr().String()
+	dead.Close() // nothing listens there now
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/robots.txt":
+			http.NotFound(w, r)
+		case strings.HasPrefix(r.URL.Path, "/r"):
+			http.Redirect(w, r, deadURL+r.URL.Path, http.StatusFound)
+		default:
+			fmt.Fprint(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	st := openStore(t)
+	cfg := testConfig()
+	cfg.Follow = false
+	cfg.Retries = 0
+	c, err := crawler.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reqs []fetch.Request
+	for i := range 8 {
+		reqs = append(reqs, fetch.Request{URL: fmt.Sprintf("%s/r%d", srv.URL, i)})
+	}
+	for i := range 30 {
+		reqs = append(reqs, fetch.Request{URL: fmt.Sprintf("%s/ok%d", srv.URL, i)})
+	}
+	if _, err := c.Add(context.Background(), reqs...); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := c.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if r, _ := st.Get(fmt.Sprintf("%s/ok%d", srv.URL, i)); r == nil || r.Status != 200 {
+			t.Errorf("healthy URL %d after 8 dead redirects: %+v", i, r)
+		}
+	}
+	if sum.Failed != 8 {
+		t.Errorf("%d failed, want the 8 redirected to the dead host", sum.Failed)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -693,5 +694,56 @@ func TestMetricsFlag(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "trawl.db")); err == nil {
 		t.Error("the job file was created before the address was checked")
+	}
+}
+
+// A proxy in HTTP_PROXY is no way around --deny-private: links to private
+// addresses are refused before they reach the proxy, since the dial check
+// would see only the proxy's address.
+func TestProxyDoesNotBypassDenyPrivate(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.String()+" "+r.Host)
+		mu.Unlock()
+		switch {
+		case r.URL.IsAbs(): // a request to proxy
+			http.Error(w, "proxy says no", http.StatusBadGateway) // forwards nothing
+		case r.URL.Path == "/robots.txt":
+			http.NotFound(w, r)
+		default:
+			fmt.Fprint(w, "the proxy's own page")
+		}
+	}))
+	defer proxy.Close()
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<a href="http://169.254.169.254/latest/meta-data/">m</a> <a href="http://10.0.0.1/">a</a>
+<a href="http://192.168.1.1/admin">b</a> <a href="http://[64:ff9b::a9fe:a9fe]/">c</a>`)
+	}))
+	defer site.Close()
+	// The proxy is a seed too, so that the dial check lets trawl reach it:
+	// only the new check stands between the private links and the proxy.
+	cmd := exec.Command(binary, "crawl", "--scope", "any", "--depth", "1", "--retries", "0", site.URL+"/", proxy.URL+"/seed")
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), "HTTP_PROXY="+proxy.URL, "http_proxy="+proxy.URL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 {
+		t.Fatal("the proxy saw nothing, not even its own seed: the test proves nothing")
+	}
+	for _, s := range seen {
+		for _, private := range []string{"169.254.169.254", "10.0.0.1", "192.168.1.1", "64:ff9b"} {
+			if strings.Contains(s, private) {
+				t.Errorf("the proxy received a request for a private target: %s", s)
+			}
+		}
+	}
+	if !strings.Contains(string(out), "4 failed") {
+		t.Errorf("want the 4 private links recorded as failures:\n%s", out)
 	}
 }

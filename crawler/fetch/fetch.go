@@ -47,11 +47,14 @@ type TransportOptions struct {
 // TLS and response-header waits.
 func NewTransport(o TransportOptions) *http.Transport {
 	d := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	proxy := http.ProxyFromEnvironment
 	if o.DenyPrivate {
-		d.Control = denyPrivate(seedAddrs(context.Background(), o.Allowed))
+		allowed := seedAddrs(context.Background(), o.Allowed)
+		d.Control = denyPrivate(allowed)
+		proxy = proxyDenyPrivate(proxy, allowed)
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 proxy,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          o.Concurrency * 4,

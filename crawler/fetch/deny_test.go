@@ -11,10 +11,10 @@ func TestPrivateRanges(t *testing.T) {
 		private bool
 	}{
 		{"10.1.2.3", true}, {"169.254.169.254", true}, {"198.18.0.1", true}, {"198.19.255.255", true},
-		{"64:ff9b::a9fe:a9fe", true},  // NAT64 of 169.254.169.254
-		{"64:ff9b::808:808", false},   // NAT64 of 8.8.8.8
-		{"::a00:1", true},             // IPv4-compatible 10.0.0.1
-		{"::ffff:192.168.1.1", true},  // IPv4-mapped
+		{"64:ff9b::a9fe:a9fe", true}, // NAT64 of 169.254.169.254
+		{"64:ff9b::808:808", false},  // NAT64 of 8.8.8.8
+		{"::a00:1", true},            // IPv4-compatible 10.0.0.1
+		{"::ffff:192.168.1.1", true}, // IPv4-mapped
 		{"8.8.8.8", false}, {"2001:4860:4860::8888", false}, {"198.20.0.1", false},
 	} {
 		if got := isPrivate(netip.MustParseAddr(c.ip)); got != c.private {

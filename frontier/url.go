@@ -140,6 +140,22 @@ func simpleChars(s string, query bool) bool {
 	return true
 }
 
+// requestable reports a host name an HTTP client can ask for: letters,
+// digits, '-', '.' and '_' (browsers accept more, such as '`' or '{', in
+// names no DNS holds), or an IPv6 address in brackets.
+func requestable(host string) bool {
+	if strings.HasPrefix(host, "[") {
+		return true
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // simpleBase returns the origin and directory of raw when it is an http(s)
 // URL the parser would leave as it is: a lower-case host name or dotted
 // IPv4 address, no port or a port that is not the default, and a path of
@@ -299,6 +315,9 @@ func canonical(raw string, u *whatwg.Url) (string, error) {
 	host := u.Host() // lower-case, IDNA, IPv4 and IPv6 normalised, default port dropped
 	if u.Hostname() == "" {
 		return "", fmt.Errorf("bad URL %q: empty host", clip(raw))
+	}
+	if !requestable(u.Hostname()) {
+		return "", fmt.Errorf("bad URL %q: invalid character in host", clip(raw))
 	}
 	var b strings.Builder
 	path, query := u.Pathname(), u.Query()

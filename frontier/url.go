@@ -67,7 +67,7 @@ func ParseBase(raw string) (*Base, error) {
 		return nil, badURL(raw, err)
 	}
 	b := &Base{u: u}
-	if (u.Scheme() == "http" || u.Scheme() == "https") && u.Hostname() != "" && !u.OpaquePath() {
+	if (u.Scheme() == "http" || u.Scheme() == "https") && u.Hostname() != "" && requestable(u.Hostname()) && !u.OpaquePath() {
 		p := u.Pathname()
 		b.origin, b.dir = u.Scheme()+"://"+u.Host(), p[:strings.LastIndexByte(p, '/')+1]
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -322,5 +323,50 @@ func TestPostRetries(t *testing.T) {
 		if int(n.Load()) != c.want {
 			t.Errorf("POST answered %d: sent %d times, want %d", c.status, n.Load(), c.want)
 		}
+	}
+}
+
+// Response headers are bounded: ten answers with 5 MB of headers each are
+// errors, and the job stays small.
+func TestHugeHeaders(t *testing.T) {
+	junk := strings.Repeat("x", 8000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		for i := range 640 { // 5 MB
+			w.Header().Set(fmt.Sprintf("X-Junk-%d", i), junk)
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	var paths []string
+	for i := range 10 {
+		paths = append(paths, fmt.Sprintf("/h%d", i))
+	}
+	cfg := fetchConfig()
+	cfg.Retries = 0
+	st := openStore(t)
+	c, err := crawler.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		c.Enqueue(context.Background(), srv.URL+p)
+	}
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	st.Each(func(r *store.Record) error {
+		n++
+		if r.Error == "" || !strings.Contains(r.Error, "headers") || len(r.Header) != 0 {
+			t.Errorf("%s: %d headers kept, error %q; want an error and no headers", r.URL, len(r.Header), r.Error)
+		}
+		return nil
+	})
+	if fi, err := os.Stat(st.Path()); n != 10 || err != nil || fi.Size() > 16<<20 {
+		t.Errorf("%d records; job file %v (%v); want 10 records in under 16 MB", n, fi.Size(), err)
 	}
 }

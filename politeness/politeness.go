@@ -156,8 +156,9 @@ func (p *Policy) Pace(ctx context.Context, host string, o Outcome, now time.Time
 
 // throttle adjusts the host's auto-throttle gap, as Scrapy's AutoThrottle:
 // aim at PerHost requests in flight (gap = latency/PerHost), move halfway
-// there each response, never faster after an error response, and double
-// the gap on 429 or 503.
+// there each response, never faster after a 5xx, and double the gap on 429
+// or 503. A quick 4xx (a 404 say) is an answer like any other: the server
+// is not struggling.
 func (p *Policy) throttle(s *Host, o Outcome) {
 	switch {
 	case o.Status == http.StatusTooManyRequests || o.Status == http.StatusServiceUnavailable:
@@ -165,7 +166,7 @@ func (p *Policy) throttle(s *Host, o Outcome) {
 	case o.Latency > 0 && o.Status != 0:
 		target := o.Latency / time.Duration(p.opts.PerHost)
 		next := max(target, (s.Auto+target)/2)
-		if o.Status >= 300 && next < s.Auto {
+		if o.Status >= 500 && next < s.Auto {
 			next = s.Auto
 		}
 		s.Auto = next

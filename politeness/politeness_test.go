@@ -93,3 +93,19 @@ func TestCircuitBreaker(t *testing.T) {
 		t.Fatalf("after a good answer: %+v", v)
 	}
 }
+
+// A run of quick 404s is no reason to stay slow: the gap comes down as it
+// does after 200s.
+func TestAutoThrottleRecoversOn4xx(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	p := politeness.New(politeness.Options{PerHost: 2, AutoThrottle: true, MaxDelay: 10 * time.Second})
+	got := p.Pace(ctx, "h", politeness.Outcome{Status: 503, Latency: time.Millisecond}, now)
+	slow := got.Gap
+	for range 20 {
+		got = p.Pace(ctx, "h", politeness.Outcome{Status: 404, Latency: 2 * time.Millisecond}, now)
+	}
+	if got.Gap > slow/100 {
+		t.Errorf("after 20 quick 404s the gap is %v (from %v): it never recovers", got.Gap, slow)
+	}
+}

@@ -40,8 +40,14 @@ func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
 			return usagef("seed: %v", err)
 		}
 	}
-	_, err = runJob(ctx, o, o.crawlerConfig(), nil, stderr)
-	return err
+	sum, err := runJob(ctx, o, o.crawlerConfig(), nil, stderr)
+	if err != nil {
+		return err
+	}
+	if sum.Stored > 0 && sum.Failed == sum.Stored {
+		return exitStatus(exitFailures) // not one page of the run succeeded
+	}
+	return nil
 }
 
 func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) error {

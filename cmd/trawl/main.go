@@ -26,7 +26,7 @@ const (
 	exitOK          = 0   // the job finished and every URL succeeded (crawl: finished)
 	exitError       = 1   // the job could not run or stopped on an error (I/O, locked job)
 	exitUsage       = 2   // bad command line, config, seed or job file
-	exitFailures    = 3   // fetch finished, but some URLs failed after their retries
+	exitFailures    = 3   // fetch finished, but some URLs failed after their retries; crawl: every one failed
 	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; run the same command to resume
 )
 

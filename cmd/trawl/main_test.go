@@ -747,3 +747,17 @@ func TestProxyDoesNotBypassDenyPrivate(t *testing.T) {
 		t.Errorf("want the 4 private links recorded as failures:\n%s", out)
 	}
 }
+
+// A crawl whose only seed fails is a failure (exit 3, as fetch), not "done".
+func TestCrawlDeadSeedExit3(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := trawl(t, t.TempDir(), "", "crawl", "--retries", "0", "http://"+addr+"/")
+	if r.code != exitFailures {
+		t.Fatalf("exit %d, want 3:\n%s", r.code, r.stderr)
+	}
+}

@@ -150,6 +150,9 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.IntVar(&o.MaxPerHost, "max-per-host", o.MaxPerHost, "most pages fetched from one host (a page budget); 0 = no limit")
 		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
 			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
+	} else {
+		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
+			"refuse loopback, private, link-local and metadata addresses, also behind redirects and proxies (default: off)")
 	}
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)")

@@ -27,6 +27,10 @@ import (
 // MaxRedirects is how many redirects one request's chain may follow.
 const MaxRedirects = 10
 
+// MaxHeaderBytes bounds a response's headers: a larger answer is an error,
+// and none of it is kept.
+const MaxHeaderBytes = 256 << 10
+
 // ErrTooLarge is the error of a body longer than the job's max body size.
 var ErrTooLarge = errors.New("body exceeds max-body")
 
@@ -54,17 +58,18 @@ func NewTransport(o TransportOptions) *http.Transport {
 		proxy = proxyDenyPrivate(proxy, allowed)
 	}
 	return &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          o.Concurrency * 4,
-		MaxIdleConnsPerHost:   max(o.PerHost, 2),
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   min(o.Timeout, 10*time.Second),
-		ResponseHeaderTimeout: o.Timeout,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true, // bodies decode gzip, deflate and br themselves, with a size cap
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: o.Insecure},
+		Proxy:                  proxy,
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           o.Concurrency * 4,
+		MaxIdleConnsPerHost:    max(o.PerHost, 2),
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    min(o.Timeout, 10*time.Second),
+		ResponseHeaderTimeout:  o.Timeout,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: MaxHeaderBytes,
+		DisableCompression:     true, // bodies decode gzip, deflate and br themselves, with a size cap
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: o.Insecure},
 	}
 }
 

@@ -208,6 +208,17 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		return nil, err
 	}
 	defer st.Close()
+	kind := "fetch"
+	if cfg.Follow {
+		kind = "crawl"
+	}
+	if was, err := st.File().ClaimKind(kind); err != nil {
+		return nil, err
+	} else if was != kind {
+		// A crawl's queue fetched without following links would end it
+		// short for good; a fetch list crawled would follow links.
+		return nil, usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.Job, was, was, o.Job)
+	}
 	level := slog.LevelWarn
 	if o.verbose {
 		level = slog.LevelInfo

@@ -761,3 +761,59 @@ func TestCrawlDeadSeedExit3(t *testing.T) {
 		t.Fatalf("exit %d, want 3:\n%s", r.code, r.stderr)
 	}
 }
+
+// A crawl job stopped with URLs queued cannot be drained by fetch (which
+// would not follow their links): fetch refuses it, and the crawl resumes.
+func TestJobKindKept(t *testing.T) {
+	site := testsite.New(100)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	r := trawl(t, dir, "", "crawl", "--max-pages", "10", srv.URL+"/p/0")
+	if r.code != 0 {
+		t.Fatalf("crawl: exit %d\n%s", r.code, r.stderr)
+	}
+	r = trawl(t, dir, srv.URL+"/p/99\n", "fetch", "-")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "is a crawl job") {
+		t.Fatalf("fetch on a crawl job: exit %d, stderr %q; want exit 2 saying what the job is", r.code, r.stderr)
+	}
+	r = trawl(t, dir, "", "crawl", srv.URL+"/p/0")
+	if r.code != 0 {
+		t.Fatalf("crawl resumed: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := len(storedURLs(t, filepath.Join(dir, "trawl.db"))); got != 100 {
+		t.Errorf("%d pages after crawl, refused fetch, crawl; want all 100", got)
+	}
+}
+
+// A job killed in its first milliseconds, however early, is resumed by the
+// same command: the job file is whole or absent. Each run is killed the
+// moment its job file appears (or a little after), where a file made in
+// place would still lack its buckets.
+func TestKilledAtBirthResumes(t *testing.T) {
+	site := testsite.New(20)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	for i := range 15 {
+		dir := t.TempDir()
+		cmd := exec.Command(binary, "crawl", srv.URL+"/p/0")
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		job := filepath.Join(dir, "trawl.db")
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(job); err == nil {
+				break
+			}
+		}
+		time.Sleep(time.Duration(i%5) * 200 * time.Microsecond) // spread the kills over the first millisecond
+		cmd.Process.Kill()
+		cmd.Wait()
+		r := trawl(t, dir, "", "crawl", srv.URL+"/p/0")
+		if r.code != 0 {
+			t.Fatalf("run %d, killed as its job appeared, then the same command: exit %d\n%s", i, r.code, r.stderr)
+		}
+	}
+}

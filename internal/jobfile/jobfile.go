@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -57,7 +58,10 @@ var (
 	Buckets = []Bucket{Meta, Records, URLs, Bodies, SHA256, Items, StoreMeta, Queue, Seen, RobotsTxts}
 )
 
-var keyFormat = []byte("format")
+var (
+	keyFormat = []byte("format")
+	keyKind   = []byte("kind")
+)
 
 // ErrNotJob is returned by Open for a file that exists but is not a trawl job.
 var ErrNotJob = errors.New("not a trawl job file")
@@ -130,6 +134,9 @@ func Open(path string, opts *Options) (*File, error) {
 		if o.NoCreate || o.ReadOnly {
 			return nil, fmt.Errorf("%s: no such job file: %w", path, os.ErrNotExist)
 		}
+		if err := create(path); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
 	default:
 		return nil, err
 	}
@@ -155,6 +162,43 @@ func Open(path string, opts *Options) (*File, error) {
 		}
 	}
 	return f, nil
+}
+
+// create makes a new job file at path whole or not at all: it is written
+// under a temporary name and linked to path, so that a process killed
+// while creating it leaves no half-made job behind (at most a temporary
+// file), and two processes creating one job make one file.
+func create(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	db, err := bbolt.Open(name, 0o644, &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+	if err != nil {
+		return err
+	}
+	if err := db.Update(initialize); err != nil {
+		db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	err = os.Link(name, path)
+	switch {
+	case err == nil, errors.Is(err, os.ErrExist):
+		return nil
+	case errors.Is(err, os.ErrNotExist):
+		return err
+	}
+	// A file system without hard links: rename, if nothing took the name.
+	if _, serr := os.Stat(path); errors.Is(serr, os.ErrNotExist) {
+		return os.Rename(name, path)
+	}
+	return nil
 }
 
 // initialize creates the registry's buckets and writes the format, moving
@@ -221,6 +265,21 @@ func check(path string, timeout time.Duration) error {
 		}
 		return fmt.Errorf("%s: %w", path, ErrNotJob)
 	})
+}
+
+// ClaimKind records that the job is of kind (what command runs it: "crawl"
+// or "fetch"), when it has no kind yet, and returns the job's kind: kind,
+// or the one recorded before.
+func (f *File) ClaimKind(kind string) (string, error) {
+	err := f.Update(func(tx *Tx) error {
+		meta := tx.Bucket(Meta)
+		if k := meta.Get(keyKind); k != nil {
+			kind = string(k)
+			return nil
+		}
+		return meta.Put(keyKind, []byte(kind))
+	})
+	return kind, err
 }
 
 // Path returns the file's path.

@@ -95,8 +95,7 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 // bad lines are reported with their number and skipped.
 func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, outDir bool, stderr io.Writer) error {
 	const batch = 10000
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	lines := &lineReader{r: bufio.NewReaderSize(in, 64<<10), max: maxListLine}
 	reqs := make([]fetch.Request, 0, batch)
 	line, bad, total, added := 0, 0, 0, 0
 	warned := false
@@ -106,9 +105,14 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 		reqs = reqs[:0]
 		return err
 	}
-	for sc.Scan() {
+	for lines.next() {
 		line++
-		r, err := parseListLine(sc.Text())
+		if lines.tooLong {
+			bad++
+			fmt.Fprintf(stderr, "trawl fetch: %s:%d: longer than %s (skipped)\n", name, line, units.FormatSize(maxListLine))
+			continue
+		}
+		r, err := parseListLine(lines.text)
 		if r == nil && err == nil {
 			continue
 		}
@@ -131,7 +135,7 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := lines.err; err != nil {
 		return fmt.Errorf("reading %s: line %d: %w", name, line+1, err)
 	}
 	if err := flush(); err != nil {
@@ -142,6 +146,48 @@ func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Rea
 	}
 	fmt.Fprintf(stderr, "trawl fetch: %s: %d requests read, %d new to the job\n", name, total, added)
 	return nil
+}
+
+// maxListLine is the longest list line read; a longer one is skipped.
+const maxListLine = 16 << 20
+
+// lineReader reads the lines of a list, skipping (and flagging) those
+// longer than max without holding them.
+type lineReader struct {
+	r       *bufio.Reader
+	max     int
+	text    string
+	tooLong bool
+	err     error
+	buf     []byte
+}
+
+// next reads the next line; it returns false at the end or on an error.
+func (l *lineReader) next() bool {
+	l.buf, l.tooLong, l.text = l.buf[:0], false, ""
+	for {
+		chunk, err := l.r.ReadSlice('\n')
+		if !l.tooLong {
+			if len(l.buf)+len(chunk) > l.max+1 {
+				l.tooLong, l.buf = true, l.buf[:0]
+			} else {
+				l.buf = append(l.buf, chunk...)
+			}
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			if len(l.buf) == 0 && !l.tooLong && len(chunk) == 0 {
+				return false
+			}
+		case err != nil:
+			l.err = err
+			return false
+		}
+		l.text = strings.TrimRight(string(l.buf), "\r\n")
+		return true
+	}
 }
 
 // parseListLine reads one line of a list: a URL, or a JSON request object

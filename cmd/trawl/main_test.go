@@ -817,3 +817,21 @@ func TestKilledAtBirthResumes(t *testing.T) {
 		}
 	}
 }
+
+// One list line over 16 MiB is one bad line: the lines around it are
+// fetched.
+func TestFetchListHugeLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer srv.Close()
+	dir := t.TempDir()
+	list := srv.URL + "/a\n" + srv.URL + "/" + strings.Repeat("x", 17<<20) + "\n" + srv.URL + "/b"
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644)
+	r := trawl(t, dir, "", "fetch", "list.txt")
+	if r.code != 0 || !strings.Contains(r.stderr, "list.txt:2: longer than 16MB (skipped)") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	got := storedURLs(t, filepath.Join(dir, "trawl.db"))
+	if !got[srv.URL+"/a"] || !got[srv.URL+"/b"] || len(got) != 2 {
+		t.Errorf("stored %v, want /a and /b", got)
+	}
+}

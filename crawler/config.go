@@ -24,6 +24,7 @@ type Config struct {
 	MaxDepth    int           // most hops from a seed; 0 is no limit (default scope.DefaultMaxDepth)
 	MaxPages    int           // stop after this many pages stored in the job; 0 is no limit
 	MaxPerHost  int           // most pages fetched from one host; 0 is no limit
+	MaxLinks    int           // most links followed from one page (DefaultMaxLinks); 0 is no limit
 	Concurrency int           // requests in flight in all
 	PerHost     int           // requests in flight to one host
 	Delay       time.Duration // least time between request starts to one host
@@ -47,6 +48,10 @@ type Config struct {
 	Checksums map[string]string // expected hex SHA-256 by URL or file name (see download.ReadChecksums)
 }
 
+// DefaultMaxLinks is how many links are followed from one page by
+// default, as Heritrix: a page with more is a trap or a sitemap.
+const DefaultMaxLinks = 6000
+
 // DefaultUserAgent is sent when Config.UserAgent is empty.
 const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-dev/trawl)"
 
@@ -56,6 +61,7 @@ func DefaultConfig() Config {
 		Follow:       true,
 		Scope:        "host",
 		MaxDepth:     scope.DefaultMaxDepth,
+		MaxLinks:     DefaultMaxLinks,
 		Concurrency:  16,
 		PerHost:      2,
 		Retries:      3,
@@ -119,6 +125,8 @@ func (c *Config) validate() error {
 		return bad("max-pages must not be negative")
 	case c.MaxPerHost < 0:
 		return bad("max-per-host must not be negative")
+	case c.MaxLinks < 0:
+		return bad("max-links must not be negative")
 	case c.Lease < 0:
 		return bad("lease must not be negative")
 	case c.Layout != "" && c.Layout != store.LayoutHost && c.Layout != store.LayoutFlat && c.Layout != store.LayoutHash:

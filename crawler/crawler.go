@@ -29,6 +29,7 @@ import (
 
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/frontier"
@@ -292,7 +293,10 @@ func (c *Crawler) work(ctx context.Context, w *writer) error {
 		if r == nil { // returned to the queue, or interrupted mid-fetch
 			continue
 		}
-		if err := w.put(r); err != nil {
+		if err := w.put(ctx, r); err != nil {
+			if ctx.Err() != nil { // interrupted: the result is fetched again next run
+				return nil
+			}
 			return err
 		}
 	}
@@ -465,9 +469,9 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 	var items []store.Item
 	if r.Err == nil && r.Payload.Data != nil {
 		body = r.Payload.Data
-		var links []string
-		items, links, rec.ExtractError = c.extract(r)
-		found = c.follow(depth, links)
+		var outlinks []string
+		items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
+		found = c.follow(depth, outlinks)
 	}
 	if rec.Error != "" {
 		c.log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
@@ -512,33 +516,34 @@ func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, req fetch.Req
 
 // extract returns the items and links of a 2xx response: the Extractor's
 // when the job has one, else every link when links are followed.
-func (c *Crawler) extract(r *fetch.Response) (items []store.Item, links []string, xerr string) {
+func (c *Crawler) extract(r *fetch.Response) (items []store.Item, found []string, cut bool, xerr string) {
 	if r.Status < 200 || r.Status > 299 {
-		return nil, nil, ""
+		return nil, nil, false, ""
 	}
 	base, err := url.Parse(r.FinalURL)
 	if err != nil {
-		return nil, nil, ""
+		return nil, nil, false, ""
 	}
 	p := page.New(base, r.ContentType, r.Payload.Data, r.Start.UTC())
 	p.Status, p.Header = r.Status, r.Header
 	if c.extractor == nil {
 		if c.cfg.Follow {
-			links = p.Links()
+			found, cut = p.LinksN(c.cfg.MaxLinks)
 		}
-		return nil, links, ""
+		return nil, found, cut, ""
 	}
-	items, links, err = c.extractor.Extract(p)
+	items, found, err = c.extractor.Extract(p)
 	if err != nil {
 		xerr = err.Error()
 	}
-	canon := make([]string, 0, len(links))
-	for _, u := range links {
+	found, cut = links.Truncate(found, c.cfg.MaxLinks)
+	canon := make([]string, 0, len(found))
+	for _, u := range found {
 		if u, err := frontier.Canonical(u); err == nil {
 			canon = append(canon, u)
 		}
 	}
-	return items, canon, xerr
+	return items, canon, cut, xerr
 }
 
 // follow returns the links of a fetched page that are to be queued: in

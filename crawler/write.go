@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/store"
@@ -23,16 +25,33 @@ type result struct {
 // A batch of results is committed when it holds writeBatch results or
 // writeLinger after its first result arrived, whichever comes first: large
 // enough batches that bbolt writes each touched page once for many records.
+// Results waiting for the writer hold at most writeBytes of memory (bodies
+// and found links): a worker with a result waits for room, so a site that
+// makes huge pages slows the crawl instead of filling the memory.
 const (
 	writeBatch  = 1024
 	writeLinger = 20 * time.Millisecond
+	writeBytes  = 64 << 20
 )
+
+// size estimates the memory r holds.
+func (r *result) size() int64 {
+	n := 64
+	if r.page != nil {
+		n += r.page.Size()
+	}
+	for _, f := range r.done.Found {
+		n += len(f.URL) + len(f.Spec) + 48
+	}
+	return int64(min(n, writeBytes))
+}
 
 // writer is the single goroutine that saves results: each batch's records,
 // bodies and items, and its leases' completion, in one transaction when
 // the frontier is kept in the job file.
 type writer struct {
 	c       *Crawler
+	room    *semaphore.Weighted // bytes of results not yet committed
 	results chan *result
 	failed  chan struct{} // closed when a commit fails
 	done    chan struct{}
@@ -40,13 +59,18 @@ type writer struct {
 }
 
 func newWriter(c *Crawler) *writer {
-	w := &writer{c: c, results: make(chan *result, writeBatch), failed: make(chan struct{}), done: make(chan struct{})}
+	w := &writer{c: c, room: semaphore.NewWeighted(writeBytes), results: make(chan *result, writeBatch),
+		failed: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
 
-// put hands r to the writer; it fails once a commit has failed.
-func (w *writer) put(r *result) error {
+// put hands r to the writer, waiting for room; it fails once a commit has
+// failed or ctx ends.
+func (w *writer) put(ctx context.Context, r *result) error {
+	if err := w.room.Acquire(ctx, r.size()); err != nil {
+		return err
+	}
 	select {
 	case w.results <- r:
 		return nil
@@ -70,6 +94,7 @@ func (w *writer) run() {
 	defer linger.Stop()
 	for r := range w.results {
 		if w.err != nil {
+			w.room.Release(r.size())
 			continue // keep draining so no worker blocks
 		}
 		batch = append(batch[:0], r)
@@ -88,6 +113,9 @@ func (w *writer) run() {
 		}
 		if w.err = w.commit(batch); w.err != nil {
 			close(w.failed)
+		}
+		for _, r := range batch {
+			w.room.Release(r.size())
 		}
 	}
 }

@@ -62,6 +62,9 @@ type Record struct {
 
 	File         string `json:"file,omitempty"`          // where the body was saved, for downloads to a directory (not kept in the job)
 	Items        int    `json:"items,omitempty"`         // items extracted from the page
+	// LinksTruncated says the page had more links than the job follows
+	// from one page (its max links); those past it were not followed.
+	LinksTruncated bool `json:"links_truncated,omitempty"`
 	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
 
@@ -90,6 +93,15 @@ type Page struct {
 	blob   []byte // compressed body, or nil when the body is in a file or empty
 	inFile bool
 	items  [][]byte // Items as JSON
+}
+
+// Size estimates the memory p holds: its record, body and items.
+func (p *Page) Size() int {
+	n := len(p.data) + len(p.blob) + 256
+	for _, it := range p.items {
+		n += len(it)
+	}
+	return n
 }
 
 // Options tune Open.

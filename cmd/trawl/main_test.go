@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -833,5 +834,44 @@ func TestFetchListHugeLine(t *testing.T) {
 	got := storedURLs(t, filepath.Join(dir, "trawl.db"))
 	if !got[srv.URL+"/a"] || !got[srv.URL+"/b"] || len(got) != 2 {
 		t.Errorf("stored %v, want /a and /b", got)
+	}
+}
+
+// A site whose every page links 100,000 new URLs: the links taken from a
+// page are capped (and the record says so), the results waiting for the
+// writer are bounded in bytes, and the crawl stays small.
+func TestLinkExplosion(t *testing.T) {
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/robots.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		n := served.Add(1)
+		bw := bufio.NewWriterSize(w, 64<<10)
+		for i := range 100_000 {
+			fmt.Fprintf(bw, "<a href=\"/p%d-%d\">x</a>\n", n, i)
+		}
+		bw.Flush()
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "crawl", "--job", "x.db", "--max-pages", "60", srv.URL+"/")
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("crawl: %v\n%s", err, errb.String())
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	if rss > 500<<20 {
+		t.Errorf("peak RSS %d MB, want under 500", rss>>20)
+	}
+	t.Logf("%d pages served; peak RSS %d MB", served.Load(), rss>>20)
+	r := trawl(t, dir, "", "export", "--no-body", "x.db")
+	if !strings.Contains(r.stdout, `"links_truncated":true`) {
+		t.Errorf("no record says its links were cut:\n%.2000s", r.stdout)
 	}
 }

@@ -81,6 +81,7 @@ type jobOptions struct {
 	Depth       int      `yaml:"depth"`
 	MaxPages    int      `yaml:"max_pages"`
 	MaxPerHost  int      `yaml:"max_per_host"`
+	MaxLinks    int      `yaml:"max_links"`
 	OutDir      string   `yaml:"out_dir"`
 	Layout      string   `yaml:"layout"`
 	Checksums   string   `yaml:"checksums"`
@@ -113,6 +114,7 @@ func defaultOptions() jobOptions {
 		MaxBody:      size(d.MaxBody),
 		Scope:        d.Scope,
 		Depth:        d.MaxDepth,
+		MaxLinks:     d.MaxLinks,
 		AutoThrottle: d.AutoThrottle,
 		MaxDelay:     duration(d.MaxDelay),
 	}
@@ -148,6 +150,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 		fs.IntVar(&o.Depth, "depth", o.Depth, "most hops from a seed (a guard against endless link chains); 0 = no limit")
 		fs.IntVar(&o.MaxPages, "max-pages", o.MaxPages, "stop when the job holds this many pages; 0 = no limit")
 		fs.IntVar(&o.MaxPerHost, "max-per-host", o.MaxPerHost, "most pages fetched from one host (a page budget); 0 = no limit")
+		fs.IntVar(&o.MaxLinks, "max-links", o.MaxLinks, "most links followed from one page (the rest are left, and the record says links_truncated); 0 = no limit")
 		fs.BoolVar(&o.deny, "deny-private", o.DenyPrivate != nil && *o.DenyPrivate,
 			"refuse loopback, private, link-local and metadata addresses other than the seeds' (default: on for --scope domain and any)")
 	} else {
@@ -283,6 +286,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		MaxDepth:    o.Depth,
 		MaxPages:    o.MaxPages,
 		MaxPerHost:  o.MaxPerHost,
+		MaxLinks:    o.MaxLinks,
 		Concurrency: o.Concurrency,
 		PerHost:     o.PerHost,
 		Delay:       time.Duration(o.Delay),

@@ -43,19 +43,37 @@ func IsHTML(contentType string, body []byte) bool {
 // alternate, resolved against <base href> when the page has one. The body
 // is decoded to UTF-8 from its declared or sniffed charset first.
 func Extract(pageURL *url.URL, contentType string, body []byte) []string {
-	return scan(pageURL, contentType, body)
+	links, _ := ExtractN(pageURL, contentType, body, 0)
+	return links
+}
+
+// ExtractN is Extract returning at most max links (0: no limit), and
+// whether the page had more. It stops reading the page once it has found
+// enough, so a page of a million links costs little.
+func ExtractN(pageURL *url.URL, contentType string, body []byte, max int) ([]string, bool) {
+	return scan(pageURL, contentType, body, max)
+}
+
+// Truncate returns the first max of links (0: all), and whether some were
+// left out.
+func Truncate(links []string, max int) ([]string, bool) {
+	if max > 0 && len(links) > max {
+		return links[:max], true
+	}
+	return links, false
 }
 
 // scan finds the links Extract returns with the HTML tokenizer
 // alone, building no tree: several times faster than parsing a document,
 // with the same results, since which elements and attributes there are
 // does not depend on how the parser would nest them.
-func scan(pageURL *url.URL, contentType string, body []byte) []string {
+func scan(pageURL *url.URL, contentType string, body []byte, max int) ([]string, bool) {
 	z := html.NewTokenizer(decoded(contentType, body))
 	base := pageURL
 	baseSeen := false
 	frameset := false // <frame> counts only inside one, as the parser has it
 	var refs []string
+	more := false
 	for {
 		tt := z.Next()
 		if tt == html.ErrorToken {
@@ -112,9 +130,16 @@ func scan(pageURL *url.URL, contentType string, body []byte) []string {
 		case string(name) == "link" && !relFollowed(string(rel)):
 		default:
 			refs = append(refs, string(ref))
+			if max > 0 && len(refs) >= 4*max { // enough, even with repeats
+				more = true
+			}
+		}
+		if more {
+			break
 		}
 	}
-	return resolveAll(base, refs)
+	links, cut := Truncate(resolveAll(base, refs), max)
+	return links, more || cut
 }
 
 // resolveAll returns the canonical http(s) URLs of refs against base, in

@@ -70,16 +70,23 @@ func (p *Page) Base() *url.URL {
 
 // Links returns every link of an HTML page, as links.Extract does.
 func (p *Page) Links() []string {
+	l, _ := p.LinksN(0)
+	return l
+}
+
+// LinksN returns at most max links of an HTML page (0: all), and whether
+// it had more.
+func (p *Page) LinksN(max int) ([]string, bool) {
 	if !p.parsed { // no document yet: the tokenizer is faster than one
 		if !links.IsHTML(p.ContentType, p.Body) {
-			return nil
+			return nil, false
 		}
-		return links.Extract(p.URL, p.ContentType, p.Body)
+		return links.ExtractN(p.URL, p.ContentType, p.Body, max)
 	}
 	if p.doc == nil {
-		return nil
+		return nil, false
 	}
-	return links.In(p.doc.Selection, links.Base(p.doc, p.URL))
+	return links.Truncate(links.In(p.doc.Selection, links.Base(p.doc, p.URL)), max)
 }
 
 // IsJSON reports whether the page is JSON by its content type

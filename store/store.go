@@ -60,12 +60,12 @@ type Record struct {
 	DurationMS  int64           `json:"duration_ms"`
 	Header      http.Header     `json:"headers"`
 
-	File         string `json:"file,omitempty"`          // where the body was saved, for downloads to a directory (not kept in the job)
-	Items        int    `json:"items,omitempty"`         // items extracted from the page
+	File  string `json:"file,omitempty"`  // where the body was saved, for downloads to a directory (not kept in the job)
+	Items int    `json:"items,omitempty"` // items extracted from the page
 	// LinksTruncated says the page had more links than the job follows
 	// from one page (its max links); those past it were not followed.
-	LinksTruncated bool `json:"links_truncated,omitempty"`
-	ExtractError string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
+	LinksTruncated bool   `json:"links_truncated,omitempty"`
+	ExtractError   string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 }
 
 // Skip says why a URL was not fetched on purpose.

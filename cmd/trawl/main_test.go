@@ -875,3 +875,27 @@ func TestLinkExplosion(t *testing.T) {
 		t.Errorf("no record says its links were cut:\n%.2000s", r.stdout)
 	}
 }
+
+// A config that YAML aliases blow up (a 200 KB pattern aliased 20,000
+// times: 4 GB expanded) fails fast, small, with exit 2.
+func TestConfigAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("seeds: [http://127.0.0.1:1/]\nanchors:\n  - &p \"" + strings.Repeat("a", 200<<10) + "\"\nexclude:\n")
+	for range 20000 {
+		b.WriteString("  - *p\n")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bomb.yaml"), []byte(b.String()), 0o644)
+	cmd := exec.Command(binary, "crawl", "--config", "bomb.yaml")
+	cmd.Dir = dir
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10
+	if code != exitUsage || !strings.Contains(errb.String(), "aliases") || rss > 500<<20 {
+		t.Fatalf("exit %d (%v) after %v, peak RSS %d MB, stderr %q; want exit 2 naming the aliases, under 500 MB", code, err, time.Since(start), rss>>20, errb.String())
+	}
+	t.Logf("refused in %v, peak RSS %d MB", time.Since(start).Round(time.Millisecond), rss>>20)
+}

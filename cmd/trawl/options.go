@@ -238,6 +238,9 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 	if err != nil {
 		return usagef("config: %v", err)
 	}
+	if err := checkExpansion(data); err != nil {
+		return usagef("config %s: %v", path, err)
+	}
 	depth := o.Depth
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -250,6 +253,9 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 		}
 		return usagef("config %s: %s", path, strings.TrimSpace(msg))
 	}
+	if err := checkPatterns(o); err != nil {
+		return usagef("config %s: %v", path, err)
+	}
 	if crawl && (o.OutDir != "" || o.Layout != "" || o.Checksums != "") {
 		return usagef("config %s: out_dir, layout and checksums are fetch settings, not crawl ones", path)
 	}
@@ -258,6 +264,69 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 	}
 	if !crawl && (len(o.Seeds) > 0 || len(o.Include) > 0 || len(o.Exclude) > 0 || o.Depth != depth || o.MaxPages != 0 || o.MaxPerHost != 0) {
 		return usagef("config %s: seeds, include, exclude, depth, max_pages and max_per_host are crawl settings, not fetch ones", path)
+	}
+	return nil
+}
+
+// maxConfigExpansion bounds a config with its aliases expanded: a few
+// aliases of a large anchor must not take the memory of the machine.
+const maxConfigExpansion = 4 << 20
+
+// checkExpansion refuses a config that YAML aliases would blow up, reading
+// it as a node tree, where an alias is one node whatever it stands for.
+func checkExpansion(data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the decoder reports it with its own words
+	}
+	memo := map[*yaml.Node]int64{}
+	var size func(n *yaml.Node) int64
+	size = func(n *yaml.Node) int64 {
+		if n == nil {
+			return 0
+		}
+		if v, ok := memo[n]; ok {
+			return v
+		}
+		memo[n] = maxConfigExpansion + 1 // a cycle counts as too big
+		v := int64(len(n.Value)) + 1 + size(n.Alias)
+		for _, c := range n.Content {
+			if v += size(c); v > maxConfigExpansion {
+				break
+			}
+		}
+		memo[n] = min(v, maxConfigExpansion+1)
+		return memo[n]
+	}
+	if size(&doc) > maxConfigExpansion {
+		return fmt.Errorf("with its aliases expanded the config is over %s; write the values out", units.FormatSize(maxConfigExpansion))
+	}
+	return nil
+}
+
+// Patterns are bounded in number and size, and repeats are dropped.
+const (
+	maxPatterns    = 1000
+	maxPatternSize = 16 << 10
+)
+
+func checkPatterns(o *jobOptions) error {
+	for _, list := range []*[]string{&o.Include, &o.Exclude} {
+		seen := map[string]bool{}
+		out := (*list)[:0]
+		for _, p := range *list {
+			if len(p) > maxPatternSize {
+				return fmt.Errorf("a pattern of %s is over %s", units.FormatSize(int64(len(p))), units.FormatSize(maxPatternSize))
+			}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+		if len(out) > maxPatterns {
+			return fmt.Errorf("%d patterns, more than %d", len(out), maxPatterns)
+		}
+		*list = out
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -114,15 +115,18 @@ func (d *Dir) claim(key, rel string) {
 	}
 }
 
-// Place moves the finished file tmp to the name rel (or a variant, on a
-// clash) for the request key, creating folders as needed, and returns the
-// absolute path it now has. tmp must be on the same file system.
-func (d *Dir) Place(key, rel, tmp string) (string, error) {
+// Place moves the finished file tmp, whose hex SHA-256 is sum, to the name
+// rel (or a variant, on a clash) for the request key, creating folders as
+// needed, and returns the absolute path it now has. tmp must be on the
+// same file system. A file already at rel that the job did not write is
+// kept (the download takes a variant), unless it holds the same bytes; no
+// file is written through a symbolic link inside the folder.
+func (d *Dir) Place(key, rel, tmp, sum string) (string, error) {
 	// The name is chosen and claimed under the lock; the file-system work,
 	// which may be slow, is done outside it, so downloads finish in
 	// parallel.
 	d.mu.Lock()
-	rel = d.free(key, rel)
+	rel = d.free(key, rel, sum)
 	d.claim(key, rel)
 	d.mu.Unlock()
 	dst := filepath.Join(d.root, rel)
@@ -143,13 +147,21 @@ func (d *Dir) Place(key, rel, tmp string) (string, error) {
 // free returns rel, or a variant of it when rel is taken by another
 // request, is a directory, or lies under a name that is a file. d.mu must
 // be held.
-func (d *Dir) free(key, rel string) string {
+func (d *Dir) free(key, rel, sum string) string {
 	if owner, ok := d.claimed[rel]; ok && owner == key {
 		return rel
 	}
+	if d.throughLink(rel) {
+		// A folder on the way is a symbolic link: the file goes into the
+		// folder itself, under a name of its own.
+		return d.variant(key, strings.ReplaceAll(rel, string(filepath.Separator), "_"))
+	}
 	clash := d.claimed[rel] != "" || d.dirs[rel]
-	if fi, err := os.Lstat(filepath.Join(d.root, rel)); err == nil && (fi.IsDir() || fi.Mode()&fs.ModeSymlink != 0) {
-		clash = true
+	if fi, err := os.Lstat(filepath.Join(d.root, rel)); err == nil {
+		// Not a file the job wrote (or it would be claimed): kept, unless
+		// it already holds these bytes (a download renamed into place just
+		// before a crash, before the job recorded it).
+		clash = clash || !fi.Mode().IsRegular() || sum == "" || fileSum(filepath.Join(d.root, rel)) != sum
 	}
 	// A parent that is a file (ours or not) cannot hold rel.
 	parentFile := false
@@ -175,6 +187,41 @@ func (d *Dir) free(key, rel string) string {
 	return rel
 }
 
+// throughLink reports whether a folder of rel inside the root is a
+// symbolic link (or anything but a folder, other than missing).
+func (d *Dir) throughLink(rel string) bool {
+	dir := filepath.Dir(rel)
+	if dir == "." {
+		return false
+	}
+	p := d.root
+	for _, seg := range strings.Split(dir, string(filepath.Separator)) {
+		p = filepath.Join(p, seg)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return false // missing from here on: made as folders
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fileSum returns the hex SHA-256 of the file at path ("" if unreadable).
+func fileSum(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // variant is rel with "~" and 8 bytes of the key's hash before its
 // extension.
 func (d *Dir) variant(key, rel string) string {
@@ -197,7 +244,8 @@ func (d *Dir) WriteFile(key, rel string, data []byte) (string, error) {
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return "", err
 	}
-	dst, err := d.Place(key, rel, tmp)
+	sum := sha256.Sum256(data)
+	dst, err := d.Place(key, rel, tmp, hex.EncodeToString(sum[:]))
 	if err != nil {
 		os.Remove(tmp)
 	}

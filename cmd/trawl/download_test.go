@@ -443,3 +443,64 @@ func TestRetryFailed(t *testing.T) {
 		t.Errorf("stats after the retry:\n%s", s.stdout)
 	}
 }
+
+// A symbolic link already inside --out-dir is never written through, and a
+// file the job did not write is never replaced.
+func TestDownloadKeepsOutDirSafe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "body of %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out, outside := filepath.Join(dir, "out"), filepath.Join(dir, "outside")
+	os.MkdirAll(outside, 0o755)
+	fileOf := func(job, url string) string {
+		t.Helper()
+		st, err := store.Open(filepath.Join(dir, job), &store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		r, err := st.Get(url)
+		if err != nil || r == nil {
+			t.Fatalf("no record of %s: %v", url, err)
+		}
+		return r.File
+	}
+	if r := trawl(t, dir, srv.URL+"/a\n", "fetch", "--job", "j1.db", "--out-dir", out, "-"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	first := fileOf("j1.db", srv.URL+"/a")
+	// The user's own file where the next job would put /a.
+	os.WriteFile(first, []byte("mine"), 0o644)
+	if r := trawl(t, dir, srv.URL+"/a\n", "fetch", "--job", "j2.db", "--out-dir", out, "-"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if data, _ := os.ReadFile(first); string(data) != "mine" {
+		t.Errorf("the user's file %s was replaced by %q", first, data)
+	}
+	if second := fileOf("j2.db", srv.URL+"/a"); second == first || !strings.HasPrefix(second, out) {
+		t.Errorf("the download went to %s, want a variant beside the user's file", second)
+	}
+	// The host's folder becomes a link to a folder outside.
+	hostDir := filepath.Dir(first)
+	os.RemoveAll(hostDir)
+	if err := os.Symlink(outside, hostDir); err != nil {
+		t.Skipf("no symbolic links here: %v", err)
+	}
+	if r := trawl(t, dir, srv.URL+"/b\n"+srv.URL+"/c/d\n", "fetch", "--job", "j3.db", "--out-dir", out, "-"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("files written outside --out-dir through a link: %v", entries)
+	}
+	for _, u := range []string{"/b", "/c/d"} {
+		f := fileOf("j3.db", srv.URL+u)
+		if rel, err := filepath.Rel(out, f); err != nil || strings.HasPrefix(rel, "..") || filepath.Dir(f) == hostDir {
+			t.Errorf("%s saved at %s: through the link or outside", u, f)
+		}
+		if data, _ := os.ReadFile(f); string(data) != "body of "+u {
+			t.Errorf("%s: file holds %q", u, data)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func (f *Files) finish(d *download, finalURL, sum string) (string, error) {
 		d.remove()
 		return "", fmt.Errorf("sha256 mismatch: got %s, want %s", sum, want)
 	}
-	path, err := f.dir.Place(d.key, d.rel, d.part)
+	path, err := f.dir.Place(d.key, d.rel, d.part, sum)
 	if err != nil {
 		return "", fmt.Errorf("saving %s: %w", d.rel, err)
 	}

@@ -31,6 +31,9 @@ var (
 // ErrNotJob is returned by Open for a file that exists but is not a trawl job.
 var ErrNotJob = jobfile.ErrNotJob
 
+// ErrDamaged is returned for a job file whose content is broken.
+var ErrDamaged = jobfile.ErrDamaged
+
 // ErrLocked is returned by Open when another process has the job open.
 var ErrLocked = jobfile.ErrLocked
 
@@ -363,7 +366,10 @@ func (s *Store) Get(url string) (*Record, error) {
 			return nil
 		}
 		rec = new(Record)
-		return json.Unmarshal(recs.Get(key), rec)
+		if err := json.Unmarshal(recs.Get(key), rec); err != nil {
+			return fmt.Errorf("%w: record %x: %v", ErrDamaged, key, err)
+		}
+		return nil
 	})
 	return rec, err
 }
@@ -395,7 +401,7 @@ func eachLatest(tx *jobfile.Tx, after []byte, fn func(key []byte, rec *Record) e
 	for ; k != nil; k, v = c.Next() {
 		rec := new(Record)
 		if err := json.Unmarshal(v, rec); err != nil {
-			return fmt.Errorf("store: record %x: %w", k, err)
+			return fmt.Errorf("%w: record %x: %v", ErrDamaged, k, err)
 		}
 		if !bytes.Equal(urls.Get(rec.key()), k) {
 			continue

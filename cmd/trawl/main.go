@@ -27,6 +27,7 @@ const (
 	exitError       = 1   // the job could not run or stopped on an error (I/O, locked job)
 	exitUsage       = 2   // bad command line, config, seed or job file
 	exitFailures    = 3   // fetch finished, but some URLs failed after their retries; crawl: every one failed
+	exitDamaged     = 4   // the job file is damaged; nothing more was written to it
 	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; run the same command to resume
 )
 
@@ -46,7 +47,8 @@ Every job lives in one file (--job, default trawl.db). Running the same
 command again resumes it: nothing already saved is fetched again.
 
 Exit codes: 0 done; 1 error; 2 bad usage, config or job file;
-3 fetch finished with failed URLs; 130 interrupted (run again to resume).
+3 fetch finished with failed URLs (crawl: all failed); 4 damaged job file;
+130 interrupted (run again to resume).
 
 Run 'trawl COMMAND --help' for a command's flags.
 `
@@ -119,6 +121,9 @@ func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
 		errors.Is(err, jobfile.ErrNewer), errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(stderr, "trawl %s: %v\n", cmd, err)
 		return exitUsage
+	case errors.Is(err, jobfile.ErrDamaged):
+		fmt.Fprintf(stderr, "trawl %s: %v\nNothing more was written to it: restore it from a copy, or start a new job.\n", cmd, err)
+		return exitDamaged
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	default:

@@ -899,3 +899,56 @@ func TestConfigAliasBomb(t *testing.T) {
 	}
 	t.Logf("refused in %v, peak RSS %d MB", time.Since(start).Round(time.Millisecond), rss>>20)
 }
+
+// A damaged job file (cut short, or with bytes changed) gives a clear
+// error with an exit code of its own, never a stack trace, and is never
+// written to.
+func TestDamagedJob(t *testing.T) {
+	site := testsite.New(400)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	if r := trawl(t, dir, "", "crawl", "--job", "good.db", srv.URL+"/p/0"); r.code != 0 {
+		t.Fatalf("crawl: exit %d\n%s", r.code, r.stderr)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, "good.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bytes changed inside records (bbolt keeps no checksums: a change in
+	// bytes trawl does not read cannot be seen).
+	flipped := bytes.Clone(good)
+	recs := 0
+	for i := bytes.Index(flipped, []byte(`{"url":"http`)); i >= 0 && recs < 20; recs++ {
+		for j := i + 9; j < i+40; j++ {
+			flipped[j] ^= 0xA5
+		}
+		next := bytes.Index(flipped[i+40:], []byte(`{"url":"http`))
+		if next < 0 {
+			break
+		}
+		i += 40 + next
+	}
+	if recs == 0 {
+		t.Fatal("no record found in the job file to damage")
+	}
+	damaged := map[string][]byte{"cut.db": good[:len(good)/2], "flipped.db": flipped}
+	for name, data := range damaged {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		before := sha(t, filepath.Join(dir, name))
+		for _, args := range [][]string{{"stats", name}, {"export", "--no-body", name}, {"crawl", "--job", name, srv.URL + "/p/0"}} {
+			r := trawl(t, dir, "", args...)
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+				t.Errorf("%s %v: a stack trace:\n%.1500s", name, args, r.stderr)
+			}
+			if args[0] != "crawl" && (r.code != exitDamaged || !strings.Contains(r.stderr, "damaged")) {
+				t.Errorf("%s %v: exit %d, stderr %q; want exit 4 saying the job is damaged", name, args, r.code, r.stderr)
+			}
+			// A crawl reads no records to resume, so only a file cut short
+			// stops it before it writes.
+			if after := sha(t, filepath.Join(dir, name)); after != before && (name == "cut.db" || args[0] != "crawl") {
+				t.Errorf("%s %v: the damaged file was written to", name, args)
+			}
+		}
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -69,6 +71,10 @@ var ErrNotJob = errors.New("not a trawl job file")
 // ErrLocked is returned by Open when another process has the job open.
 var ErrLocked = errors.New("job file is in use by another trawl process")
 
+// ErrDamaged is returned for a job file whose content is broken (cut short,
+// or with bytes changed): nothing more is written to it.
+var ErrDamaged = errors.New("job file is damaged")
+
 // ErrNewer is returned by Open for a job written by a newer trawl, whose
 // layout this one cannot read without misreading it.
 var ErrNewer = errors.New("job file was written by a newer trawl")
@@ -85,8 +91,9 @@ type Options struct {
 
 // File is an open job file.
 type File struct {
-	db   *bbolt.DB
-	path string
+	db      *bbolt.DB
+	path    string
+	damaged atomic.Bool // a transaction found the file damaged: no more writes
 }
 
 // Tx is a transaction on a File. An owner reaches its buckets with Bucket;
@@ -140,14 +147,23 @@ func Open(path string, opts *Options) (*File, error) {
 	default:
 		return nil, err
 	}
-	db, err := bbolt.Open(path, 0o644, &bbolt.Options{
-		Timeout:  o.Timeout,
-		ReadOnly: o.ReadOnly,
-		// The freelist is rebuilt at open instead of written at every
-		// commit, and kept as a map: commits write much less.
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
+	var db *bbolt.DB
+	err = guard(path, func() error {
+		var err error
+		db, err = bbolt.Open(path, 0o644, &bbolt.Options{
+			Timeout:  o.Timeout,
+			ReadOnly: o.ReadOnly,
+			// The freelist is rebuilt at open (which reads every page)
+			// instead of written at every commit, and kept as a map:
+			// commits write much less.
+			NoFreelistSync: true,
+			FreelistType:   bbolt.FreelistMapType,
+		})
+		return err
 	})
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
+	}
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
@@ -244,27 +260,54 @@ func check(path string, timeout time.Duration) error {
 	if n < 64 || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
 		return fmt.Errorf("%s: %w", path, ErrNotJob)
 	}
-	db, err := bbolt.Open(path, 0o644, &bbolt.Options{ReadOnly: true, Timeout: timeout})
+	var db *bbolt.DB
+	err = guard(path, func() error {
+		var err error
+		db, err = bbolt.Open(path, 0o644, &bbolt.Options{ReadOnly: true, Timeout: timeout})
+		return err
+	})
 	if err != nil {
+		if errors.Is(err, ErrDamaged) {
+			return err
+		}
 		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("%s: %w", path, ErrLocked)
 		}
 		return fmt.Errorf("%s: %w (%v)", path, ErrNotJob, err)
 	}
 	defer db.Close()
-	return db.View(func(tx *bbolt.Tx) error {
-		meta := tx.Bucket(Meta.name)
-		if meta == nil {
-			return fmt.Errorf("%s: %w", path, ErrNotJob)
-		}
-		switch v := string(meta.Get(keyFormat)); {
-		case v == Format || v == formatV1:
-			return nil
-		case bytes.HasPrefix([]byte(v), []byte("trawl-job/")):
-			return fmt.Errorf("%s: %w (%s; this trawl reads %s): use a newer trawl", path, ErrNewer, v, Format)
-		}
-		return fmt.Errorf("%s: %w", path, ErrNotJob)
+	size := fileSize(path)
+	return guard(path, func() error {
+		return db.View(func(tx *bbolt.Tx) error {
+			if tx.Size() > size {
+				return fmt.Errorf("%s: %w: cut short (%d of %d bytes)", path, ErrDamaged, size, tx.Size())
+			}
+			return checkMeta(path, tx)
+		})
 	})
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// checkMeta verifies the job's format.
+func checkMeta(path string, tx *bbolt.Tx) error {
+	meta := tx.Bucket(Meta.name)
+	if meta == nil {
+		return fmt.Errorf("%s: %w", path, ErrNotJob)
+	}
+	switch v := string(meta.Get(keyFormat)); {
+	case v == Format || v == formatV1:
+		return nil
+	case bytes.HasPrefix([]byte(v), []byte("trawl-job/")):
+		return fmt.Errorf("%s: %w (%s; this trawl reads %s): use a newer trawl", path, ErrNewer, v, Format)
+	}
+	return fmt.Errorf("%s: %w", path, ErrNotJob)
 }
 
 // ClaimKind records that the job is of kind (what command runs it: "crawl"
@@ -282,19 +325,44 @@ func (f *File) ClaimKind(kind string) (string, error) {
 	return kind, err
 }
 
+// guard runs fn, turning a panic or a memory fault (bbolt reading a page
+// that is not there, or not what it should be) into ErrDamaged.
+func guard(path string, fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: %w (%v)", path, ErrDamaged, r)
+		}
+	}()
+	return fn()
+}
+
 // Path returns the file's path.
 func (f *File) Path() string { return f.path }
 
 // Update runs fn in a write transaction, committed when fn returns nil.
-// Only one write transaction runs at a time.
+// Only one write transaction runs at a time. On a damaged file it fails
+// with ErrDamaged and writes nothing.
 func (f *File) Update(fn func(tx *Tx) error) error {
-	return f.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) })
+	if f.damaged.Load() {
+		return fmt.Errorf("%s: %w", f.path, ErrDamaged)
+	}
+	return f.guarded(func() error { return f.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) }) })
 }
 
 // View runs fn in a read-only transaction. Slices read from a bucket are
 // valid only until fn returns.
 func (f *File) View(fn func(tx *Tx) error) error {
-	return f.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) })
+	return f.guarded(func() error { return f.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) }) })
+}
+
+func (f *File) guarded(fn func() error) error {
+	err := guard(f.path, fn)
+	if errors.Is(err, ErrDamaged) {
+		f.damaged.Store(true)
+	}
+	return err
 }
 
 // Close closes the file.

@@ -464,6 +464,9 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 	if spec != "" {
 		rec.Request = []byte(spec)
 	}
+	if r.Payload.Resumed && r.Err == nil {
+		rec.Status = http.StatusOK // the whole file, continued from an earlier run
+	}
 	var body []byte
 	var found []frontier.Request
 	var items []store.Item

@@ -166,6 +166,16 @@ func TestDownloadKillResumeRange(t *testing.T) {
 	if !bytes.Equal(got, content) {
 		t.Fatalf("file of %d bytes differs from the %d sent", len(got), len(content))
 	}
+	// The record tells the whole file: a 200, not the 206 that ended it.
+	if st, err := store.Open(filepath.Join(dir, "big.db"), &store.Options{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	} else {
+		rec, _ := st.Get(srv.URL + "/big.bin")
+		st.Close()
+		if rec == nil || rec.Status != 200 || rec.Length != int64(len(content)) {
+			t.Errorf("record of the resumed download: %+v; want status 200 and the whole length", rec)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(ranges) != 2 || !strings.HasPrefix(ranges[1], "bytes=") || !strings.HasSuffix(ranges[1], `|"v1"`) {

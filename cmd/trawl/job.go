@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -409,8 +410,11 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 			fmt.Fprintf(w, "            %s  %s\n", f.URL, failureText(f.Status, f.Error))
 		}
 	}
-	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued; peak memory %s\n",
-		job, s.Total, s.Queued, units.FormatSize(peakRSS()))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued\n", job, s.Total, s.Queued)
+	fmt.Fprintf(w, "  memory    Go heap %s at most; peak resident %s (the job file's mapped pages included, which the kernel reclaims at will)\n",
+		units.FormatSize(int64(ms.HeapSys)), units.FormatSize(peakRSS()))
 	if s.Reason == "interrupted" || s.Queued > 0 {
 		fmt.Fprintf(w, "  resume    run the same command again\n")
 	}

@@ -185,7 +185,12 @@ func (d *download) writeMeta(resp *http.Response) {
 		m.Ranges = true
 	}
 	data, _ := json.Marshal(&m)
-	os.WriteFile(d.metaPath(), data, 0o644)
+	// Whole or absent: a full disk must not leave an empty file behind.
+	tmp := d.metaPath() + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil || os.Rename(tmp, d.metaPath()) != nil {
+		os.Remove(tmp)
+		return
+	}
 	d.hasMeta = true
 }
 

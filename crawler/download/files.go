@@ -101,7 +101,7 @@ func (b *fileBody) Receive(resp *http.Response, from, max int64, tick func(int))
 	if err != nil {
 		return fetch.Payload{}, err
 	}
-	p := fetch.Payload{Length: n, SHA256: sum}
+	p := fetch.Payload{Length: n, SHA256: sum, Resumed: resp.StatusCode == http.StatusPartialContent}
 	p.File, err = b.files.finish(b.d, resp.Request.URL.String(), sum)
 	return p, err
 }

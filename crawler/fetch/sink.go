@@ -56,6 +56,9 @@ type Payload struct {
 	File   string // the file the body was saved to, if any
 	Length int64  // of a body written elsewhere
 	SHA256 string // hex digest of a body written elsewhere
+	// Resumed says a 206 continued an earlier partial body into the whole
+	// of it: the body is what a 200 would have given.
+	Resumed bool
 }
 
 // ErrRestart is returned by Body.Receive to ask for another attempt from

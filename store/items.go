@@ -160,8 +160,12 @@ type ExtractFunc func(rec *Record, body []byte) ([]Item, error)
 // returns how many pages it passed to fn.
 func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 	err := s.file.Update(func(tx *jobfile.Tx) error {
-		_, err := tx.Recreate(jobfile.Items)
-		return err
+		if _, err := tx.Recreate(jobfile.Items); err != nil {
+			return err
+		}
+		// Marked until the last batch: an interrupted rewrite leaves the
+		// items visibly incomplete.
+		return tx.Bucket(jobfile.StoreMeta).Put(keyRewriting, []byte{1})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
@@ -193,6 +197,10 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 			return n, err
 		}
 		if len(pages) == 0 {
+			err := s.file.Update(func(tx *jobfile.Tx) error { return tx.Bucket(jobfile.StoreMeta).Delete(keyRewriting) })
+			if err != nil {
+				return n, fmt.Errorf("store: %w", err)
+			}
 			return n, nil
 		}
 		for _, p := range pages {
@@ -241,6 +249,22 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 }
 
 var errStop = errors.New("stop")
+
+var keyRewriting = []byte("items-rewriting")
+
+// ItemsIncomplete reports whether a rewrite of the items (RewriteItems,
+// "trawl extract") was interrupted: the job then holds the items of only
+// some of its pages, until the rewrite is run again.
+func (s *Store) ItemsIncomplete() (bool, error) {
+	incomplete := false
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
+			incomplete = meta.Get(keyRewriting) != nil
+		}
+		return nil
+	})
+	return incomplete, err
+}
 
 // ExportItems writes items as JSON Lines, one flat object each, and returns
 // how many it wrote. typ, when not empty, keeps one item type.

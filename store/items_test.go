@@ -119,3 +119,39 @@ func TestItemReservedField(t *testing.T) {
 		t.Error("a field named url was accepted")
 	}
 }
+
+// An interrupted rewrite of the items (a kill -9 during trawl extract)
+// leaves the job marked incomplete until a rewrite finishes.
+func TestRewriteItemsInterrupted(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "job.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 600 {
+		p, err := st.NewPage(store.Record{URL: fmt.Sprintf("http://h/%d", i), Status: 200}, []byte(fmt.Sprintf("page %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	one := func(rec *store.Record, body []byte) ([]store.Item, error) {
+		cancel() // the process dies during the first batch
+		return []store.Item{{Type: "t", URL: rec.URL, Fields: map[string]any{"b": string(body)}}}, nil
+	}
+	if _, err := st.RewriteItems(ctx, one); err == nil {
+		t.Fatal("the interrupted rewrite reported success")
+	}
+	if bad, err := st.ItemsIncomplete(); err != nil || !bad {
+		t.Fatalf("after an interrupted rewrite: incomplete = %v, %v; want true", bad, err)
+	}
+	if _, err := st.RewriteItems(context.Background(), one); err != nil {
+		t.Fatal(err)
+	}
+	if bad, _ := st.ItemsIncomplete(); bad {
+		t.Error("a finished rewrite left the items marked incomplete")
+	}
+}

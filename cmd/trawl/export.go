@@ -101,9 +101,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	case "jsonl":
 		n, err = st.ExportJSONL(w, !*noBody)
 	case "items":
+		warnIncompleteItems(st, stderr)
 		n, err = st.ExportItems(w, *typ)
 		what = "items"
 	case "csv":
+		warnIncompleteItems(st, stderr)
 		n, err = st.ExportCSV(w, *typ)
 		what = *typ + " items"
 	}
@@ -117,6 +119,14 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "trawl export: %d %s written to %s\n", n, what, *out)
 	}
 	return nil
+}
+
+// warnIncompleteItems says so when an interrupted "trawl extract" left the
+// job with the items of only some pages.
+func warnIncompleteItems(st *store.Store, w io.Writer) {
+	if bad, err := st.ItemsIncomplete(); err == nil && bad {
+		fmt.Fprintf(w, "warning   the items are incomplete: a 'trawl extract' on %s was interrupted; run it again\n", st.Path())
+	}
 }
 
 func cmdStats(args []string, stdout io.Writer) error {
@@ -133,6 +143,7 @@ func cmdStats(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	warnIncompleteItems(st, stdout)
 	defer st.Close()
 	s, err := st.Summarize()
 	if err != nil {

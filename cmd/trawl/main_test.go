@@ -952,3 +952,27 @@ func TestDamagedJob(t *testing.T) {
 		}
 	}
 }
+
+// After an interrupted trawl extract, stats and item exports say the items
+// are incomplete.
+func TestStatsSaysItemsIncomplete(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<h1>x</h1>") }))
+	defer srv.Close()
+	dir := t.TempDir()
+	if r := trawl(t, dir, srv.URL+"/a\n", "fetch", "-"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	st, err := store.Open(filepath.Join(dir, "trawl.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st.RewriteItems(ctx, func(*store.Record, []byte) ([]store.Item, error) { cancel(); return nil, nil })
+	st.Close()
+	if r := trawl(t, dir, "", "stats", "trawl.db"); !strings.Contains(r.stdout, "items are incomplete") {
+		t.Errorf("stats after an interrupted extract:\n%s", r.stdout)
+	}
+	if r := trawl(t, dir, "", "export", "--format", "items", "trawl.db"); !strings.Contains(r.stderr, "items are incomplete") {
+		t.Errorf("export --format items after an interrupted extract: stderr %q", r.stderr)
+	}
+}

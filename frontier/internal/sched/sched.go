@@ -50,7 +50,9 @@ type Sched struct {
 	filtered  int
 	added     int
 	over      int
-	changed   chan struct{} // closed and replaced on every change Lease waits for
+	waiters   []chan struct{} // Lease calls waiting for a change, oldest first
+	timer     chan struct{}   // the one waiter that also waits for the next ready time, or nil
+	wakeups   int             // waiters woken, for tests
 }
 
 type host struct {
@@ -82,7 +84,6 @@ func New(opts frontier.Options, q Queue) *Sched {
 		hosts:   make(map[string]*host),
 		leases:  make(map[uint64]*lease),
 		done:    opts.Done,
-		changed: make(chan struct{}),
 	}
 }
 
@@ -117,10 +118,57 @@ func (s *Sched) schedule(h *host) {
 	}
 }
 
-// notify wakes every goroutine waiting in Lease. s.mu must be held.
+// notify wakes the Lease calls that the change may let proceed: the one
+// that waits for the next ready time (the change may have moved it) and
+// one more; each that leases wakes another while hosts are ready. When
+// nothing is left to lease (drained, or at the limit), it wakes them all
+// to return. s.mu must be held.
 func (s *Sched) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.queued == 0 && s.leased == 0 || s.limited() && s.leased == 0 {
+		s.wake(len(s.waiters))
+	} else {
+		s.wake(1)
+	}
+	if s.timer != nil {
+		s.signal(s.timer)
+		s.timer = nil
+	}
+}
+
+// wake wakes the n oldest waiters. s.mu must be held.
+func (s *Sched) wake(n int) {
+	for ; n > 0 && len(s.waiters) > 0; n-- {
+		s.signal(s.waiters[0])
+		s.waiters[0] = nil
+		s.waiters = s.waiters[1:]
+	}
+}
+
+func (s *Sched) signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+		s.wakeups++
+	default: // woken already
+	}
+}
+
+// limited reports whether MaxPages leases are completed or under way.
+func (s *Sched) limited() bool {
+	return s.opts.MaxPages > 0 && s.done+s.leased >= s.opts.MaxPages
+}
+
+// unwait takes c out of the waiters (its wait ended on its own). s.mu must
+// be held.
+func (s *Sched) unwait(c chan struct{}) {
+	if s.timer == c {
+		s.timer = nil
+	}
+	for i, w := range s.waiters {
+		if w == c {
+			s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			return
+		}
+	}
 }
 
 // Admit reports whether a new request of hostName at depth may be queued,
@@ -182,6 +230,7 @@ func (s *Sched) Lease(ctx context.Context) (frontier.Lease, error) {
 			timer.Stop()
 		}
 	}()
+	me := make(chan struct{}, 1)
 	s.mu.Lock()
 	for {
 		now := time.Now()
@@ -190,7 +239,7 @@ func (s *Sched) Lease(ctx context.Context) (frontier.Lease, error) {
 			s.mu.Unlock()
 			return frontier.Lease{}, frontier.ErrDrained
 		}
-		limited := s.opts.MaxPages > 0 && s.done+s.leased >= s.opts.MaxPages
+		limited := s.limited()
 		if limited && s.leased == 0 {
 			s.mu.Unlock()
 			return frontier.Lease{}, frontier.ErrLimit
@@ -200,6 +249,10 @@ func (s *Sched) Lease(ctx context.Context) (frontier.Lease, error) {
 			h := s.ready[0]
 			if !h.readyAt.After(now) {
 				l, err := s.lease(h, now)
+				if len(s.ready) > 0 && !s.ready[0].readyAt.After(now) || s.timer == nil {
+					// More is ready, or nobody watches the clock: pass it on.
+					s.wake(1)
+				}
 				s.mu.Unlock()
 				return l, err
 			}
@@ -208,25 +261,37 @@ func (s *Sched) Lease(ctx context.Context) (frontier.Lease, error) {
 		if len(s.deadlines) > 0 && (wake.IsZero() || s.deadlines[0].l.Deadline.Before(wake)) {
 			wake = s.deadlines[0].l.Deadline
 		}
-		var wait <-chan time.Time
-		if !wake.IsZero() {
+		// One waiter watches the clock for the next ready time; the others
+		// wait to be woken.
+		var tick <-chan time.Time
+		if !wake.IsZero() && s.timer == nil {
+			s.timer = me
 			d := wake.Sub(now)
 			if timer == nil {
 				timer = time.NewTimer(d)
 			} else {
 				timer.Reset(d)
 			}
-			wait = timer.C
+			tick = timer.C
+		} else {
+			s.waiters = append(s.waiters, me)
 		}
-		changed := s.changed
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			s.mu.Lock()
+			s.unwait(me)
+			s.mu.Unlock()
 			return frontier.Lease{}, ctx.Err()
-		case <-changed:
-		case <-wait:
+		case <-me:
+		case <-tick:
 		}
 		s.mu.Lock()
+		s.unwait(me)
+		select { // a signal that came with the tick: spent by this look
+		case <-me:
+		default:
+		}
 	}
 }
 

@@ -79,11 +79,11 @@ type lease struct {
 func New(opts frontier.Options, q Queue) *Sched {
 	opts = opts.WithDefaults()
 	return &Sched{
-		opts:    opts,
-		q:       q,
-		hosts:   make(map[string]*host),
-		leases:  make(map[uint64]*lease),
-		done:    opts.Done,
+		opts:   opts,
+		q:      q,
+		hosts:  make(map[string]*host),
+		leases: make(map[uint64]*lease),
+		done:   opts.Done,
 	}
 }
 

@@ -976,3 +976,15 @@ func TestStatsSaysItemsIncomplete(t *testing.T) {
 		t.Errorf("export --format items after an interrupted extract: stderr %q", r.stderr)
 	}
 }
+
+// --deny-private is a flag of fetch too: a list naming a private address
+// is refused, not fetched.
+func TestFetchDenyPrivate(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	r := trawl(t, t.TempDir(), srv.URL+"/x\n", "fetch", "--deny-private", "--retries", "0", "-")
+	if r.code != exitFailures || !strings.Contains(r.stderr, "deny-private") || hits.Load() != 0 {
+		t.Fatalf("exit %d, %d requests, stderr:\n%s\nwant exit 3, no request, the refusal named", r.code, hits.Load(), r.stderr)
+	}
+}

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/frontier/internal/sched"
@@ -33,9 +32,10 @@ import (
 
 // Frontier is a frontier.Frontier kept in a job file.
 type Frontier struct {
-	file  *jobfile.File
-	sched *sched.Sched
-	q     *queue
+	sched.Leases // Lease, Extend, Release, Return, Hold, Stats
+	sched        *sched.Sched
+	file         *jobfile.File
+	q            *queue
 
 	mu   sync.Mutex // guards seen
 	seen map[uint64]struct{}
@@ -66,6 +66,7 @@ func Open(f *jobfile.File, opts frontier.Options) (*Frontier, error) {
 		seen: make(map[uint64]struct{}),
 	}
 	fr.sched = sched.New(opts, fr.q)
+	fr.Leases = fr.sched.Leases()
 	perHost := make(map[string]int)
 	err := f.View(func(tx *jobfile.Tx) error {
 		err := tx.Bucket(jobfile.Seen).ForEach(func(_, v []byte) error {
@@ -194,30 +195,6 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 	return added, nil
 }
 
-// Lease leases the next request whose host is ready.
-func (f *Frontier) Lease(ctx context.Context) (frontier.Lease, error) {
-	return f.sched.Lease(ctx)
-}
-
-// Extend moves l's deadline.
-func (f *Frontier) Extend(_ context.Context, l frontier.Lease) error { return f.sched.Extend(l) }
-
-// Release ends the fetch of l.
-func (f *Frontier) Release(_ context.Context, l frontier.Lease, p frontier.Pace) error {
-	return f.sched.Release(l, p)
-}
-
-// Return puts l back at the head of its host's queue (it never left the disk).
-func (f *Frontier) Return(_ context.Context, l frontier.Lease, notBefore time.Time) error {
-	return f.sched.Return(l, notBefore)
-}
-
-// Hold keeps host from being leased before until.
-func (f *Frontier) Hold(_ context.Context, host string, until time.Time) error {
-	f.sched.Hold(host, until)
-	return nil
-}
-
 // Complete removes completed leases from the queue and adds what was found
 // on their pages, in one transaction of its own.
 func (f *Frontier) Complete(ctx context.Context, done []frontier.Done) error {
@@ -257,11 +234,6 @@ func (f *Frontier) CompleteTx(tx *jobfile.Tx, done []frontier.Done, lost *error)
 	}
 	tx.OnCommit(func() { *lost = f.sched.Completed(done) })
 	return nil
-}
-
-// Stats returns current counts.
-func (f *Frontier) Stats(context.Context) (frontier.Stats, error) {
-	return f.sched.Stats(), nil
 }
 
 // Pop implements sched.Queue: the head of host's buffer, read ahead from

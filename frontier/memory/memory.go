@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/frontier/internal/sched"
@@ -16,7 +15,8 @@ import (
 
 // Frontier is a frontier.Frontier in memory.
 type Frontier struct {
-	sched *sched.Sched
+	sched.Leases // Lease, Extend, Release, Return, Hold, Stats
+	sched        *sched.Sched
 
 	mu     sync.Mutex // guards seen; queues are guarded by the scheduler's lock
 	seen   map[string]struct{}
@@ -30,6 +30,7 @@ var _ frontier.Frontier = (*Frontier)(nil)
 func New(opts frontier.Options) *Frontier {
 	f := &Frontier{seen: make(map[string]struct{}), queues: make(map[string][]frontier.Lease)}
 	f.sched = sched.New(opts, (*queue)(f))
+	f.Leases = f.sched.Leases()
 	return f
 }
 
@@ -77,28 +78,6 @@ func (f *Frontier) add(ctx context.Context, reqs []frontier.Request, again bool)
 	return added, nil
 }
 
-// Lease leases the next request whose host is ready.
-func (f *Frontier) Lease(ctx context.Context) (frontier.Lease, error) { return f.sched.Lease(ctx) }
-
-// Extend moves l's deadline.
-func (f *Frontier) Extend(_ context.Context, l frontier.Lease) error { return f.sched.Extend(l) }
-
-// Release ends the fetch of l.
-func (f *Frontier) Release(_ context.Context, l frontier.Lease, p frontier.Pace) error {
-	return f.sched.Release(l, p)
-}
-
-// Return puts l back at the head of its host's queue.
-func (f *Frontier) Return(_ context.Context, l frontier.Lease, notBefore time.Time) error {
-	return f.sched.Return(l, notBefore)
-}
-
-// Hold keeps host from being leased before until.
-func (f *Frontier) Hold(_ context.Context, host string, until time.Time) error {
-	f.sched.Hold(host, until)
-	return nil
-}
-
 // Complete removes completed leases and adds what was found on their pages.
 func (f *Frontier) Complete(ctx context.Context, done []frontier.Done) error {
 	if err := ctx.Err(); err != nil {
@@ -113,9 +92,6 @@ func (f *Frontier) Complete(ctx context.Context, done []frontier.Done) error {
 	}
 	return f.sched.Completed(done)
 }
-
-// Stats returns current counts.
-func (f *Frontier) Stats(context.Context) (frontier.Stats, error) { return f.sched.Stats(), nil }
 
 // queue is the Frontier's sched.Queue: its per-host slices.
 type queue Frontier

@@ -373,7 +373,7 @@ func lost(l frontier.Lease) error {
 }
 
 // Extend moves l's deadline to LeaseTTL from now.
-func (s *Sched) Extend(l frontier.Lease) error {
+func (s *Sched) Extend(_ context.Context, l frontier.Lease) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	le := s.active(l)
@@ -386,7 +386,7 @@ func (s *Sched) Extend(l frontier.Lease) error {
 }
 
 // Release ends the fetch of l and paces its host by p.
-func (s *Sched) Release(l frontier.Lease, p frontier.Pace) error {
+func (s *Sched) Release(_ context.Context, l frontier.Lease, p frontier.Pace) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.host(l.Host)
@@ -414,7 +414,7 @@ func (s *Sched) Release(l frontier.Lease, p frontier.Pace) error {
 }
 
 // Return puts l back at the head of its host's queue.
-func (s *Sched) Return(l frontier.Lease, notBefore time.Time) error {
+func (s *Sched) Return(_ context.Context, l frontier.Lease, notBefore time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	le := s.active(l)
@@ -435,15 +435,16 @@ func (s *Sched) Return(l frontier.Lease, notBefore time.Time) error {
 }
 
 // Hold keeps hostName from being leased before until.
-func (s *Sched) Hold(hostName string, until time.Time) {
+func (s *Sched) Hold(_ context.Context, hostName string, until time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := s.hosts[hostName]
 	if h == nil || !until.After(h.readyAt) {
-		return
+		return nil
 	}
 	h.readyAt = until
 	s.schedule(h)
+	return nil
 }
 
 // Completed records completed leases, after the implementation removed
@@ -478,7 +479,7 @@ func (s *Sched) Completed(done []frontier.Done) error {
 }
 
 // Stats returns the scheduler's counts.
-func (s *Sched) Stats() frontier.Stats {
+func (s *Sched) Stats(context.Context) (frontier.Stats, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reap(time.Now())
@@ -497,7 +498,7 @@ func (s *Sched) Stats() frontier.Stats {
 		OverBudget: s.over,
 		Completed:  s.done,
 		Lost:       s.lost,
-	}
+	}, nil
 }
 
 // hostHeap orders hosts by the time they may next be leased.
@@ -547,3 +548,35 @@ func (h *leaseHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return e
 }
+
+// Leases is the face of a Sched that a frontier shows its callers: the
+// methods of frontier.Frontier the scheduler answers by itself. A frontier
+// embeds it, so that the scheduler's other methods stay its own.
+type Leases struct{ s *Sched }
+
+// Leases returns s's face.
+func (s *Sched) Leases() Leases { return Leases{s} }
+
+// Lease implements frontier.Frontier.
+func (l Leases) Lease(ctx context.Context) (frontier.Lease, error) { return l.s.Lease(ctx) }
+
+// Extend implements frontier.Frontier.
+func (l Leases) Extend(ctx context.Context, le frontier.Lease) error { return l.s.Extend(ctx, le) }
+
+// Release implements frontier.Frontier.
+func (l Leases) Release(ctx context.Context, le frontier.Lease, p frontier.Pace) error {
+	return l.s.Release(ctx, le, p)
+}
+
+// Return implements frontier.Frontier.
+func (l Leases) Return(ctx context.Context, le frontier.Lease, notBefore time.Time) error {
+	return l.s.Return(ctx, le, notBefore)
+}
+
+// Hold implements frontier.Frontier.
+func (l Leases) Hold(ctx context.Context, host string, until time.Time) error {
+	return l.s.Hold(ctx, host, until)
+}
+
+// Stats implements frontier.Frontier.
+func (l Leases) Stats(ctx context.Context) (frontier.Stats, error) { return l.s.Stats(ctx) }

@@ -192,7 +192,8 @@ func TestFetchList(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"list.txt:14: bad URL \"ftp://nope/x\"", "list.txt:27: bad URL \"http://[bad\"", "50 new to the job", "50 pages saved"} {
+	for _, want := range []string{"list.txt:14: bad URL \"ftp://nope/x\"", "list.txt:27: bad URL \"http://[bad\"", "50 new to the job", "50 pages saved",
+		"Go heap", "peak resident"} { // memory: the heap apart from RSS, which counts the mapped job file
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}

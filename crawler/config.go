@@ -1,17 +1,18 @@
 package crawler
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/store"
 )
 
-// ErrConfig marks errors in a job's configuration.
-var ErrConfig = errors.New("invalid configuration")
+// ErrConfig marks errors in a job's configuration, its rules included
+// (it is rules.ErrConfig).
+var ErrConfig = rules.ErrConfig
 
 // Config is a job's settings. DefaultConfig gives the command line's
 // defaults.

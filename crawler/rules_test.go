@@ -194,7 +194,7 @@ func TestCompileRulesErrors(t *testing.T) {
 		{rules.Rules{Extract: []rules.Rule{{Name: "p", Fields: map[string]rules.Field{"a": {Selector: "b"}, "c": {JSON: "d"}}}}}, "mixes"},
 	} {
 		_, err := rules.Compile(c.in)
-		if !errors.Is(err, rules.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+		if !errors.Is(err, crawler.ErrConfig) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: error %v, want ErrConfig with %q", c.in, err, c.want)
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"syscall"
 
 	"github.com/trawl-dev/trawl/crawler"
-	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -117,7 +116,7 @@ func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "trawl %s: %s\nRun '%s' for usage.\n", cmd, ue.msg, hint)
 		return exitUsage
-	case errors.Is(err, crawler.ErrConfig), errors.Is(err, rules.ErrConfig), errors.Is(err, store.ErrNotJob),
+	case errors.Is(err, crawler.ErrConfig), errors.Is(err, store.ErrNotJob),
 		errors.Is(err, jobfile.ErrNewer), errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(stderr, "trawl %s: %v\n", cmd, err)
 		return exitUsage

@@ -35,8 +35,9 @@ type Rules struct {
 	Extract []Rule `yaml:"extract" json:"extract"`
 }
 
-// ErrConfig marks the errors of bad rules.
-var ErrConfig = errors.New("invalid rules")
+// ErrConfig marks the errors of bad rules. It is crawler.ErrConfig: a bad
+// rule is a bad job configuration.
+var ErrConfig = errors.New("invalid configuration")
 
 // A Rule makes items of one type from the pages whose URL it matches.
 type Rule struct {

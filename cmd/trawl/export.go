@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -121,6 +123,37 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// statsJSON writes what stats prints as one JSON object.
+func statsJSON(w io.Writer, st *store.Store, s *store.Summary, queued int) error {
+	incomplete, err := st.ItemsIncomplete()
+	if err != nil {
+		return err
+	}
+	type failure struct {
+		URL    string `json:"url"`
+		Status int    `json:"status"`
+		Error  string `json:"error,omitempty"`
+	}
+	failures := make([]failure, 0, len(s.Failures))
+	for _, r := range s.Failures {
+		failures = append(failures, failure{r.URL, r.Status, r.Error})
+	}
+	byStatus := make(map[string]int, len(s.ByStatus))
+	for k, v := range s.ByStatus {
+		byStatus[strconv.Itoa(k)] = v
+	}
+	out := map[string]any{
+		"job": st.Path(), "records": s.Records, "queued": queued, "bytes": s.Bytes,
+		"by_status": byStatus, "skipped": s.Skipped, "hosts": len(s.Hosts), "errors": s.Errors,
+		"attempts": s.Attempts, "first": s.First, "last": s.Last, "span_s": s.Span,
+		"failed": s.Failed, "failures": failures, "items": s.Items, "extract_errors": s.ExtractErrors,
+		"items_incomplete": incomplete,
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
 // warnIncompleteItems says so when an interrupted "trawl extract" left the
 // job with the items of only some pages.
 func warnIncompleteItems(st *store.Store, w io.Writer) {
@@ -132,6 +165,7 @@ func warnIncompleteItems(st *store.Store, w io.Writer) {
 func cmdStats(args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("stats", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	asJSON := fs.Bool("json", false, "print the counts as one JSON object, for scripts")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -143,7 +177,6 @@ func cmdStats(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	warnIncompleteItems(st, stdout)
 	defer st.Close()
 	s, err := st.Summarize()
 	if err != nil {
@@ -153,6 +186,10 @@ func cmdStats(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON {
+		return statsJSON(stdout, st, s, queued)
+	}
+	warnIncompleteItems(st, stdout)
 	fmt.Fprintf(stdout, "job       %s\n", st.Path())
 	fmt.Fprintf(stdout, "records   %d (%d URLs still queued)\n", s.Records, queued)
 	fmt.Fprintf(stdout, "bytes     %s (%d)\n", units.FormatSize(s.Bytes), s.Bytes)

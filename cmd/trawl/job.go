@@ -441,7 +441,7 @@ func helpFor(cmd string) string {
 	case "extract":
 		b.WriteString(extractHelp)
 	case "stats":
-		b.WriteString("Usage: trawl stats JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate.\n")
+		b.WriteString("Usage: trawl stats [--json] JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate. --json prints them as one JSON\nobject, for scripts.\n")
 	case "demo":
 		b.WriteString(demoHelp)
 	default:

@@ -989,3 +989,32 @@ func TestFetchDenyPrivate(t *testing.T) {
 		t.Fatalf("exit %d, %d requests, stderr:\n%s\nwant exit 3, no request, the refusal named", r.code, hits.Load(), r.stderr)
 	}
 }
+
+// trawl stats --json gives scripts the same counts as one JSON object.
+func TestStatsJSON(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	trawl(t, dir, srv.URL+"/a\n"+srv.URL+"/gone\n", "fetch", "-")
+	r := trawl(t, dir, "", "stats", "--json", "trawl.db")
+	var s struct {
+		Records  int            `json:"records"`
+		ByStatus map[string]int `json:"by_status"`
+		Failed   int            `json:"failed"`
+		Failures []struct {
+			URL string `json:"url"`
+		} `json:"failures"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
+		t.Fatalf("stats --json is not JSON: %v\n%s", err, r.stdout)
+	}
+	if r.code != 0 || s.Records != 2 || s.ByStatus["200"] != 1 || s.ByStatus["404"] != 1 || s.Failed != 1 || len(s.Failures) != 1 || s.Failures[0].URL != srv.URL+"/gone" {
+		t.Errorf("exit %d, stats %+v", r.code, s)
+	}
+}

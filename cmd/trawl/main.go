@@ -38,7 +38,7 @@ Usage:
   trawl export [flags] JOB       write a job's records or items (--format jsonl|files|items|csv)
   trawl extract --config RULES [JOB]
                                  re-run extract rules over the stored pages, no network
-  trawl stats  JOB               counts by status, hosts, bytes, errors, time and rate
+  trawl stats  [--json] JOB      counts by status, hosts, bytes, errors, time and rate
   trawl demo   [flags]           crawl a built-in synthetic site on loopback
   trawl version                  print the version
 

@@ -1,0 +1,220 @@
+// Package redis is a frontier shared by many trawl processes, on many
+// machines, through one Redis (or Valkey) server: one crawl, one key
+// prefix with a hash tag ("trawl:{NAME}:", so it also runs on Redis
+// Cluster).
+//
+// Everything that must hold across processes happens inside Redis, in Lua
+// scripts that run atomically: dedup with enqueue, per-host queues and
+// the ready set of hosts by next-allowed time, per-host caps, gaps and
+// holds, leases with deadlines that any process reaps, the crawl-wide
+// limits and the "drained" decision. Time is Redis's (TIME), never a
+// node's clock. Results never travel through Redis: each process keeps
+// its pages in its own job file.
+//
+// A Crawl is the handle of one shared crawl; its Frontier implements
+// frontier.Frontier and its State implements politeness.State.
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// ErrGone is returned when Redis no longer holds the crawl's state (a
+// server restarted without persistence, or the keys were deleted): the
+// crawl is not silently started again from scratch.
+var ErrGone = errors.New("redis: the crawl's state is gone from Redis")
+
+// Crawl is one shared crawl in Redis. It is safe for concurrent use.
+type Crawl struct {
+	c      goredis.UniversalClient
+	name   string
+	prefix string
+	epoch  string
+	log    *slog.Logger
+	closed chan struct{}
+	once   sync.Once
+
+	created bool // by this Join: the first Frontier seeds it with opts.Done and opts.Fetched
+
+	mu   sync.Mutex
+	down bool // Redis did not answer the last call
+}
+
+// Options configure Join.
+type Options struct {
+	// Epoch is the identity of the crawl the caller took part in before
+	// (from its job file), or "" for none. Join fails with ErrGone when
+	// Redis holds no crawl of that name, rather than starting it anew.
+	Epoch string
+	// Log receives "Redis unreachable" and "Redis back" (default: none).
+	Log *slog.Logger
+}
+
+// Dial connects to the Redis at addr (redis://, rediss:// or unix://).
+// A password missing from addr is taken from REDISCLI_AUTH, as redis-cli
+// does. It checks the server answers.
+func Dial(ctx context.Context, addr string) (goredis.UniversalClient, error) {
+	o, err := goredis.ParseURL(addr)
+	if err != nil {
+		return nil, fmt.Errorf("redis address %q: %w", addr, err)
+	}
+	if o.Password == "" {
+		o.Password = os.Getenv("REDISCLI_AUTH")
+	}
+	c := goredis.NewClient(o)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("redis %s: %w", o.Addr, err)
+	}
+	return c, nil
+}
+
+// Prefix returns the key prefix of the crawl name.
+func Prefix(name string) string { return "trawl:{" + name + "}:" }
+
+// Join opens the crawl name in c, creating it when it does not exist and
+// opts.Epoch is empty.
+func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Options) (*Crawl, error) {
+	if name == "" || strings.ContainsAny(name, "{}") {
+		return nil, fmt.Errorf("redis: bad crawl name %q (non-empty, no braces)", name)
+	}
+	cr := &Crawl{c: c, name: name, prefix: Prefix(name), log: opts.Log, closed: make(chan struct{})}
+	if cr.log == nil {
+		cr.log = slog.New(slog.DiscardHandler)
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	var res []any
+	err := cr.do(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, hex.EncodeToString(b[:])).Slice()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	epoch, _ := res[0].(string)
+	cr.created = res[1] == int64(1)
+	if epoch == "gone" || opts.Epoch != "" && epoch != opts.Epoch {
+		return nil, fmt.Errorf("%w: crawl %q (this job took part in it, but Redis holds %s)", ErrGone, name, map[bool]string{true: "no such crawl", false: "another crawl of that name"}[epoch == "gone"])
+	}
+	cr.epoch = epoch
+	return cr, nil
+}
+
+// Name returns the crawl's name.
+func (cr *Crawl) Name() string { return cr.name }
+
+// Epoch returns the crawl's identity, to be kept by the caller and given
+// to the next Join.
+func (cr *Crawl) Epoch() string { return cr.epoch }
+
+// Down reports whether Redis failed to answer the last call.
+func (cr *Crawl) Down() bool {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	return cr.down
+}
+
+// Close stops the retries of calls in progress; it does not close the
+// client.
+func (cr *Crawl) Close() error {
+	cr.once.Do(func() { close(cr.closed) })
+	return nil
+}
+
+// run runs script s for the crawl with the arguments base and args.
+func (cr *Crawl) run(ctx context.Context, base []any, s *goredis.Script, args ...any) (any, error) {
+	var res any
+	err := cr.do(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = s.Run(ctx, cr.c, []string{cr.prefix}, append(base[:len(base):len(base)], args...)...).Result()
+		return err
+	})
+	return res, err
+}
+
+// errClosed is returned by calls retried when the Crawl was closed.
+var errClosed = errors.New("redis: crawl closed")
+
+// do runs fn until it succeeds, fails for good, or ctx ends (or the Crawl
+// is closed). While Redis does not answer (a network error, or a server
+// still loading its data), fn is tried again with backoff, and the log says
+// so once.
+func (cr *Crawl) do(ctx context.Context, fn func(context.Context) error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 50*time.Millisecond, 3*time.Second, 0
+	for {
+		err := fn(ctx)
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			if err == nil {
+				cr.setDown(nil)
+			}
+			return wrapGone(err)
+		}
+		cr.setDown(err)
+		t := time.NewTimer(b.NextBackOff())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-cr.closed:
+			t.Stop()
+			return fmt.Errorf("%w: %v", errClosed, err)
+		case <-t.C:
+		}
+	}
+}
+
+func (cr *Crawl) setDown(err error) {
+	cr.mu.Lock()
+	was := cr.down
+	cr.down = err != nil
+	cr.mu.Unlock()
+	switch {
+	case err != nil && !was:
+		cr.log.Warn("redis unreachable; retrying", "error", err)
+	case err == nil && was:
+		cr.log.Warn("redis back")
+	}
+}
+
+// transient reports whether err means Redis did not answer (or is not
+// ready yet), so that the call may be tried again.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var re goredis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return !errors.Is(err, goredis.Nil)
+}
+
+func wrapGone(err error) error {
+	if err != nil && strings.Contains(err.Error(), "TRAWLGONE") {
+		return fmt.Errorf("%w (was Redis restarted without persistence?)", ErrGone)
+	}
+	return err
+}

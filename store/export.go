@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -25,11 +26,18 @@ type exportRecord struct {
 // as "body" when it is UTF-8 text, else as "body_base64"; withBody false
 // leaves bodies out.
 func (s *Store) ExportJSONL(w io.Writer, withBody bool) (int, error) {
+	return s.exportJSONL(w, withBody, nil)
+}
+
+func (s *Store) exportJSONL(w io.Writer, withBody bool, keep func(*Record) bool) (int, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
 	err := s.Each(func(rec *Record) error {
+		if keep != nil && !keep(rec) {
+			return nil
+		}
 		out := exportRecord{Record: rec}
 		if withBody && rec.SHA256 != "" {
 			body, err := s.Body(rec)
@@ -50,6 +58,41 @@ func (s *Store) ExportJSONL(w io.Writer, withBody bool) (int, error) {
 		return n, err
 	}
 	return n, bw.Flush()
+}
+
+// ExportMergedJSONL writes the records of several jobs (the job files of
+// the processes of one shared crawl) as ExportJSONL does, one record per
+// request: where two jobs hold the same request (fetched again after a
+// process died), the answered one, else the later, is written.
+func ExportMergedJSONL(w io.Writer, withBody bool, stores ...*Store) (int, error) {
+	type pick struct {
+		job int
+		at  time.Time
+		ok  bool
+	}
+	picks := make(map[string]pick)
+	better := func(a, b pick) bool { return a.ok != b.ok && a.ok || a.ok == b.ok && a.at.After(b.at) }
+	for i, s := range stores {
+		err := s.Each(func(r *Record) error {
+			p := pick{i, r.FetchedAt, r.Status != 0}
+			if old, seen := picks[r.id()]; !seen || better(p, old) {
+				picks[r.id()] = p
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for i, s := range stores {
+		m, err := s.exportJSONL(w, withBody, func(r *Record) bool { return picks[r.id()].job == i })
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // ExportFiles writes the body of every successful record to a file under

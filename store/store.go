@@ -315,14 +315,17 @@ func urlKey(url string) []byte {
 	return sum[:16]
 }
 
-// key is r's key in the URL index: of its URL, or of its URL and request
-// when it has one (so that two POSTs to one URL are two records).
-func (r *Record) key() []byte {
+// id is the identity of the request r answers: its URL, and its request
+// spec if it has one (so that two POSTs to one URL are two records).
+func (r *Record) id() string {
 	if len(r.Request) == 0 {
-		return urlKey(r.URL)
+		return r.URL
 	}
-	return urlKey(r.URL + "\x00" + string(r.Request))
+	return r.URL + "\x00" + string(r.Request)
 }
+
+// key is r's key in the URL index.
+func (r *Record) key() []byte { return urlKey(r.id()) }
 
 func getUint(b *bolt.Bucket, k []byte) uint64 {
 	if v := b.Get(k); len(v) == 8 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -18,9 +20,11 @@ import (
 	"github.com/trawl-dev/trawl/store"
 )
 
-const exportHelp = `Usage: trawl export [flags] JOB
+const exportHelp = `Usage: trawl export [flags] JOB [JOB...]
 
-Write the records of a job. The job file is opened read-only.
+Write the records of a job. The job file is opened read-only. Several jobs
+(the job files of the processes of one shared crawl) are merged into one
+JSON Lines stream, one record per URL.
 
   --format jsonl   one JSON object a line (default): url, final_url, status,
                    depth, content_type, length, sha256, attempts, error,
@@ -56,8 +60,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("export takes one JOB file, got %d arguments", fs.NArg())
+	if fs.NArg() == 0 {
+		return usagef("export takes a JOB file (or several, with --format jsonl)")
+	}
+	if fs.NArg() > 1 && *format != "jsonl" {
+		return usagef("several JOB files are merged only with --format jsonl")
 	}
 	switch *format {
 	case "jsonl", "files", "items", "csv":
@@ -75,11 +82,16 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if *format == "files" && *out == "-" {
 		return usagef("--format files needs -o DIR")
 	}
-	st, err := openJobReadOnly(fs.Arg(0))
-	if err != nil {
-		return err
+	var stores []*store.Store
+	for _, path := range fs.Args() {
+		st, err := openJobReadOnly(path)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		stores = append(stores, st)
 	}
-	defer st.Close()
+	st := stores[0]
 	if *format == "files" {
 		n, err := st.ExportFiles(*out, *layout)
 		if err != nil {
@@ -90,6 +102,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	}
 	w := stdout
 	var file *os.File
+	var err error
 	if *out != "-" {
 		if file, err = os.Create(*out); err != nil {
 			return err
@@ -101,7 +114,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	what := "records"
 	switch *format {
 	case "jsonl":
-		n, err = st.ExportJSONL(w, !*noBody)
+		if len(stores) > 1 {
+			n, err = store.ExportMergedJSONL(w, !*noBody, stores...)
+		} else {
+			n, err = st.ExportJSONL(w, !*noBody)
+		}
 	case "items":
 		warnIncompleteItems(st, stderr)
 		n, err = st.ExportItems(w, *typ)
@@ -162,13 +179,25 @@ func warnIncompleteItems(st *store.Store, w io.Writer) {
 	}
 }
 
-func cmdStats(args []string, stdout io.Writer) error {
+func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("stats", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print the counts as one JSON object, for scripts")
+	addr := fs.String("frontier", "", "the Redis of a shared crawl: print the crawl-wide view (with --crawl)")
+	name := fs.String("crawl", "", "the shared crawl's name")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *addr != "" || *name != "" {
+		o := jobOptions{Frontier: *addr, Crawl: *name, Lease: duration(time.Minute)}
+		if err := checkShared(&o); err != nil {
+			return err
+		}
+		if fs.NArg() != 0 {
+			return usagef("stats --frontier takes no JOB file")
+		}
+		return sharedStats(ctx, *addr, *name, *asJSON, stdout)
 	}
 	if fs.NArg() != 1 {
 		return usagef("stats takes one JOB file, got %d arguments", fs.NArg())

@@ -274,6 +274,16 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		level = slog.LevelError
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	note := func() string { return "" }
+	var sh *shared
+	if o.Frontier != "" {
+		if sh, err = joinShared(ctx, o, st, log); err != nil {
+			return nil, err
+		}
+		defer sh.close()
+		opts = append(opts, sh.options()...)
+		note = sh.note
+	}
 	c, err := crawler.New(st, cfg, append(opts, crawler.WithLogger(log))...)
 	if err != nil {
 		return nil, err
@@ -298,12 +308,15 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	}
 	stopProgress := func() {}
 	if f, ok := stderr.(*os.File); ok && !o.quiet && !o.verbose && term.IsTerminal(int(f.Fd())) {
-		stopProgress = showProgress(c, f)
+		stopProgress = showProgress(c, f, note)
 	}
 	sum, err := c.Run(ctx)
 	stopProgress()
 	if sum != nil {
 		printSummary(stderr, o.Job, cfg, sum)
+		if sh != nil {
+			sh.summary(stderr)
+		}
 	}
 	return sum, err
 }
@@ -324,8 +337,9 @@ func listenMetrics(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// showProgress redraws one status line on a terminal until stopped.
-func showProgress(c *crawler.Crawler, w *os.File) func() {
+// showProgress redraws one status line on a terminal until stopped; note
+// adds what the line must say besides the counts.
+func showProgress(c *crawler.Crawler, w *os.File, note func() string) func() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -351,7 +365,7 @@ func showProgress(c *crawler.Crawler, w *os.File) func() {
 						units.FormatSize(p.Received), units.FormatSize(int64(float64(p.Received-lastRecv)/secs)))
 				}
 				last, lastT, lastRecv = p.Stored, now, p.Received
-				fmt.Fprint(w, "\r\033[K"+line)
+				fmt.Fprint(w, "\r\033[K"+line+note())
 			}
 		}
 	}()
@@ -441,7 +455,7 @@ func helpFor(cmd string) string {
 	case "extract":
 		b.WriteString(extractHelp)
 	case "stats":
-		b.WriteString("Usage: trawl stats [--json] JOB\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate. --json prints them as one JSON\nobject, for scripts.\n")
+		b.WriteString("Usage: trawl stats [--json] JOB\n       trawl stats [--json] --frontier redis://HOST:PORT/DB --crawl NAME\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate. With --frontier and --crawl, print\nthe crawl-wide view of a shared crawl: pages completed, queued and leased,\nURLs seen, expired leases, and every process with what it did. --json\nprints them as one JSON object, for scripts.\n")
 	case "demo":
 		b.WriteString(demoHelp)
 	default:

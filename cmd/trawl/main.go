@@ -35,15 +35,22 @@ const usage = `trawl: a concurrent web crawler and bulk fetcher with resumable j
 Usage:
   trawl crawl  [flags] URL...    crawl from seed URLs, following links within a scope
   trawl fetch  [flags] [LIST]    fetch every URL in LIST (a file; '-' or none: stdin)
-  trawl export [flags] JOB       write a job's records or items (--format jsonl|files|items|csv)
+  trawl export [flags] JOB...    write a job's records or items (--format jsonl|files|items|csv);
+                                 several jobs of a shared crawl merge into one record per URL
   trawl extract --config RULES [JOB]
                                  re-run extract rules over the stored pages, no network
   trawl stats  [--json] JOB      counts by status, hosts, bytes, errors, time and rate
+  trawl stats  --frontier redis://HOST:PORT/DB --crawl NAME
+                                 the crawl-wide view of a shared crawl, with its processes
   trawl demo   [flags]           crawl a built-in synthetic site on loopback
   trawl version                  print the version
 
 Every job lives in one file (--job, default trawl.db). Running the same
 command again resumes it: nothing already saved is fetched again.
+
+A crawl outgrowing one machine is shared by many trawl processes through
+Redis: give each the same --frontier redis://HOST:PORT/DB --crawl NAME and
+a --job file of its own.
 
 Exit codes: 0 done; 1 error; 2 bad usage, config or job file;
 3 fetch finished with failed URLs (crawl: all failed); 4 damaged job file;
@@ -77,7 +84,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "extract":
 		err = cmdExtract(ctx, rest, stderr)
 	case "stats":
-		err = cmdStats(rest, stdout)
+		err = cmdStats(ctx, rest, stdout)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version":

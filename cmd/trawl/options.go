@@ -91,7 +91,10 @@ type jobOptions struct {
 	DenyPrivate  *bool    `yaml:"deny_private"` // nil: on when the scope reaches beyond the seeds' hosts
 	AutoThrottle bool     `yaml:"auto_throttle"`
 	MaxDelay     duration `yaml:"max_delay"`
-	Metrics      string   `yaml:"metrics"` // address of the status page and metrics; "" for none
+	Metrics      string   `yaml:"metrics"`  // address of the status page and metrics; "" for none
+	Frontier     string   `yaml:"frontier"` // redis://… of a shared crawl; "" keeps the queue in the job
+	Crawl        string   `yaml:"crawl"`    // the shared crawl's name
+	Lease        duration `yaml:"lease"`
 
 	rules.Rules `yaml:",inline"` // follow and extract
 
@@ -117,6 +120,7 @@ func defaultOptions() jobOptions {
 		MaxLinks:     d.MaxLinks,
 		AutoThrottle: d.AutoThrottle,
 		MaxDelay:     duration(d.MaxDelay),
+		Lease:        duration(d.Lease),
 	}
 }
 
@@ -158,6 +162,9 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 			"refuse loopback, private, link-local and metadata addresses, also behind redirects and proxies (default: off)")
 	}
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
+	fs.StringVar(&o.Frontier, "frontier", o.Frontier, "share one crawl with other trawl processes through this Redis (redis://HOST:6379/0, rediss://, unix://); needs --crawl")
+	fs.StringVar(&o.Crawl, "crawl", o.Crawl, "name of the shared crawl (with --frontier)")
+	fs.Var(&o.Lease, "lease", "how long a URL stays leased to a process that stops extending it (a killed one); running fetches are extended")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")
@@ -211,6 +218,9 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	}
 	if o.Timeout == 0 {
 		return nil, nil, usagef("--timeout must be positive")
+	}
+	if err := checkShared(&o); err != nil {
+		return nil, nil, err
 	}
 	return &o, fs.Args(), nil
 }
@@ -363,6 +373,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Timeout:     time.Duration(o.Timeout),
 		UserAgent:   o.UserAgent,
 		MaxBody:     int64(o.MaxBody),
+		Lease:       time.Duration(o.Lease),
 
 		IgnoreRobots: o.IgnoreRobots,
 		Insecure:     o.Insecure,
@@ -372,4 +383,26 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		OutDir:       o.OutDir,
 		Layout:       o.Layout,
 	}
+}
+
+// checkShared checks the settings of a shared crawl.
+func checkShared(o *jobOptions) error {
+	switch {
+	case o.Frontier == "" && o.Crawl != "":
+		return usagef("--crawl names a shared crawl: it needs --frontier redis://HOST:PORT/DB")
+	case o.Frontier == "":
+		return nil
+	case o.Crawl == "":
+		return usagef("--frontier needs --crawl NAME: the name of the shared crawl")
+	case strings.ContainsAny(o.Crawl, "{}"):
+		return usagef("--crawl %q: a name without braces", o.Crawl)
+	case o.Lease < duration(time.Second):
+		return usagef("--lease %s: at least 1s", time.Duration(o.Lease))
+	}
+	scheme, _, _ := strings.Cut(o.Frontier, "://")
+	switch scheme {
+	case "redis", "rediss", "unix":
+		return nil
+	}
+	return usagef("--frontier %q: want redis://HOST:PORT/DB, rediss://… or unix:///path/to/socket", o.Frontier)
 }

@@ -48,8 +48,11 @@ type Crawl struct {
 
 	created bool // by this Join: the first Frontier seeds it with opts.Done and opts.Fetched
 
-	mu   sync.Mutex
-	down bool // Redis did not answer the last call
+	mu       sync.Mutex
+	down     bool // Redis did not answer the last call
+	downAt   time.Time
+	outages  int
+	downtime time.Duration
 }
 
 // Options configure Join.
@@ -58,9 +61,16 @@ type Options struct {
 	// (from its job file), or "" for none. Join fails with ErrGone when
 	// Redis holds no crawl of that name, rather than starting it anew.
 	Epoch string
+	// Existing joins only a crawl that exists: Join fails with ErrNoCrawl
+	// rather than creating it (to look at a crawl, not to work in it).
+	Existing bool
 	// Log receives "Redis unreachable" and "Redis back" (default: none).
 	Log *slog.Logger
 }
+
+// ErrNoCrawl is returned by Join with Options.Existing when Redis holds no
+// crawl of the name.
+var ErrNoCrawl = errors.New("redis: no such crawl")
 
 // Dial connects to the Redis at addr (redis://, rediss:// or unix://).
 // A password missing from addr is taken from REDISCLI_AUTH, as redis-cli
@@ -98,10 +108,14 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	}
 	var b [16]byte
 	rand.Read(b[:])
+	fresh := hex.EncodeToString(b[:])
+	if opts.Existing {
+		fresh = ""
+	}
 	var res []any
 	err := cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, hex.EncodeToString(b[:])).Slice()
+		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh).Slice()
 		return err
 	})
 	if err != nil {
@@ -109,6 +123,9 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	}
 	epoch, _ := res[0].(string)
 	cr.created = res[1] == int64(1)
+	if epoch == "none" {
+		return nil, fmt.Errorf("%w %q", ErrNoCrawl, name)
+	}
 	if epoch == "gone" || opts.Epoch != "" && epoch != opts.Epoch {
 		return nil, fmt.Errorf("%w: crawl %q (this job took part in it, but Redis holds %s)", ErrGone, name, map[bool]string{true: "no such crawl", false: "another crawl of that name"}[epoch == "gone"])
 	}
@@ -128,6 +145,18 @@ func (cr *Crawl) Down() bool {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
 	return cr.down
+}
+
+// Outages returns how many times Redis stopped answering, and for how long
+// in all.
+func (cr *Crawl) Outages() (int, time.Duration) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	d := cr.downtime
+	if cr.down {
+		d += time.Since(cr.downAt)
+	}
+	return cr.outages, d
 }
 
 // Close stops the retries of calls in progress; it does not close the
@@ -184,6 +213,13 @@ func (cr *Crawl) setDown(err error) {
 	cr.mu.Lock()
 	was := cr.down
 	cr.down = err != nil
+	switch {
+	case err != nil && !was:
+		cr.outages++
+		cr.downAt = time.Now()
+	case err == nil && was:
+		cr.downtime += time.Since(cr.downAt)
+	}
 	cr.mu.Unlock()
 	switch {
 	case err != nil && !was:

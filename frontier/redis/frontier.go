@@ -267,7 +267,7 @@ func ms(t time.Time) int64 {
 	if t.IsZero() {
 		return -1
 	}
-	return max((time.Until(t)+time.Millisecond-1).Milliseconds(), 0) // rounded up: never early
+	return max((time.Until(t) + time.Millisecond - 1).Milliseconds(), 0) // rounded up: never early
 }
 
 // Release ends the fetch of l and paces its host by p.

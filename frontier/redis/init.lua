@@ -1,11 +1,13 @@
 -- Init: KEYS[1] = prefix; ARGV[1] = the epoch the caller knows ('' for
 -- none), ARGV[2] = a new epoch. Returns the crawl's epoch, creating the
 -- crawl when it does not exist and the caller knows none; 'gone' when the
--- caller knows an epoch that Redis does not hold; and 1 when it created it.
+-- caller knows an epoch that Redis does not hold; 'none' when there is no
+-- crawl and ARGV[2] is empty; and 1 when it created it.
 local META = KEYS[1] .. 'meta'
 local e = redis.call('HGET', META, 'epoch')
 if e then return {e, 0} end
 if ARGV[1] ~= '' then return {'gone', 0} end
+if ARGV[2] == '' then return {'none', 0} end
 local t = redis.call('TIME')
 redis.call('HSET', META, 'epoch', ARGV[2], 'created', t[1], 'token', 0, 'queued', 0, 'leased', 0, 'done', 0,
   'lost', 0, 'seen', 0, 'filtered', 0, 'over', 0)

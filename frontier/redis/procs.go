@@ -25,14 +25,14 @@ type Process struct {
 	Seen      time.Time `json:"seen"`      // its last report
 	Leased    int       `json:"leased"`    // leases it held then
 	Completed int       `json:"completed"` // leases it completed in this run
-	Alive     bool      `json:"alive"`     // reported within the last 30 seconds
+	Alive     bool      `json:"alive"`     // reported within the last 15 seconds
 }
 
 // heartbeat is how often a Frontier reports its process; a process not
 // heard from for aliveFor is no longer shown alive.
 const (
 	heartbeat = 5 * time.Second
-	aliveFor  = 30 * time.Second
+	aliveFor  = 3 * heartbeat
 	forgetFor = 24 * time.Hour
 )
 

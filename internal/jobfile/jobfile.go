@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,6 +64,7 @@ var (
 var (
 	keyFormat = []byte("format")
 	keyKind   = []byte("kind")
+	keyCrawl  = []byte("crawl") // name and epoch of the shared crawl the job takes part in
 )
 
 // ErrNotJob is returned by Open for a file that exists but is not a trawl job.
@@ -323,6 +325,26 @@ func (f *File) ClaimKind(kind string) (string, error) {
 		return meta.Put(keyKind, []byte(kind))
 	})
 	return kind, err
+}
+
+// Crawl returns the shared crawl the job took part in (see ClaimCrawl):
+// its name and epoch, or empty strings.
+func (f *File) Crawl() (name, epoch string, err error) {
+	err = f.View(func(tx *Tx) error {
+		if v := tx.Bucket(Meta).Get(keyCrawl); v != nil {
+			name, epoch, _ = strings.Cut(string(v), "\x00")
+		}
+		return nil
+	})
+	return name, epoch, err
+}
+
+// ClaimCrawl records that the job takes part in the shared crawl name,
+// whose identity in its frontier is epoch.
+func (f *File) ClaimCrawl(name, epoch string) error {
+	return f.Update(func(tx *Tx) error {
+		return tx.Bucket(Meta).Put(keyCrawl, []byte(name+"\x00"+epoch))
+	})
 }
 
 // guard runs fn, turning a panic or a memory fault (bbolt reading a page

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/frontier"
+	redisf "github.com/trawl-dev/trawl/frontier/redis"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// shared is this process's part in a crawl shared through Redis.
+type shared struct {
+	ctx    context.Context
+	client goredis.UniversalClient
+	crawl  *redisf.Crawl
+	fr     *redisf.Frontier
+}
+
+// joinShared joins the crawl that o names, for the job in st: a job takes
+// part in one shared crawl, and only from its start.
+func joinShared(ctx context.Context, o *jobOptions, st *store.Store, log *slog.Logger) (*shared, error) {
+	name, epoch, err := st.File().Crawl()
+	if err != nil {
+		return nil, err
+	}
+	if name != "" && name != o.Crawl {
+		return nil, usagef("%s is a job of the shared crawl %q, not %q", o.Job, name, o.Crawl)
+	}
+	if name == "" {
+		if n, _, err := st.Count(); err != nil {
+			return nil, err
+		} else if n > 0 {
+			return nil, usagef("%s holds %d pages of a job of its own: give each process of a shared crawl a new --job", o.Job, n)
+		}
+	}
+	goredis.SetLogger(quiet{})
+	client, err := redisf.Dial(ctx, o.Frontier)
+	if err != nil {
+		return nil, fmt.Errorf("--frontier: %w", err)
+	}
+	cr, err := redisf.Join(ctx, client, o.Crawl, redisf.Options{Epoch: epoch, Log: log})
+	if errors.Is(err, redisf.ErrGone) {
+		client.Close()
+		return nil, fmt.Errorf("%w\n  %s took part in crawl %q, which Redis no longer holds: it was restarted without persistence (use appendonly yes),\n  or the keys were deleted. Nothing is re-crawled from scratch: start a new crawl with a new --crawl and new --job files", err, o.Job, o.Crawl)
+	}
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	if epoch == "" {
+		if err := st.File().ClaimCrawl(o.Crawl, cr.Epoch()); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	return &shared{ctx: ctx, client: client, crawl: cr}, nil
+}
+
+// options returns the crawler options that make it work in the crawl.
+func (s *shared) options() []crawler.Option {
+	return []crawler.Option{
+		crawler.WithFrontier(func(fo frontier.Options) (frontier.Frontier, error) {
+			var err error
+			s.fr, err = s.crawl.Frontier(s.ctx, fo)
+			return s.fr, err
+		}),
+		crawler.WithPolitenessState(s.crawl.State()),
+	}
+}
+
+// note is what the progress line says of Redis.
+func (s *shared) note() string {
+	if s.crawl.Down() {
+		return "  REDIS UNREACHABLE, retrying"
+	}
+	return ""
+}
+
+// summary adds the shared crawl's lines to the end-of-run report.
+func (s *shared) summary(w io.Writer) {
+	if n, d := s.crawl.Outages(); n > 0 {
+		fmt.Fprintf(w, "  redis     unreachable %d times, %s in all (work paused, nothing lost)\n", n, d.Round(time.Millisecond))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if st, err := s.crawl.Stats(ctx); err == nil {
+		fmt.Fprintf(w, "  crawl     %s (shared): %d pages completed, %d queued, %d leased, %d expired leases\n",
+			s.crawl.Name(), st.Completed, st.Queued, st.Leased, st.Lost)
+	}
+}
+
+// quiet silences go-redis's own log (connection pool retries), which would
+// repeat what the Crawl reports once.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+// close hands back the leases not fetched and leaves the crawl.
+func (s *shared) close() {
+	if s.fr != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.fr.Close(ctx)
+		cancel()
+	}
+	s.crawl.Close()
+	s.client.Close()
+}
+
+// sharedStats prints the crawl-wide view of a shared crawl.
+func sharedStats(ctx context.Context, addr, name string, asJSON bool, w io.Writer) error {
+	client, err := redisf.Dial(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("--frontier: %w", err)
+	}
+	defer client.Close()
+	cr, err := redisf.Join(ctx, client, name, redisf.Options{Existing: true})
+	if errors.Is(err, redisf.ErrNoCrawl) {
+		return usagef("%s holds no crawl %q", addr, name)
+	}
+	if err != nil {
+		return err
+	}
+	defer cr.Close()
+	s, err := cr.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	procs, err := cr.Processes(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{
+			"crawl": name, "queued": s.Queued, "leased": s.Leased, "hosts": s.Hosts, "seen": s.Seen,
+			"completed": s.Completed, "lost": s.Lost, "filtered": s.Filtered, "over_budget": s.OverBudget,
+			"processes": procs,
+		})
+	}
+	state := "running"
+	if s.Queued == 0 && s.Leased == 0 {
+		state = "done (nothing queued or leased)"
+	}
+	fmt.Fprintf(w, "crawl     %s on %s: %s\n", name, addr, state)
+	fmt.Fprintf(w, "pages     %d completed, %d queued, %d leased, on %d hosts\n", s.Completed, s.Queued, s.Leased, s.Hosts)
+	fmt.Fprintf(w, "urls      %d seen; %d duplicates dropped, %d over a host's budget\n", s.Seen, s.Filtered, s.OverBudget)
+	fmt.Fprintf(w, "leases    %d expired (their process stopped extending them) and fetched again\n", s.Lost)
+	alive := 0
+	for _, p := range procs {
+		if p.Alive {
+			alive++
+		}
+	}
+	fmt.Fprintf(w, "processes %d alive, %d gone\n", alive, len(procs)-alive)
+	for _, p := range procs {
+		status := "alive"
+		if !p.Alive {
+			status = "gone, last seen " + p.Seen.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "  %-36s %6d completed, %3d leased, up %s, %s\n", p.ID, p.Completed, p.Leased,
+			p.Seen.Sub(p.Started).Truncate(time.Second), status)
+	}
+	return nil
+}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/internal/redistest"
+	"github.com/trawl-dev/trawl/internal/testsite"
+)
+
+// hostSites serves one synthetic site on each of n loopback hosts
+// (127.0.0.1, 127.0.0.2, …: separate hosts on Linux), and records the
+// most requests any one host had in flight at once.
+type hostSites struct {
+	sites    []*testsite.Site
+	urls     []string
+	inflight []atomic.Int32
+	mu       sync.Mutex
+	peak     []int32
+}
+
+func newHostSites(t *testing.T, n, pages int, delay time.Duration) *hostSites {
+	t.Helper()
+	hs := &hostSites{inflight: make([]atomic.Int32, n), peak: make([]int32, n)}
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i+1))
+		if err != nil {
+			t.Skipf("loopback host 127.0.0.%d: %v (Linux serves all of 127/8)", i+1, err)
+		}
+		site := testsite.New(pages)
+		site.Delay = delay
+		site.Links = 4
+		site.PageSize = 2 << 10
+		srv := &http.Server{Handler: hs.count(i, site)}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		hs.sites = append(hs.sites, site)
+		hs.urls = append(hs.urls, "http://"+ln.Addr().String())
+	}
+	return hs
+}
+
+func (hs *hostSites) count(i int, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := hs.inflight[i].Add(1)
+		defer hs.inflight[i].Add(-1)
+		hs.mu.Lock()
+		hs.peak[i] = max(hs.peak[i], n)
+		hs.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (hs *hostSites) seeds() []string {
+	var s []string
+	for _, u := range hs.urls {
+		s = append(s, u+"/p/0")
+	}
+	return s
+}
+
+func (hs *hostSites) total() int {
+	n := 0
+	for _, s := range hs.sites {
+		n += s.Total()
+	}
+	return n
+}
+
+// refetched returns how many page requests went to pages already
+// requested, and how many pages were never requested.
+func (hs *hostSites) refetched() (again, never int) {
+	for _, s := range hs.sites {
+		for i := range s.Pages {
+			switch h := s.Hits(i); {
+			case h == 0:
+				never++
+			case h > 1:
+				again += h - 1
+			}
+		}
+	}
+	return again, never
+}
+
+// proc is a trawl process started in the background.
+type proc struct {
+	cmd      *exec.Cmd
+	out, err bytes.Buffer
+	done     chan struct{}
+	code     int
+}
+
+func startTrawl(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
+	p.cmd.Dir = dir
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.err
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			p.code = ee.ExitCode()
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+func (p *proc) wait(t *testing.T, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(d):
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+		t.Fatalf("trawl did not finish in %v:\n%s", d, p.err.String())
+		return -1
+	}
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %v waiting for %s", d, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// mergedURLs exports the jobs merged and counts the records of each URL.
+func mergedURLs(t *testing.T, dir string, jobs ...string) map[string]int {
+	t.Helper()
+	r := trawl(t, dir, "", append([]string{"export", "--no-body"}, jobs...)...)
+	if r.code != 0 {
+		t.Fatalf("export: exit %d: %s", r.code, r.stderr)
+	}
+	urls := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct {
+			URL    string `json:"url"`
+			Status int    `json:"status"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != 200 {
+			t.Errorf("%s: status %d", rec.URL, rec.Status)
+		}
+		urls[rec.URL]++
+	}
+	return urls
+}
+
+func sharedArgs(rds *redistest.Server, crawl, job string, hs *hostSites, extra ...string) []string {
+	args := []string{"crawl", "--frontier", rds.URL(), "--crawl", crawl, "--job", job,
+		"--per-host", "2", "-c", "8", "--auto-throttle=false"}
+	return append(append(args, extra...), hs.seeds()...)
+}
+
+func checkMerged(t *testing.T, dir string, hs *hostSites, jobs ...string) {
+	t.Helper()
+	urls := mergedURLs(t, dir, jobs...)
+	want := 0
+	for i, s := range hs.sites {
+		want += s.Pages
+		for p := range s.Pages {
+			if n := urls[hs.urls[i]+testsite.Path(p)]; n != 1 {
+				t.Errorf("%s%s: %d records in the merged export, want 1", hs.urls[i], testsite.Path(p), n)
+			}
+		}
+	}
+	if len(urls) != want {
+		t.Errorf("merged export holds %d URLs, want %d", len(urls), want)
+	}
+}
+
+func TestSharedCrawlThreeProcesses(t *testing.T) {
+	rds := redistest.Start(t, false)
+	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
+	dir := t.TempDir()
+	var ps []*proc
+	jobs := []string{"a.db", "b.db", "c.db"}
+	for _, j := range jobs {
+		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "three", j, hs)...))
+	}
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
+		}
+	}
+	for i, peak := range hs.peak {
+		if peak > 2 {
+			t.Errorf("host %s saw %d requests in flight at once, want at most 2 (--per-host 2 across processes)", hs.urls[i], peak)
+		}
+	}
+	again, never := hs.refetched()
+	if again != 0 || never != 0 {
+		t.Errorf("%d pages fetched twice, %d never fetched; want every page once", again, never)
+	}
+	checkMerged(t, dir, hs, jobs...)
+	for i, j := range jobs {
+		if n := len(storedURLs(t, filepath.Join(dir, j))); n < 100 {
+			t.Errorf("process %d stored %d pages: the work was not shared", i, n)
+		}
+	}
+	st := trawl(t, dir, "", "stats", "--frontier", rds.URL(), "--crawl", "three")
+	if st.code != 0 || !strings.Contains(st.stdout, "1200 completed, 0 queued, 0 leased") || !strings.Contains(st.stdout, "done") {
+		t.Errorf("stats --frontier: exit %d\n%s%s", st.code, st.stdout, st.stderr)
+	}
+	// A process that joins after the crawl is done exits at once.
+	before := hs.total()
+	late := trawl(t, dir, "", sharedArgs(rds, "three", "late.db", hs)...)
+	if late.code != 0 || hs.total() != before {
+		t.Errorf("a process joining a finished crawl: exit %d, %d requests; want 0 and none\n%s", late.code, hs.total()-before, late.stderr)
+	}
+}
+
+func TestSharedCrawlKill9(t *testing.T) {
+	rds := redistest.Start(t, false)
+	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
+	dir := t.TempDir()
+	jobs := []string{"a.db", "b.db", "c.db"}
+	var ps []*proc
+	for _, j := range jobs {
+		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "kill", j, hs, "--lease", "2s")...))
+	}
+	waitFor(t, time.Minute, "300 requests", func() bool { return hs.total() >= 300 })
+	ps[0].cmd.Process.Signal(syscall.SIGKILL)
+	<-ps[0].done
+	for i, p := range ps[1:] {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i+1, code, p.err.String())
+		}
+	}
+	again, never := hs.refetched()
+	if never != 0 {
+		t.Errorf("%d pages never fetched after a process was killed", never)
+	}
+	// The dead process held at most -c 8 leases.
+	if again > 8 {
+		t.Errorf("%d pages fetched twice, more than the 8 leases the killed process could hold", again)
+	}
+	st := trawl(t, dir, "", "stats", "--frontier", rds.URL(), "--crawl", "kill")
+	t.Logf("killed one of three at 300 requests: %d pages fetched twice\n%s", again, st.stdout)
+	checkMerged(t, dir, hs, jobs...)
+	for i, peak := range hs.peak {
+		if peak > 2 {
+			t.Errorf("host %s saw %d requests in flight at once, want at most 2", hs.urls[i], peak)
+		}
+	}
+}
+
+func TestSharedCrawlRedisRestart(t *testing.T) {
+	rds := redistest.Start(t, true)
+	hs := newHostSites(t, 2, 300, 10*time.Millisecond)
+	dir := t.TempDir()
+	jobs := []string{"a.db", "b.db"}
+	var ps []*proc
+	for _, j := range jobs {
+		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "restart", j, hs, "--lease", "5s")...))
+	}
+	waitFor(t, time.Minute, "150 requests", func() bool { return hs.total() >= 150 })
+	rds.Kill()
+	at := hs.total()
+	time.Sleep(3 * time.Second) // Redis stays away for longer than the client's own retries: the point of the test
+	if err := rds.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
+		}
+		if !strings.Contains(p.err.String(), "redis unreachable") || !strings.Contains(p.err.String(), "redis back") {
+			t.Errorf("process %d did not say Redis was unreachable:\n%s", i, p.err.String())
+		}
+	}
+	again, never := hs.refetched()
+	if never != 0 {
+		t.Errorf("%d pages never fetched after Redis restarted", never)
+	}
+	t.Logf("Redis killed at %d requests and restarted from its AOF: %d pages fetched twice", at, again)
+	checkMerged(t, dir, hs, jobs...)
+}
+
+func TestSharedCrawlRedisLostState(t *testing.T) {
+	rds := redistest.Start(t, false) // no persistence: a restart empties it
+	hs := newHostSites(t, 1, 300, 10*time.Millisecond)
+	dir := t.TempDir()
+	p := startTrawl(t, dir, sharedArgs(rds, "lost", "a.db", hs, "--lease", "5s")...)
+	waitFor(t, time.Minute, "50 requests", func() bool { return hs.total() >= 50 })
+	if err := rds.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, time.Minute); code != 1 || !strings.Contains(p.err.String(), "gone") {
+		t.Fatalf("after Redis came back empty: exit %d, want 1 saying the crawl is gone\n%s", code, p.err.String())
+	}
+	before := hs.total()
+	r := trawl(t, dir, "", sharedArgs(rds, "lost", "a.db", hs)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "restarted without persistence") || hs.total() != before {
+		t.Fatalf("rerun on the emptied Redis: exit %d, %d requests; want 1, none, and why\n%s", r.code, hs.total()-before, r.stderr)
+	}
+}
+
+func TestSharedCrawlUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "http://127.0.0.1/"},
+		{"crawl", "--crawl", "x", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "http://127.0.0.1:1/", "--crawl", "x", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "a{b}", "http://127.0.0.1/"},
+		{"fetch", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "--lease", "10ms", "-"},
+		{"stats", "--frontier", "redis://127.0.0.1:1/0"},
+	} {
+		if r := trawl(t, dir, "", args...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
+		}
+	}
+	// Nothing listens there: a clear error, not a usage one.
+	r := trawl(t, dir, "", "crawl", "--job", "x.db", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "http://127.0.0.1/")
+	if r.code != 1 || !strings.Contains(r.stderr, "--frontier") {
+		t.Errorf("unreachable Redis: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+}

@@ -31,7 +31,7 @@ type hostSites struct {
 	peak     []int32
 }
 
-func newHostSites(t *testing.T, n, pages int, delay time.Duration) *hostSites {
+func newHostSites(t testing.TB, n, pages int, delay time.Duration) *hostSites {
 	t.Helper()
 	hs := &hostSites{inflight: make([]atomic.Int32, n), peak: make([]int32, n)}
 	for i := range n {
@@ -103,7 +103,7 @@ type proc struct {
 	code     int
 }
 
-func startTrawl(t *testing.T, dir string, args ...string) *proc {
+func startTrawl(t testing.TB, dir string, args ...string) *proc {
 	t.Helper()
 	p := &proc{cmd: exec.Command(binary, args...), done: make(chan struct{})}
 	p.cmd.Dir = dir
@@ -122,7 +122,7 @@ func startTrawl(t *testing.T, dir string, args ...string) *proc {
 	return p
 }
 
-func (p *proc) wait(t *testing.T, d time.Duration) int {
+func (p *proc) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:

@@ -16,7 +16,7 @@ import (
 
 // open joins a fresh crawl on srv and returns its frontier, closed (and
 // the crawl left) when t ends.
-func open(t *testing.T, c goredis.UniversalClient, name, epoch string, opts frontier.Options) (*redisf.Crawl, *redisf.Frontier) {
+func open(t testing.TB, c goredis.UniversalClient, name, epoch string, opts frontier.Options) (*redisf.Crawl, *redisf.Frontier) {
 	t.Helper()
 	cr, err := redisf.Join(context.Background(), c, name, redisf.Options{Epoch: epoch})
 	if err != nil {

@@ -27,6 +27,8 @@ var (
 	completeLua string
 	//go:embed seed.lua
 	seedLua string
+	//go:embed cas.lua
+	casLua string
 	//go:embed stats.lua
 	statsLua string
 )
@@ -34,7 +36,7 @@ var (
 // scripts are the frontier's Lua scripts, each with the shared prelude
 // (init stands alone: it runs before the crawl exists).
 var scripts = struct {
-	init, lease, extend, release, ret, hold, add, complete, stats, seed *goredis.Script
+	init, lease, extend, release, ret, hold, add, complete, stats, seed, cas *goredis.Script
 }{
 	init:     goredis.NewScript(initLua),
 	lease:    goredis.NewScript(prelude + leaseLua),
@@ -46,4 +48,5 @@ var scripts = struct {
 	complete: goredis.NewScript(prelude + completeLua),
 	stats:    goredis.NewScript(prelude + statsLua),
 	seed:     goredis.NewScript(prelude + seedLua),
+	cas:      goredis.NewScript(casLua),
 }

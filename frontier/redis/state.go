@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -15,12 +17,24 @@ import (
 // State is the politeness.State of a shared crawl: robots.txt files,
 // crawl-delay, auto-throttle gaps and circuit breakers kept in Redis, so
 // that every process is polite as one.
-type State struct{ cr *Crawl }
+type State struct {
+	cr    *Crawl
+	locks *[64]sync.Mutex // by host: this process's updates of a host wait their turn instead of conflicting
+	cache *hostCache
+}
 
 var _ politeness.State = State{}
 
 // State returns the crawl's politeness state.
-func (cr *Crawl) State() State { return State{cr} }
+func (cr *Crawl) State() State {
+	return State{cr, new([64]sync.Mutex), &hostCache{m: make(map[string]cachedHost)}}
+}
+
+func (s State) lock(host string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(host))
+	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+}
 
 func (s State) key(name string) string { return s.cr.prefix + name }
 
@@ -53,50 +67,93 @@ func (s State) PutRobots(ctx context.Context, host string, r politeness.Robots) 
 	})
 }
 
-// UpdateHost applies fn to host's state in one optimistic transaction
-// (WATCH, then MULTI), tried again while another process changes it first.
+// UpdateHost applies fn to host's state atomically: apply to the state as
+// last seen, then compare-and-set in one script, read again and tried
+// again while another process changed it first. With fn nil it reads: the
+// state this process last saw, if it is under a second old (pace is
+// advice, and every change still goes through the compare-and-set).
 func (s State) UpdateHost(ctx context.Context, host string, fn func(*politeness.Host)) (politeness.Host, error) {
 	key := s.key("ph:" + host)
+	if fn != nil {
+		mu := s.lock(host)
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	var h politeness.Host
 	err := s.cr.do(ctx, func(ctx context.Context) error {
+		old, fresh := s.cache.get(host)
 		for range 100 {
-			err := s.cr.c.Watch(ctx, func(tx *goredis.Tx) error {
-				h = politeness.Host{}
-				v, err := tx.Get(ctx, key).Bytes()
-				if err != nil && !errors.Is(err, goredis.Nil) {
+			if !fresh {
+				var err error
+				if old, err = s.cr.c.Get(ctx, key).Result(); err != nil && !errors.Is(err, goredis.Nil) {
 					return err
 				}
-				if err == nil {
-					if err := json.Unmarshal(v, &h); err != nil {
-						return fmt.Errorf("redis: host state of %s: %w", host, err)
-					}
+				s.cache.put(host, old)
+			}
+			h = politeness.Host{}
+			if old != "" {
+				if err := json.Unmarshal([]byte(old), &h); err != nil {
+					return fmt.Errorf("redis: host state of %s: %w", host, err)
 				}
-				if fn == nil {
-					return nil
-				}
-				fn(&h)
-				data, err := json.Marshal(h)
-				if err != nil {
-					return err
-				}
-				_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-					p.Set(ctx, key, data, 0)
-					if h.OpenAt.IsZero() {
-						p.ZRem(ctx, s.key("down"), host)
-					} else {
-						p.ZAdd(ctx, s.key("down"), goredis.Z{Score: float64(h.OpenAt.UnixMilli()), Member: host})
-					}
-					return nil
-				})
-				return err
-			}, key)
-			if !errors.Is(err, goredis.TxFailedErr) {
+			}
+			if fn == nil {
+				return nil
+			}
+			before := h
+			if fn(&h); h == before {
+				return nil // nothing to write
+			}
+			data, err := json.Marshal(h)
+			if err != nil {
 				return err
 			}
+			openAt := int64(-1)
+			if !h.OpenAt.IsZero() {
+				openAt = h.OpenAt.UnixMilli()
+			}
+			ok, err := scripts.cas.Run(ctx, s.cr.c, []string{key, s.key("down")}, old, data, host, openAt).Int()
+			if err != nil {
+				return err
+			}
+			if ok == 1 {
+				s.cache.put(host, string(data))
+				return nil
+			}
+			fresh = false
 		}
 		return fmt.Errorf("redis: host state of %s: too much contention", host)
 	})
 	return h, err
+}
+
+// hostCache keeps the host states this process last read or wrote.
+type hostCache struct {
+	mu sync.Mutex
+	m  map[string]cachedHost
+}
+
+type cachedHost struct {
+	raw string
+	at  time.Time
+}
+
+// cacheFor is how long a host state read stays good for reads.
+const cacheFor = time.Second
+
+func (c *hostCache) get(host string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[host]
+	return e.raw, ok && time.Since(e.at) < cacheFor
+}
+
+func (c *hostCache) put(host, raw string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 100_000 { // many hosts: start again rather than grow
+		clear(c.m)
+	}
+	c.m[host] = cachedHost{raw, time.Now()}
 }
 
 // Down returns the crawl's hosts whose circuit is open.

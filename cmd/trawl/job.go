@@ -283,6 +283,9 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		defer sh.close()
 		opts = append(opts, sh.options()...)
 		note = sh.note
+		if mon != nil {
+			mon.ShowShared(sh.view)
+		}
 	}
 	c, err := crawler.New(st, cfg, append(opts, crawler.WithLogger(log))...)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/frontier"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
 	"github.com/trawl-dev/trawl/store"
@@ -75,6 +76,25 @@ func (s *shared) options() []crawler.Option {
 		}),
 		crawler.WithPolitenessState(s.crawl.State()),
 	}
+}
+
+// view is the crawl-wide view the status page shows.
+func (s *shared) view(ctx context.Context) (monitor.SharedView, error) {
+	st, err := s.crawl.Stats(ctx)
+	if err != nil {
+		return monitor.SharedView{}, err
+	}
+	procs, err := s.crawl.Processes(ctx)
+	if err != nil {
+		return monitor.SharedView{}, err
+	}
+	v := monitor.SharedView{Crawl: s.crawl.Name(), Completed: st.Completed, Queued: st.Queued, Leased: st.Leased, Lost: st.Lost,
+		Processes: make([]monitor.ProcessRow, 0, len(procs))}
+	for _, p := range procs {
+		v.Processes = append(v.Processes, monitor.ProcessRow{ID: p.ID, Completed: p.Completed, Leased: p.Leased, Alive: p.Alive,
+			Seen: p.Seen.UTC().Format(time.RFC3339)})
+	}
+	return v, nil
 }
 
 // note is what the progress line says of Redis.

@@ -342,3 +342,54 @@ func TestSharedCrawlUsage(t *testing.T) {
 		t.Errorf("unreachable Redis: exit %d, want 1\n%s", r.code, r.stderr)
 	}
 }
+
+// The status page of a process in a shared crawl shows the crawl-wide
+// counts from Redis and every process of the crawl.
+func TestSharedCrawlStatusPage(t *testing.T) {
+	rds := redistest.Start(t, false)
+	hs := newHostSites(t, 2, 300, 20*time.Millisecond)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	a := startTrawl(t, dir, sharedArgs(rds, "status", "a.db", hs, "--metrics", addr)...)
+	b := startTrawl(t, dir, sharedArgs(rds, "status", "b.db", hs)...)
+	var view struct {
+		Shared *struct {
+			Crawl     string `json:"crawl"`
+			Completed int    `json:"completed"`
+			Processes []struct {
+				ID    string `json:"id"`
+				Alive bool   `json:"alive"`
+			} `json:"processes"`
+		} `json:"shared"`
+	}
+	waitFor(t, time.Minute, "both processes on the status page", func() bool {
+		resp, err := http.Get("http://" + addr + "/status.json")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&view) != nil || view.Shared == nil {
+			return false
+		}
+		alive := 0
+		for _, p := range view.Shared.Processes {
+			if p.Alive {
+				alive++
+			}
+		}
+		return alive == 2 && view.Shared.Completed > 0
+	})
+	if view.Shared.Crawl != "status" {
+		t.Errorf("status page names crawl %q", view.Shared.Crawl)
+	}
+	for _, p := range []*proc{a, b} {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("exit %d\n%s", code, p.err.String())
+		}
+	}
+}

@@ -80,6 +80,14 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	mon.Attach(c)
+	// As a process of a shared crawl shows it (the data comes from Redis
+	// there; see cmd/trawl's TestSharedCrawlStatusPage).
+	mon.ShowShared(func(context.Context) (monitor.SharedView, error) {
+		return monitor.SharedView{Crawl: "books", Completed: 1234, Queued: 56, Leased: 7, Processes: []monitor.ProcessRow{
+			{ID: "node1/4242/ab12cd34", Completed: 800, Leased: 4, Alive: true, Seen: time.Now().UTC().Format(time.RFC3339)},
+			{ID: "node2/4343/ef56ab78", Completed: 434, Leased: 3, Alive: false, Seen: time.Now().UTC().Format(time.RFC3339)},
+		}}, nil
+	})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
@@ -105,6 +113,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 		}
 		r, _ := strconv.ParseFloat(m[1], 64)
 		rates = append(rates, r)
+		for _, want := range []string{"Crawl books: 1234 pages in all", `<td class="host">node1/4242/ab12cd34</td>`, "gone since"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("the shared crawl's section lacks %q", want)
+			}
+		}
 		host := strings.TrimPrefix(srv.URL, "http://")
 		if !strings.Contains(dom, `<td class="host">`+host+`</td>`) {
 			t.Errorf("the host table does not name %s:\n%s", host, dom)

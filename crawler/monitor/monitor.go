@@ -8,6 +8,7 @@
 package monitor
 
 import (
+	"context"
 	"cmp"
 	"embed"
 	"encoding/json"
@@ -50,6 +51,7 @@ type Monitor struct {
 
 	mu     sync.Mutex
 	src    Source
+	shared func(context.Context) (SharedView, error)
 	series [buckets]point // ring of rate buckets
 	hosts  map[string]*hostStat
 	kinds  map[string]int
@@ -232,7 +234,8 @@ type Status struct {
 	Errors    []ErrorRow    `json:"errors"`
 	Down      []string      `json:"down"`
 	Held      []HeldRow     `json:"held"`
-	Processes []any         `json:"processes"` // the processes of a shared crawl (none on one machine)
+	Processes []ProcessRow  `json:"processes"` // the processes of a shared crawl (none on one machine)
+	Shared    *SharedView   `json:"shared,omitempty"`
 }
 
 type crawlerCounts struct {
@@ -276,12 +279,40 @@ type HeldRow struct {
 	Until string  `json:"until"`
 }
 
+// SharedView is the crawl-wide view of a crawl shared by several
+// processes, as its frontier keeps it.
+type SharedView struct {
+	Crawl     string       `json:"crawl"`
+	Completed int          `json:"completed"`
+	Queued    int          `json:"queued"`
+	Leased    int          `json:"leased"`
+	Lost      int          `json:"lost"` // leases that expired and were fetched again
+	Processes []ProcessRow `json:"processes"`
+}
+
+// ProcessRow is one process of a shared crawl.
+type ProcessRow struct {
+	ID        string `json:"id"`
+	Completed int    `json:"completed"`
+	Leased    int    `json:"leased"`
+	Alive     bool   `json:"alive"`
+	Seen      string `json:"seen"` // its last report, RFC 3339
+}
+
+// ShowShared makes the status page show the crawl-wide view that fn
+// returns (fn is called at each look, with a deadline).
+func (m *Monitor) ShowShared(fn func(context.Context) (SharedView, error)) {
+	m.mu.Lock()
+	m.shared = fn
+	m.mu.Unlock()
+}
+
 // Status returns the job's status now.
 func (m *Monitor) Status() Status {
 	now := time.Now()
 	m.mu.Lock()
-	src := m.src
-	s := Status{Elapsed: now.Sub(m.start).Seconds(), Processes: []any{}, Down: []string{}, Held: []HeldRow{}}
+	src, shared := m.src, m.shared
+	s := Status{Elapsed: now.Sub(m.start).Seconds(), Processes: []ProcessRow{}, Down: []string{}, Held: []HeldRow{}}
 	cur := now.Truncate(bucket).Unix()
 	first := m.start.Truncate(bucket).Unix()
 	for i := buckets - 1; i >= 0; i-- {
@@ -300,10 +331,12 @@ func (m *Monitor) Status() Status {
 		}
 		s.Rate = append(s.Rate, rp)
 	}
-	if n := len(s.Rate); n >= 2 {
-		s.PagesPerS = s.Rate[n-2].Pages
-		if now.Sub(time.Unix(cur, 0)) >= bucket/2 {
-			s.PagesPerS = s.Rate[n-1].Pages
+	if n := len(s.Rate); n > 0 {
+		// The last whole bucket, unless the current one is half full or
+		// the job is younger than it.
+		s.PagesPerS = s.Rate[n-1].Pages
+		if n >= 2 && now.Sub(time.Unix(cur, 0)) < bucket/2 && s.Rate[n-2].T >= first {
+			s.PagesPerS = s.Rate[n-2].Pages
 		}
 	}
 	rows := make([]HostRow, 0, len(m.hosts))
@@ -329,6 +362,13 @@ func (m *Monitor) Status() Status {
 			Received: p.Received, Queued: p.Queued, Leased: p.Leased, Hosts: p.Hosts, Items: p.Items}
 		s.Down = append(s.Down, src.DownHosts()...)
 		slices.Sort(s.Down)
+	}
+	if shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if v, err := shared(ctx); err == nil {
+			s.Shared, s.Processes = &v, v.Processes
+		}
+		cancel()
 	}
 	return s
 }

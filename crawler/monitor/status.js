@@ -96,6 +96,15 @@ async function refresh() {
     const holds = s.held.map(h => [[h.host, "host"], ["held " + Math.ceil(h.for_s) + " s"]])
       .concat(s.down.map(d => [[d, "host"], ["down", "bad"]]));
     table("holds", [["host"], ["state"]], holds, "none");
+    if (s.shared) {
+      const c = s.shared;
+      document.getElementById("shared").hidden = false;
+      text("shared-title", "Crawl " + c.crawl + ": " + c.completed + " pages in all, " + c.queued + " queued, " +
+        c.leased + " leased, " + c.lost + " leases expired");
+      table("procs", [["process"], ["completed", "n"], ["leased", "n"], ["state"]],
+        c.processes.map(p => [[p.id, "host"], [p.completed, "n"], [p.leased, "n"],
+          p.alive ? ["alive"] : ["gone since " + new Date(p.seen).toLocaleTimeString(), "bad"]]), "none");
+    }
   } catch (e) {
     text("state", "no answer from trawl (the job may have ended)");
   }

@@ -8,8 +8,8 @@
 package monitor
 
 import (
-	"context"
 	"cmp"
+	"context"
 	"embed"
 	"encoding/json"
 	"net/http"

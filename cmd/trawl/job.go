@@ -277,7 +277,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	note := func() string { return "" }
 	var sh *shared
 	if o.Frontier != "" {
-		if sh, err = joinShared(ctx, o, st, log); err != nil {
+		if sh, err = joinShared(ctx, o, kind, st, log); err != nil {
 			return nil, err
 		}
 		defer sh.close()

@@ -28,7 +28,7 @@ type shared struct {
 
 // joinShared joins the crawl that o names, for the job in st: a job takes
 // part in one shared crawl, and only from its start.
-func joinShared(ctx context.Context, o *jobOptions, st *store.Store, log *slog.Logger) (*shared, error) {
+func joinShared(ctx context.Context, o *jobOptions, kind string, st *store.Store, log *slog.Logger) (*shared, error) {
 	name, epoch, err := st.File().Crawl()
 	if err != nil {
 		return nil, err
@@ -48,7 +48,11 @@ func joinShared(ctx context.Context, o *jobOptions, st *store.Store, log *slog.L
 	if err != nil {
 		return nil, fmt.Errorf("--frontier: %w", err)
 	}
-	cr, err := redisf.Join(ctx, client, o.Crawl, redisf.Options{Epoch: epoch, Log: log})
+	cr, err := redisf.Join(ctx, client, o.Crawl, redisf.Options{Epoch: epoch, Kind: kind, Log: log})
+	if errors.Is(err, redisf.ErrKind) {
+		client.Close()
+		return nil, usagef("%v: join it with 'trawl %s'", err, map[string]string{"crawl": "fetch", "fetch": "crawl"}[kind])
+	}
 	if errors.Is(err, redisf.ErrGone) {
 		client.Close()
 		return nil, fmt.Errorf("%w\n  %s took part in crawl %q, which Redis no longer holds: it was restarted without persistence (use appendonly yes),\n  or the keys were deleted. Nothing is re-crawled from scratch: start a new crawl with a new --crawl and new --job files", err, o.Job, o.Crawl)

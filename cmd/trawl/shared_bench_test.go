@@ -37,7 +37,7 @@ func runProcs(b *testing.B, rds *redistest.Server, crawl string, n int, hs *host
 //
 //	go test -run '^$' -bench SharedScaling -benchtime 1x ./cmd/trawl/
 func BenchmarkSharedScaling(b *testing.B) {
-	rds := redistest.Start(b, false)
+	rds := redistest.Start(b, redistest.Options{})
 	var one, three time.Duration
 	for i := 0; i < b.N; i++ {
 		hs := newHostSites(b, 16, 100, 50*time.Millisecond)
@@ -58,7 +58,7 @@ func BenchmarkSharedScaling(b *testing.B) {
 //
 //	go test -run '^$' -bench RedisVsBolt -benchtime 3x ./cmd/trawl/
 func BenchmarkRedisVsBolt(b *testing.B) {
-	rds := redistest.Start(b, false)
+	rds := redistest.Start(b, redistest.Options{})
 	var bolt, redis time.Duration
 	for i := 0; i < b.N; i++ {
 		hs := newHostSites(b, 4, 1000, 5*time.Millisecond)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -196,7 +197,7 @@ func checkMerged(t *testing.T, dir string, hs *hostSites, jobs ...string) {
 }
 
 func TestSharedCrawlThreeProcesses(t *testing.T) {
-	rds := redistest.Start(t, false)
+	rds := redistest.Start(t, redistest.Options{})
 	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
 	dir := t.TempDir()
 	var ps []*proc
@@ -237,7 +238,7 @@ func TestSharedCrawlThreeProcesses(t *testing.T) {
 }
 
 func TestSharedCrawlKill9(t *testing.T) {
-	rds := redistest.Start(t, false)
+	rds := redistest.Start(t, redistest.Options{})
 	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db", "c.db"}
@@ -272,7 +273,7 @@ func TestSharedCrawlKill9(t *testing.T) {
 }
 
 func TestSharedCrawlRedisRestart(t *testing.T) {
-	rds := redistest.Start(t, true)
+	rds := redistest.Start(t, redistest.Options{AOF: true})
 	hs := newHostSites(t, 2, 300, 10*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db"}
@@ -304,7 +305,7 @@ func TestSharedCrawlRedisRestart(t *testing.T) {
 }
 
 func TestSharedCrawlRedisLostState(t *testing.T) {
-	rds := redistest.Start(t, false) // no persistence: a restart empties it
+	rds := redistest.Start(t, redistest.Options{}) // no persistence: a restart empties it
 	hs := newHostSites(t, 1, 300, 10*time.Millisecond)
 	dir := t.TempDir()
 	p := startTrawl(t, dir, sharedArgs(rds, "lost", "a.db", hs, "--lease", "5s")...)
@@ -346,7 +347,7 @@ func TestSharedCrawlUsage(t *testing.T) {
 // The status page of a process in a shared crawl shows the crawl-wide
 // counts from Redis and every process of the crawl.
 func TestSharedCrawlStatusPage(t *testing.T) {
-	rds := redistest.Start(t, false)
+	rds := redistest.Start(t, redistest.Options{})
 	hs := newHostSites(t, 2, 300, 20*time.Millisecond)
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -391,5 +392,41 @@ func TestSharedCrawlStatusPage(t *testing.T) {
 		if code := p.wait(t, 3*time.Minute); code != 0 {
 			t.Fatalf("exit %d\n%s", code, p.err.String())
 		}
+	}
+}
+
+// Two fetch processes given the same list share it: each URL is fetched
+// once in all, and a crawl process cannot join their fetch.
+func TestSharedFetch(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 2, 250, 10*time.Millisecond)
+	dir := t.TempDir()
+	var list strings.Builder
+	for _, u := range hs.urls {
+		for p := range 250 {
+			fmt.Fprintf(&list, "%s%s\n", u, testsite.Path(p))
+		}
+	}
+	listFile := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(listFile, []byte(list.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(job string) []string {
+		return []string{"fetch", "--frontier", rds.URL(), "--crawl", "list", "--job", job, "--per-host", "2", "-c", "4", listFile}
+	}
+	a, b := startTrawl(t, dir, args("a.db")...), startTrawl(t, dir, args("b.db")...)
+	for _, p := range []*proc{a, b} {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("exit %d\n%s", code, p.err.String())
+		}
+	}
+	again, never := hs.refetched()
+	if again != 0 || never != 0 {
+		t.Errorf("%d URLs fetched twice, %d never; want each once", again, never)
+	}
+	checkMerged(t, dir, hs, "a.db", "b.db")
+	r := trawl(t, dir, "", sharedArgs(rds, "list", "c.db", hs)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "fetch crawl") {
+		t.Errorf("a crawl joining a fetch: exit %d, want 2 saying what the crawl is\n%s", r.code, r.stderr)
 	}
 }

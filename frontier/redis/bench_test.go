@@ -19,7 +19,7 @@ import (
 //	go test -run '^$' -bench SeenBytesPerURL -benchtime 1x ./frontier/redis/
 func BenchmarkSeenBytesPerURL(b *testing.B) {
 	const n = 1_000_000
-	srv := redistest.Start(b, false)
+	srv := redistest.Start(b, redistest.Options{})
 	c := srv.Client(b)
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {

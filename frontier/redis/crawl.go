@@ -64,9 +64,17 @@ type Options struct {
 	// Existing joins only a crawl that exists: Join fails with ErrNoCrawl
 	// rather than creating it (to look at a crawl, not to work in it).
 	Existing bool
+	// Kind is what kind of work a new crawl is ("crawl", "fetch"): Join
+	// fails with ErrKind for a crawl of another kind, so that work queued
+	// to be crawled is not fetched without its links followed.
+	Kind string
 	// Log receives "Redis unreachable" and "Redis back" (default: none).
 	Log *slog.Logger
 }
+
+// ErrKind is returned by Join when the crawl is of another kind than
+// Options.Kind.
+var ErrKind = errors.New("redis: the crawl is of another kind")
 
 // ErrNoCrawl is returned by Join with Options.Existing when Redis holds no
 // crawl of the name.
@@ -115,7 +123,7 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	var res []any
 	err := cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh).Slice()
+		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind).Slice()
 		return err
 	})
 	if err != nil {
@@ -125,6 +133,9 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	cr.created = res[1] == int64(1)
 	if epoch == "none" {
 		return nil, fmt.Errorf("%w %q", ErrNoCrawl, name)
+	}
+	if kind, _ := res[2].(string); opts.Kind != "" && kind != "" && kind != opts.Kind {
+		return nil, fmt.Errorf("%w: %q is a %s crawl", ErrKind, name, kind)
 	}
 	if epoch == "gone" || opts.Epoch != "" && epoch != opts.Epoch {
 		return nil, fmt.Errorf("%w: crawl %q (this job took part in it, but Redis holds %s)", ErrGone, name, map[bool]string{true: "no such crawl", false: "another crawl of that name"}[epoch == "gone"])

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -31,7 +32,7 @@ func open(t testing.TB, c goredis.UniversalClient, name, epoch string, opts fron
 }
 
 func TestConformance(t *testing.T) {
-	srv := redistest.Start(t, false)
+	srv := redistest.Start(t, redistest.Options{})
 	c := srv.Client(t)
 	var n atomic.Int64
 	epochs := map[frontier.Frontier][2]string{}
@@ -51,4 +52,54 @@ func TestConformance(t *testing.T) {
 			return g
 		},
 	})
+}
+
+// Dial takes unix:// addresses, and a password from the address or from
+// REDISCLI_AUTH, as redis-cli does.
+func TestDial(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Unix: true, Password: "s3cret"})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		addr, env string
+		ok        bool
+	}{
+		{"redis://:s3cret@" + srv.Addr() + "/0", "", true},
+		{"redis://" + srv.Addr() + "/0", "s3cret", true},
+		{"unix://:s3cret@" + srv.Socket(), "", true},
+		{"unix://" + srv.Socket() + "?db=1", "s3cret", true},
+		{"redis://" + srv.Addr() + "/0", "", false},
+		{"redis://:wrong@" + srv.Addr() + "/0", "", false},
+	} {
+		t.Setenv("REDISCLI_AUTH", tc.env)
+		c, err := redisf.Dial(ctx, tc.addr)
+		if (err == nil) != tc.ok {
+			t.Errorf("Dial(%s) with REDISCLI_AUTH=%q: %v, want ok=%v", tc.addr, tc.env, err, tc.ok)
+		}
+		if err == nil {
+			c.Close()
+		}
+	}
+}
+
+// A crawl remembers its kind: a fetch cannot join a crawl (it would
+// complete its URLs without following their links).
+func TestJoinKind(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := srv.Client(t)
+	ctx := context.Background()
+	if _, err := redisf.Join(ctx, c, "k", redisf.Options{Kind: "crawl"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := redisf.Join(ctx, c, "k", redisf.Options{Kind: "crawl"}); err != nil {
+		t.Fatalf("a second crawl process: %v", err)
+	}
+	if _, err := redisf.Join(ctx, c, "k", redisf.Options{Kind: "fetch"}); !errors.Is(err, redisf.ErrKind) {
+		t.Fatalf("a fetch joining a crawl: %v, want ErrKind", err)
+	}
+	if _, err := redisf.Join(ctx, c, "none", redisf.Options{Existing: true}); !errors.Is(err, redisf.ErrNoCrawl) {
+		t.Fatalf("looking at a crawl that does not exist: %v, want ErrNoCrawl", err)
+	}
+	if _, err := redisf.Join(ctx, c, "k", redisf.Options{Epoch: "not-its-epoch"}); !errors.Is(err, redisf.ErrGone) {
+		t.Fatalf("joining with another crawl's epoch: %v, want ErrGone", err)
+	}
 }

@@ -19,11 +19,18 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
+// Options configure a server.
+type Options struct {
+	AOF      bool   // append every write to a file that a restart reads back
+	Unix     bool   // listen on a unix socket in Dir too (see Socket)
+	Password string // require this password
+}
+
 // Server is a running redis-server.
 type Server struct {
 	Port int
 	Dir  string // its working folder (AOF and RDB files)
-	aof  bool
+	opts Options
 	cmd  *exec.Cmd
 	exit chan struct{}
 }
@@ -43,12 +50,11 @@ func Need(t testing.TB) string {
 	return p
 }
 
-// Start starts a redis-server for t, stopped when t ends. With aof, every
-// write is appended to a file that a restart reads back.
-func Start(t testing.TB, aof bool) *Server {
+// Start starts a redis-server for t, stopped when t ends.
+func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	Need(t)
-	s := &Server{Dir: t.TempDir(), aof: aof}
+	s := &Server{Dir: t.TempDir(), opts: opts}
 	if err := s.start(0); err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +81,14 @@ func (s *Server) start(port int) error {
 	s.Port = port
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", s.Dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", filepath.Join(s.Dir, "redis.log")}
-	if s.aof {
+	if s.opts.AOF {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	}
+	if s.opts.Unix {
+		args = append(args, "--unixsocket", s.Socket(), "--unixsocketperm", "700")
+	}
+	if s.opts.Password != "" {
+		args = append(args, "--requirepass", s.opts.Password)
 	}
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
@@ -84,7 +96,7 @@ func (s *Server) start(port int) error {
 	}
 	s.exit = make(chan struct{})
 	go func(cmd *exec.Cmd, exit chan struct{}) { cmd.Wait(); close(exit) }(s.cmd, s.exit)
-	c := goredis.NewClient(&goredis.Options{Addr: s.Addr()})
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: s.opts.Password})
 	defer c.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -122,12 +134,15 @@ func (s *Server) logTail() string {
 // Addr returns the server's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
+// Socket returns the path of the server's unix socket (with Options.Unix).
+func (s *Server) Socket() string { return filepath.Join(s.Dir, "redis.sock") }
+
 // URL returns the server's redis:// address.
 func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Client returns a client of the server, closed when t ends.
 func (s *Server) Client(t testing.TB) *goredis.Client {
-	c := goredis.NewClient(&goredis.Options{Addr: s.Addr()})
+	c := goredis.NewClient(&goredis.Options{Addr: s.Addr(), Password: s.opts.Password})
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -47,11 +47,28 @@ type Config struct {
 	OutDir    string
 	Layout    string            // file names under OutDir: host (default), flat or hash (see store.Dir)
 	Checksums map[string]string // expected hex SHA-256 by URL or file name (see download.ReadChecksums)
+
+	// WARC, when its Dir is set, archives every response in WARC files.
+	WARC WARC
+	// Requisites also fetches what each page needs to render (images,
+	// stylesheets, scripts…) from any host; they count toward no depth.
+	Requisites bool
+}
+
+// WARC configures the archive of a job.
+type WARC struct {
+	Dir     string // where the .warc.gz files go
+	Prefix  string // of their names (default "trawl")
+	MaxSize int64  // a file is closed past this size (default 1 GB)
+	Dedup   bool   // a payload archived before is written as a revisit record
 }
 
 // DefaultMaxLinks is how many links are followed from one page by
 // default, as Heritrix: a page with more is a trap or a sitemap.
 const DefaultMaxLinks = 6000
+
+// Version is trawl's version.
+const Version = "0.1.0"
 
 // DefaultUserAgent is sent when Config.UserAgent is empty.
 const DefaultUserAgent = "trawl/0.1 (+https://github.com/trawl-dev/trawl)"

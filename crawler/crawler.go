@@ -27,6 +27,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/trawl-dev/trawl/crawler/archive"
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/links"
@@ -37,6 +38,7 @@ import (
 	"github.com/trawl-dev/trawl/politeness"
 	"github.com/trawl-dev/trawl/politeness/boltstate"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/warc"
 )
 
 // An Opener opens the frontier of a job with the options the job's
@@ -80,6 +82,7 @@ type Crawler struct {
 	store        *store.Store
 	fr           frontier.Frontier
 	joint        *bolt.Frontier // fr, when it is kept in the store's file
+	archive      *archive.Sink  // the sink, when the job writes WARC files
 	openFrontier Opener
 	state        politeness.State
 	sink         fetch.Sink
@@ -125,6 +128,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		c.transport = fetch.NewTransport(fetch.TransportOptions{
 			Concurrency: cfg.Concurrency, PerHost: cfg.PerHost, Timeout: cfg.Timeout,
 			Insecure: cfg.Insecure, DenyPrivate: cfg.DenyPrivate, Allowed: c.seeds,
+			Record: cfg.WARC.Dir != "",
 		})
 	}
 	if c.state == nil {
@@ -187,7 +191,29 @@ func (c *Crawler) openParts() error {
 	if c.sink == nil {
 		c.sink = fetch.Memory{}
 	}
+	if c.cfg.WARC.Dir != "" {
+		w, err := warc.Open(warc.Options{Dir: c.cfg.WARC.Dir, Prefix: c.cfg.WARC.Prefix, MaxSize: c.cfg.WARC.MaxSize,
+			Dedup: c.cfg.WARC.Dedup, Software: "trawl/" + Version, Info: c.warcInfo()})
+		if err != nil {
+			return fmt.Errorf("%w: warc: %v", ErrConfig, err)
+		}
+		c.archive = archive.New(c.sink, w)
+		c.sink = c.archive
+	}
 	return nil
+}
+
+// warcInfo returns the job's settings for the warcinfo records.
+func (c *Crawler) warcInfo() [][2]string {
+	info := [][2]string{{"isPartOf", c.store.Path()}, {"http-header-user-agent", c.cfg.UserAgent},
+		{"robots", map[bool]string{true: "ignore", false: "obey"}[c.cfg.IgnoreRobots]}}
+	if c.cfg.Follow {
+		info = append(info, [2]string{"description", fmt.Sprintf("crawl of %s, scope %s, depth %d, requisites %v",
+			strings.Join(c.cfg.Seeds, " "), c.cfg.Scope, c.cfg.MaxDepth, c.cfg.Requisites)})
+	} else {
+		info = append(info, [2]string{"description", "fetch of a URL list"})
+	}
+	return info
 }
 
 // Enqueue adds URLs to fetch at depth 0, as seeds are, and returns how many
@@ -256,6 +282,9 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	runErr := g.Wait()
 	stopExtending()
 	writeErr := w.close()
+	if c.archive != nil {
+		writeErr = errors.Join(writeErr, c.archive.Close())
+	}
 
 	sum := c.summary(ctx, time.Since(start))
 	switch {
@@ -472,9 +501,13 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 	var items []store.Item
 	if r.Err == nil && r.Payload.Data != nil {
 		body = r.Payload.Data
-		var outlinks []string
-		items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
-		found = c.follow(depth, outlinks)
+		if req.Requisite {
+			found = c.requisites(depth, r, true)
+		} else {
+			var outlinks []string
+			items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
+			found = append(c.follow(depth, outlinks), c.requisites(depth, r, false)...)
+		}
 	}
 	if rec.Error != "" {
 		c.log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
@@ -573,6 +606,34 @@ func (c *Crawler) follow(depth int, links []string) []frontier.Request {
 	return found
 }
 
+// requisites returns what a fetched page (or, cssOnly, a fetched
+// requisite) needs to render, queued at the page's depth from any host,
+// when the job fetches requisites.
+func (c *Crawler) requisites(depth int, r *fetch.Response, cssOnly bool) []frontier.Request {
+	if !c.cfg.Requisites || r.Status < 200 || r.Status > 299 {
+		return nil
+	}
+	base, err := url.Parse(r.FinalURL)
+	if err != nil {
+		return nil
+	}
+	var urls []string
+	switch {
+	case links.IsCSS(r.ContentType):
+		urls = links.CSSRequisites(base, r.Payload.Data)
+	case !cssOnly && links.IsHTML(r.ContentType, r.Payload.Data):
+		urls = links.Requisites(base, r.ContentType, r.Payload.Data)
+	}
+	out := make([]frontier.Request, 0, len(urls))
+	for _, u := range urls {
+		if fr, err := (fetch.Request{URL: u, Requisite: true}).CanonicalFrontier(); err == nil {
+			fr.Depth = depth
+			out = append(out, fr)
+		}
+	}
+	return out
+}
+
 // Progress returns counts of the job so far; it is safe to call while Run
 // is running.
 func (c *Crawler) Progress() Progress {
@@ -587,5 +648,9 @@ func (c *Crawler) summary(ctx context.Context, elapsed time.Duration) *Summary {
 		total = n
 	}
 	p := c.stats.progress(fs, c.fetcher.Received())
-	return c.stats.summary(p, fs, elapsed, total, c.policy.Down(context.WithoutCancel(ctx), time.Now()))
+	sum := c.stats.summary(p, fs, elapsed, total, c.policy.Down(context.WithoutCancel(ctx), time.Now()))
+	if c.archive != nil {
+		sum.Archived, sum.Revisits = c.archive.Counts()
+	}
+	return sum
 }

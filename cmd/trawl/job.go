@@ -411,6 +411,9 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	if s.Items > 0 || s.ExtractErrors > 0 {
 		fmt.Fprintf(w, "  items     %d saved; %d pages with extraction errors (see trawl stats)\n", s.Items, s.ExtractErrors)
 	}
+	if cfg.WARC.Dir != "" {
+		fmt.Fprintf(w, "  archive   %d responses in %s (%d as revisits of an identical payload)\n", s.Archived, cfg.WARC.Dir, s.Revisits)
+	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  skipped   %d URLs not fetched: robots.txt disallows them, or their host's budget is spent\n", s.Skipped)
 	}

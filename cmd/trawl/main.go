@@ -59,7 +59,7 @@ Exit codes: 0 done; 1 error; 2 bad usage, config or job file;
 Run 'trawl COMMAND --help' for a command's flags.
 `
 
-const version = "0.1.0"
+const version = crawler.Version
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

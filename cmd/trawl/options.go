@@ -19,6 +19,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/warc"
 )
 
 // usageError is a mistake in the command line or config: exit code 2.
@@ -95,6 +96,11 @@ type jobOptions struct {
 	Frontier     string   `yaml:"frontier"` // redis://… of a shared crawl; "" keeps the queue in the job
 	Crawl        string   `yaml:"crawl"`    // the shared crawl's name
 	Lease        duration `yaml:"lease"`
+	WARC         string   `yaml:"warc"` // folder of WARC files; "" for none
+	WARCMaxSize  size     `yaml:"warc_max_size"`
+	WARCPrefix   string   `yaml:"warc_prefix"`
+	WARCDedup    bool     `yaml:"warc_dedup"`
+	Requisites   bool     `yaml:"requisites"`
 
 	rules.Rules `yaml:",inline"` // follow and extract
 
@@ -121,6 +127,9 @@ func defaultOptions() jobOptions {
 		AutoThrottle: d.AutoThrottle,
 		MaxDelay:     duration(d.MaxDelay),
 		Lease:        duration(d.Lease),
+		WARCMaxSize:  size(warc.DefaultMaxSize),
+		WARCPrefix:   "trawl",
+		WARCDedup:    true,
 	}
 }
 
@@ -162,6 +171,13 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 			"refuse loopback, private, link-local and metadata addresses, also behind redirects and proxies (default: off)")
 	}
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
+	fs.StringVar(&o.WARC, "warc", o.WARC, "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)")
+	fs.Var(&o.WARCMaxSize, "warc-max-size", "start a new WARC file past this size")
+	fs.StringVar(&o.WARCPrefix, "warc-prefix", o.WARCPrefix, "WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz")
+	fs.BoolVar(&o.WARCDedup, "warc-dedup", o.WARCDedup, "write a payload archived before as a revisit record (--warc-dedup=false: always whole)")
+	if crawl {
+		fs.BoolVar(&o.Requisites, "requisites", o.Requisites, "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth")
+	}
 	fs.StringVar(&o.Frontier, "frontier", o.Frontier, "share one crawl with other trawl processes through this Redis (redis://HOST:6379/0, rediss://, unix://); needs --crawl")
 	fs.StringVar(&o.Crawl, "crawl", o.Crawl, "name of the shared crawl (with --frontier)")
 	fs.Var(&o.Lease, "lease", "how long a URL stays leased to a process that stops extending it (a killed one); running fetches are extended")
@@ -221,6 +237,15 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	}
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
+	}
+	if o.WARC == "" && (fs.Changed("warc-max-size") || fs.Changed("warc-prefix") || fs.Changed("warc-dedup")) {
+		return nil, nil, usagef("--warc-max-size, --warc-prefix and --warc-dedup need --warc DIR")
+	}
+	if o.WARC != "" && o.WARCMaxSize < 64<<10 {
+		return nil, nil, usagef("--warc-max-size %s: at least 64KB", units.FormatSize(int64(o.WARCMaxSize)))
+	}
+	if o.WARC != "" && (o.WARCPrefix == "" || strings.ContainsAny(o.WARCPrefix, `/\`)) {
+		return nil, nil, usagef("--warc-prefix %q: a name, no slashes", o.WARCPrefix)
 	}
 	return &o, fs.Args(), nil
 }
@@ -374,6 +399,8 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		UserAgent:   o.UserAgent,
 		MaxBody:     int64(o.MaxBody),
 		Lease:       time.Duration(o.Lease),
+		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup},
+		Requisites:  o.Requisites,
 
 		IgnoreRobots: o.IgnoreRobots,
 		Insecure:     o.Insecure,

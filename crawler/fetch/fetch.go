@@ -44,12 +44,15 @@ type TransportOptions struct {
 	// addresses, but those of Allowed (the seeds' own hosts).
 	DenyPrivate bool
 	Allowed     []string // canonical URLs whose hosts' addresses stay allowed
+	// Record keeps the bytes of every exchange (see RawExchange), over
+	// HTTP/1.1 only.
+	Record bool
 }
 
 // NewTransport returns the transport trawl uses when none is given:
-// keep-alive sized to the job's concurrency, HTTP/2, and bounded connect,
-// TLS and response-header waits.
-func NewTransport(o TransportOptions) *http.Transport {
+// keep-alive sized to the job's concurrency, HTTP/2 (unless it records),
+// and bounded connect, TLS and response-header waits.
+func NewTransport(o TransportOptions) http.RoundTripper {
 	d := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
 	proxy := http.ProxyFromEnvironment
 	if o.DenyPrivate {
@@ -57,7 +60,7 @@ func NewTransport(o TransportOptions) *http.Transport {
 		d.Control = denyPrivate(allowed)
 		proxy = proxyDenyPrivate(proxy, allowed)
 	}
-	return &http.Transport{
+	t := &http.Transport{
 		Proxy:                  proxy,
 		DialContext:            d.DialContext,
 		ForceAttemptHTTP2:      true,
@@ -71,6 +74,11 @@ func NewTransport(o TransportOptions) *http.Transport {
 		DisableCompression:     true, // bodies decode gzip, deflate and br themselves, with a size cap
 		TLSClientConfig:        &tls.Config{InsecureSkipVerify: o.Insecure},
 	}
+	if o.Record {
+		record(t, d)
+		return recorder{t}
+	}
+	return t
 }
 
 // Options configure a Fetcher.

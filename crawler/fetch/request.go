@@ -25,6 +25,10 @@ type Request struct {
 	// Via, for a redirect hop, is the request that was redirected and the
 	// chain so far: a hop is queued and scheduled as a request of its own.
 	Via *Via `json:"via,omitempty"`
+	// Requisite says the request is for something a page needs to render
+	// (an image, a stylesheet, a script): fetched from any host, followed
+	// for no links (a stylesheet for its own requisites only).
+	Requisite bool `json:"requisite,omitempty"`
 	// User is the user name and password the URL held, taken out of it by
 	// Canonical: sent as basic authentication to the URL's origin only,
 	// never written anywhere.
@@ -79,7 +83,7 @@ func (r Request) Frontier() (frontier.Request, error) {
 // CanonicalFrontier is Frontier for a request Canonical returned.
 func (r Request) CanonicalFrontier() (frontier.Request, error) {
 	fr := frontier.Request{URL: r.URL}
-	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && r.Via == nil {
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && r.Via == nil && !r.Requisite {
 		return fr, nil
 	}
 	r.URL, r.User = "", nil
@@ -98,7 +102,7 @@ func (r Request) ID() string {
 	if r.Via != nil { // a hop: the redirected request's
 		return frontier.Request{URL: r.Via.URL, Spec: r.Via.Spec}.ID()
 	}
-	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" {
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && !r.Requisite {
 		return r.URL
 	}
 	fr, err := r.Frontier()

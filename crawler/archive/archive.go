@@ -1,0 +1,109 @@
+// Package archive is the sink that writes every response a job receives
+// to WARC files (see store/warc) on its way to the job's own sink: the
+// request as sent and the response as received, for the crawl's transport
+// records its exchanges (fetch.TransportOptions.Record).
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/store/warc"
+)
+
+// Sink archives each response, then hands it to the inner sink.
+type Sink struct {
+	inner    fetch.Sink
+	w        *warc.Writer
+	records  atomic.Int64
+	revisits atomic.Int64
+}
+
+var _ fetch.Sink = (*Sink)(nil)
+
+// New returns a Sink writing to w in front of inner.
+func New(inner fetch.Sink, w *warc.Writer) *Sink { return &Sink{inner: inner, w: w} }
+
+// Open returns the body of req.
+func (s *Sink) Open(req fetch.Request) fetch.Body {
+	return &body{inner: s.inner.Open(req), s: s, url: req.URL}
+}
+
+// Sync makes the inner sink's bodies and every archived record durable.
+func (s *Sink) Sync() error {
+	return errors.Join(s.inner.Sync(), s.w.Sync())
+}
+
+// Close closes the WARC file being written.
+func (s *Sink) Close() error { return s.w.Close() }
+
+// Counts returns how many responses were archived, and how many of them as
+// revisits of a payload archived before.
+func (s *Sink) Counts() (responses, revisits int64) { return s.records.Load(), s.revisits.Load() }
+
+type body struct {
+	inner fetch.Body
+	s     *Sink
+	url   string
+}
+
+func (b *body) Streaming() bool                    { return b.inner.Streaming() }
+func (b *body) Prepare(h http.Header) (from int64) { return b.inner.Prepare(h) }
+
+// Receive passes resp to the inner body while digesting its entity, reads
+// what the inner body left, and archives the exchange.
+func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fetch.Payload, error) {
+	raw := resp.Body
+	d := &digester{r: raw, h: warc.NewHash()}
+	resp.Body = d
+	p, err := b.inner.Receive(resp, from, max, tick)
+	resp.Body = raw
+	if err != nil {
+		return p, err // nothing whole to archive
+	}
+	if _, err := io.Copy(io.Discard, d); err != nil {
+		return p, fmt.Errorf("archiving: reading the rest of the body: %w", err)
+	}
+	ex := fetch.RawExchange(resp)
+	if ex == nil {
+		return p, errors.New("archiving: the exchange was not recorded")
+	}
+	defer ex.Close()
+	res, err := b.s.w.Write(warc.Capture{
+		URL:     b.url,
+		Date:    ex.Start,
+		IP:      ex.RemoteIP,
+		Request: ex.Request.Reader, RequestLen: ex.Request.Len(),
+		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(),
+		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
+	})
+	if err != nil {
+		return p, fmt.Errorf("archiving: %w", err)
+	}
+	b.s.records.Add(1)
+	if res.Revisit {
+		b.s.revisits.Add(1)
+	}
+	return p, nil
+}
+
+// digester hashes the entity body as it is read.
+type digester struct {
+	r io.ReadCloser
+	h hash.Hash
+	n int64
+}
+
+func (d *digester) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
+}
+
+func (d *digester) Close() error { return d.r.Close() }

@@ -1,0 +1,478 @@
+// Package warc writes and reads WARC 1.1 files (ISO 28500), the format of
+// web archives that pywb, ReplayWeb.page and OpenWayback replay.
+//
+// A Writer appends records to gzip-compressed files, one gzip member per
+// record, named PREFIX-YYYYMMDDhhmmssSSS-NNNNN-HOST.warc.gz and written as
+// ….warc.gz.open until closed. Each file starts with a warcinfo record.
+// For each capture it writes a request record and a response record
+// (or, for a payload it archived before, a revisit record). Open mends the
+// .open files a killed writer left: each is cut after its last whole
+// record and closed.
+package warc
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Options configure a Writer.
+type Options struct {
+	Dir     string // where the files go (created if missing)
+	Prefix  string // of file names (default "trawl")
+	MaxSize int64  // a file is closed once it passes this size (default 1 GB)
+	// Dedup writes a payload met before (same payload digest) as a revisit
+	// record of the first capture.
+	Dedup bool
+	// Info are the fields of each file's warcinfo record after software,
+	// format, conformsTo and hostname (the job's settings, say), in order.
+	Info [][2]string
+	// Software names the writer in warcinfo (default "trawl").
+	Software string
+}
+
+// DefaultMaxSize is the MaxSize of Options that set none.
+const DefaultMaxSize = 1 << 30
+
+// Writer writes WARC files. It is safe for concurrent use; records are
+// written one at a time.
+type Writer struct {
+	opts Options
+	host string
+
+	mu     sync.Mutex
+	f      *os.File
+	bw     *bufio.Writer
+	name   string // of the open file, without ".open"
+	size   int64  // bytes in the open file
+	serial int
+	infoID string // the open file's warcinfo record
+	seen   map[string]origin
+	dirty  bool // written since the last Sync
+	closed []string
+}
+
+// origin is the first capture of a payload.
+type origin struct {
+	uri  string
+	date time.Time
+}
+
+// Open returns a Writer for opts.Dir, after mending the .open files a
+// killed writer left there (see Mend).
+func Open(opts Options) (*Writer, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "trawl"
+	}
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.Software == "" {
+		opts.Software = "trawl"
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("warc: %w", err)
+	}
+	if _, err := Mend(opts.Dir); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	host = strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(host)
+	w := &Writer{opts: opts, host: host, seen: make(map[string]origin)}
+	var err error
+	if w.serial, err = lastSerial(opts.Dir, opts.Prefix); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+var nameRE = regexp.MustCompile(`^(.*)-(\d{17})-(\d{5,})-[^/]*\.warc\.gz(\.open)?$`)
+
+// lastSerial returns the highest serial number of the files in dir with
+// prefix, so that a writer opened again goes on from it.
+func lastSerial(dir, prefix string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("warc: %w", err)
+	}
+	last := 0
+	for _, e := range ents {
+		if m := nameRE.FindStringSubmatch(e.Name()); m != nil && m[1] == prefix {
+			if n, _ := strconv.Atoi(m[3]); n > last {
+				last = n
+			}
+		}
+	}
+	return last, nil
+}
+
+// Files returns the files this writer closed so far.
+func (w *Writer) Files() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.closed...)
+}
+
+// A Capture is one HTTP exchange to archive.
+type Capture struct {
+	URL  string    // the target URI
+	Date time.Time // when the request was sent
+	IP   string    // the address that answered ("" if unknown)
+	// Request and Response open the exchange's bytes as they crossed the
+	// connection; each may be opened more than once.
+	Request  func() (io.Reader, error)
+	Response func() (io.Reader, error)
+	// RequestLen and ResponseLen are their lengths.
+	RequestLen, ResponseLen int64
+	// PayloadDigest is the digest of the response's entity body after
+	// removing its transfer encoding, before removing its content
+	// encoding ("sha1:BASE32"); PayloadLen is its length.
+	PayloadDigest string
+	PayloadLen    int64
+}
+
+// Result tells what Write archived.
+type Result struct {
+	File    string // the file (final name) the records went to
+	Offset  int64  // of the response or revisit record in it
+	Revisit bool   // the payload was archived before: a revisit record
+}
+
+// Write archives c: a request record and a response record, or a revisit
+// record when Dedup is on and c's payload was archived before.
+func (w *Writer) Write(c Capture) (Result, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.ensure(); err != nil {
+		return Result{}, err
+	}
+	reqID, respID := newID(), newID()
+	date := c.Date.UTC().Format("2006-01-02T15:04:05.000000Z")
+	common := [][2]string{{"WARC-Date", date}, {"WARC-Target-URI", c.URL}, {"WARC-Warcinfo-ID", w.infoID}}
+	if c.IP != "" {
+		common = append(common, [2]string{"WARC-IP-Address", c.IP})
+	}
+	prev, revisit := w.seen[c.PayloadDigest]
+	revisit = revisit && w.opts.Dedup && c.PayloadLen > 0
+	res := Result{File: w.name, Revisit: revisit}
+	var resp record
+	if revisit {
+		head, err := headers(c.Response)
+		if err != nil {
+			return Result{}, err
+		}
+		resp = record{typ: "revisit", id: respID, fields: append(common,
+			[2]string{"WARC-Concurrent-To", reqID},
+			[2]string{"WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"},
+			[2]string{"WARC-Refers-To-Target-URI", prev.uri},
+			[2]string{"WARC-Refers-To-Date", prev.date.UTC().Format("2006-01-02T15:04:05.000000Z")},
+			[2]string{"WARC-Payload-Digest", c.PayloadDigest},
+			[2]string{"WARC-Truncated", "length"},
+			[2]string{"Content-Type", "application/http;msgtype=response"}),
+			block: bytesOpener(head), length: int64(len(head))}
+	} else {
+		resp = record{typ: "response", id: respID, fields: append(common,
+			[2]string{"WARC-Concurrent-To", reqID},
+			[2]string{"WARC-Payload-Digest", c.PayloadDigest},
+			[2]string{"Content-Type", "application/http;msgtype=response"}),
+			block: c.Response, length: c.ResponseLen}
+		if c.PayloadLen > 0 {
+			if _, dup := w.seen[c.PayloadDigest]; !dup {
+				w.seen[c.PayloadDigest] = origin{c.URL, c.Date}
+			}
+		}
+	}
+	req := record{typ: "request", id: reqID, fields: append(common,
+		[2]string{"WARC-Concurrent-To", respID},
+		[2]string{"Content-Type", "application/http;msgtype=request"}),
+		block: c.Request, length: c.RequestLen}
+	start := w.size
+	if err := w.append(req); err != nil {
+		return Result{}, w.undo(start, err)
+	}
+	res.Offset = w.size
+	if err := w.append(resp); err != nil {
+		return Result{}, w.undo(start, err)
+	}
+	if w.size >= w.opts.MaxSize {
+		return res, w.closeFile()
+	}
+	return res, nil
+}
+
+// undo cuts the open file back to size after a failed write.
+func (w *Writer) undo(size int64, err error) error {
+	w.bw.Reset(w.f)
+	if terr := w.f.Truncate(size); terr != nil {
+		return errors.Join(err, terr)
+	}
+	if _, serr := w.f.Seek(size, io.SeekStart); serr != nil {
+		return errors.Join(err, serr)
+	}
+	w.size = size
+	return err
+}
+
+// ensure opens a new file, with its warcinfo record, if none is open.
+func (w *Writer) ensure() error {
+	if w.f != nil {
+		return nil
+	}
+	w.serial++
+	now := time.Now().UTC()
+	stamp := now.Format("20060102150405") + fmt.Sprintf("%03d", now.Nanosecond()/1e6)
+	w.name = filepath.Join(w.opts.Dir, fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, stamp, w.serial, w.host))
+	f, err := os.OpenFile(w.name+".open", os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("warc: %w", err)
+	}
+	w.f, w.bw, w.size = f, bufio.NewWriterSize(f, 256<<10), 0
+	w.infoID = newID()
+	host, _ := os.Hostname()
+	var b strings.Builder
+	for _, kv := range append([][2]string{
+		{"software", w.opts.Software},
+		{"format", "WARC File Format 1.1"},
+		{"conformsTo", "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"},
+		{"hostname", host},
+	}, w.opts.Info...) {
+		fmt.Fprintf(&b, "%s: %s\r\n", kv[0], strings.ReplaceAll(kv[1], "\n", " "))
+	}
+	info := []byte(b.String())
+	return w.append(record{typ: "warcinfo", id: w.infoID, fields: [][2]string{
+		{"WARC-Date", now.Format("2006-01-02T15:04:05.000000Z")},
+		{"WARC-Filename", filepath.Base(w.name)},
+		{"Content-Type", "application/warc-fields"},
+	}, block: bytesOpener(info), length: int64(len(info))})
+}
+
+// Sync makes every record written so far durable.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil || !w.dirty {
+		return nil
+	}
+	if err := w.bw.Flush(); err != nil {
+		return fmt.Errorf("warc: %w", err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("warc: %w", err)
+	}
+	w.dirty = false
+	return nil
+}
+
+// closeFile flushes, syncs and closes the open file under its final name.
+func (w *Writer) closeFile() error {
+	if w.f == nil {
+		return nil
+	}
+	f := w.f
+	w.f = nil
+	err := w.bw.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(w.name+".open", w.name)
+	}
+	if err != nil {
+		return fmt.Errorf("warc: closing %s: %w", w.name, err)
+	}
+	w.closed = append(w.closed, w.name)
+	w.dirty = false
+	return nil
+}
+
+// Close closes the open file.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closeFile()
+}
+
+// record is one WARC record to write.
+type record struct {
+	typ, id string
+	fields  [][2]string
+	block   func() (io.Reader, error)
+	length  int64
+}
+
+func bytesOpener(b []byte) func() (io.Reader, error) {
+	return func() (io.Reader, error) { return strings.NewReader(string(b)), nil }
+}
+
+// append writes r as one gzip member at the end of the open file.
+func (w *Writer) append(r record) error {
+	digest, err := digestOf(r.block)
+	if err != nil {
+		return err
+	}
+	var h strings.Builder
+	h.WriteString("WARC/1.1\r\n")
+	fmt.Fprintf(&h, "WARC-Type: %s\r\nWARC-Record-ID: %s\r\n", r.typ, r.id)
+	for _, kv := range r.fields {
+		fmt.Fprintf(&h, "%s: %s\r\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(&h, "WARC-Block-Digest: %s\r\nContent-Length: %d\r\n\r\n", digest, r.length)
+	block, err := r.block()
+	if err != nil {
+		return err
+	}
+	cw := &counter{w: w.bw}
+	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
+	io.WriteString(zw, h.String())
+	n, err := io.Copy(zw, block)
+	if err == nil && n != r.length {
+		err = fmt.Errorf("warc: %s record of %d bytes, %d read", r.typ, r.length, n)
+	}
+	if err != nil {
+		return err
+	}
+	io.WriteString(zw, "\r\n\r\n")
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("warc: %w", err)
+	}
+	if cw.err != nil {
+		return fmt.Errorf("warc: %w", cw.err)
+	}
+	w.size += cw.n
+	w.dirty = true
+	return nil
+}
+
+type counter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// Digest returns the WARC digest ("sha1:BASE32") of what h has hashed.
+func Digest(h hash.Hash) string {
+	return "sha1:" + base32.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// NewHash returns the hash WARC digests use (SHA-1, as every replay tool
+// expects).
+func NewHash() hash.Hash { return sha1.New() }
+
+func digestOf(open func() (io.Reader, error)) (string, error) {
+	r, err := open()
+	if err != nil {
+		return "", err
+	}
+	h := NewHash()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return Digest(h), nil
+}
+
+// headers returns the status line and headers of a raw HTTP response.
+func headers(open func() (io.Reader, error)) ([]byte, error) {
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(r)
+	var out []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		out = append(out, line...)
+		if err != nil || len(line) <= 2 && strings.TrimSpace(string(line)) == "" {
+			return out, nil
+		}
+	}
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("<urn:uuid:%x-%x-%x-%x-%x>", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Mend closes the .open files a killed writer left in dir: each is cut
+// after its last whole record and renamed to its final name (or removed
+// when it holds no whole record). It returns the files it mended.
+func Mend(dir string) ([]string, error) {
+	open, err := filepath.Glob(filepath.Join(dir, "*.warc.gz.open"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(open)
+	var mended []string
+	for _, p := range open {
+		good, err := wholeRecords(p)
+		if err != nil {
+			return mended, fmt.Errorf("warc: mending %s: %w", p, err)
+		}
+		final := strings.TrimSuffix(p, ".open")
+		if good == 0 {
+			if err := os.Remove(p); err != nil {
+				return mended, err
+			}
+			continue
+		}
+		if err := os.Truncate(p, good); err != nil {
+			return mended, err
+		}
+		if err := os.Rename(p, final); err != nil {
+			return mended, err
+		}
+		mended = append(mended, final)
+	}
+	return mended, nil
+}
+
+// wholeRecords returns the length of the longest start of the file at path
+// made of whole gzip members, each a whole WARC record.
+func wholeRecords(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var good int64
+	r := NewReader(f)
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			return good, nil
+		}
+		if err != nil {
+			return good, nil // cut off here
+		}
+		good = r.Offset()
+	}
+}

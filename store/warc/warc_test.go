@@ -18,8 +18,8 @@ func capture(url, body string) Capture {
 	h.Write([]byte(body))
 	return Capture{
 		URL: url, Date: time.Now(), IP: "127.0.0.1",
-		Request:  func() (io.Reader, error) { return strings.NewReader(req), nil },
-		Response: func() (io.Reader, error) { return strings.NewReader(resp), nil },
+		Request:    func() (io.Reader, error) { return strings.NewReader(req), nil },
+		Response:   func() (io.Reader, error) { return strings.NewReader(resp), nil },
 		RequestLen: int64(len(req)), ResponseLen: int64(len(resp)),
 		PayloadDigest: Digest(h), PayloadLen: int64(len(body)),
 	}

@@ -69,6 +69,11 @@ func bareLoop(b *testing.B, base string) time.Duration {
 // crawlSite crawls the whole site into a new job file, with link
 // extraction, dedup, the frontier and the store all on.
 func crawlSite(b *testing.B, base string) time.Duration {
+	return crawlSiteWith(b, base, func(*crawler.Config) {})
+}
+
+// crawlSiteWith is crawlSite with the config changed by set.
+func crawlSiteWith(b *testing.B, base string, set func(*crawler.Config)) time.Duration {
 	st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -79,6 +84,7 @@ func crawlSite(b *testing.B, base string) time.Duration {
 	cfg.Concurrency = benchConcurrency
 	cfg.PerHost = benchConcurrency
 	cfg.AutoThrottle = false // the bare loop does not pace either
+	set(&cfg)
 	c, err := crawler.New(st, cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -208,4 +214,29 @@ func BenchmarkDownloadVsBare(b *testing.B) {
 	b.ReportMetric(n/bare.Seconds(), "bare-files/s")
 	b.ReportMetric(n/trawl.Seconds(), "trawl-files/s")
 	b.ReportMetric(bare.Seconds()/trawl.Seconds(), "ratio")
+}
+
+// BenchmarkWARCVsPlain crawls the 20,000-page site twice in each round,
+// with --warc (every exchange recorded and archived, gzip member a record)
+// and without; "ratio" is the archiving crawl's pages/s over the plain one's.
+//
+//	go test -run '^$' -bench WARCVsPlain -benchtime 3x ./crawler/
+func BenchmarkWARCVsPlain(b *testing.B) {
+	var plain, archived time.Duration
+	for i := 0; i < b.N; i++ {
+		site := testsite.New(benchPages)
+		srv := httptest.NewServer(site)
+		plain += crawlSite(b, srv.URL)
+		srv.Close()
+
+		site = testsite.New(benchPages)
+		srv = httptest.NewServer(site)
+		dir := b.TempDir()
+		archived += crawlSiteWith(b, srv.URL, func(c *crawler.Config) { c.WARC = crawler.WARC{Dir: dir, Dedup: true} })
+		srv.Close()
+	}
+	n := float64(b.N * benchPages)
+	b.ReportMetric(n/plain.Seconds(), "plain-pages/s")
+	b.ReportMetric(n/archived.Seconds(), "warc-pages/s")
+	b.ReportMetric(plain.Seconds()/archived.Seconds(), "ratio")
 }

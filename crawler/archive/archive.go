@@ -78,8 +78,8 @@ func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fe
 		URL:     b.url,
 		Date:    ex.Start,
 		IP:      ex.RemoteIP,
-		Request: ex.Request.Reader, RequestLen: ex.Request.Len(),
-		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(),
+		Request: ex.Request.Reader, RequestLen: ex.Request.Len(), RequestSHA1: ex.Request.SHA1(),
+		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
 		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
 	})
 	if err != nil {

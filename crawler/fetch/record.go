@@ -3,9 +3,11 @@ package fetch
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -81,7 +83,7 @@ func (c *recordConn) claimed(slot **Exchange) *Exchange {
 func (c *recordConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.ex == nil || c.rd {
-		c.ex, c.rd = &Exchange{Request: &Spool{}, Response: &Spool{}, RemoteIP: c.ip, Start: time.Now()}, false
+		c.ex, c.rd = &Exchange{Request: newSpool(), Response: newSpool(), RemoteIP: c.ip, Start: time.Now()}, false
 		if c.next != nil {
 			*c.next, c.next = c.ex, nil
 		}
@@ -209,17 +211,33 @@ func (b *recordedBody) Read(p []byte) (int, error) {
 const spoolMemory = 4 << 20
 
 // A Spool holds bytes in memory, or in a temporary file once they are
-// many. It is written by one goroutine, then read.
+// many, and their SHA-1 (the digest WARC records carry). It is written by
+// one goroutine, then read.
 type Spool struct {
-	buf  bytes.Buffer
+	buf  *bytes.Buffer
 	file *os.File
 	n    int64
 	err  error
+	sum  hash.Hash
 }
+
+func newSpool() *Spool {
+	b := spoolPool.Get().(*bytes.Buffer)
+	b.Reset()
+	return &Spool{buf: b, sum: sha1.New()}
+}
+
+// spoolPool recycles the memory of spools: a crawl records thousands of
+// exchanges a second.
+var spoolPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// SHA1 returns the SHA-1 of everything written.
+func (s *Spool) SHA1() []byte { return s.sum.Sum(nil) }
 
 // Write appends p.
 func (s *Spool) Write(p []byte) (int, error) {
 	s.n += int64(len(p))
+	s.sum.Write(p)
 	if s.err != nil {
 		return len(p), nil
 	}
@@ -234,7 +252,7 @@ func (s *Spool) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		s.file = f
-		s.buf = bytes.Buffer{}
+		s.buf.Reset()
 	}
 	if s.file != nil {
 		if _, err := s.file.Write(p); err != nil {
@@ -277,4 +295,8 @@ func (s *Spool) Close() {
 		s.file.Close()
 		s.file = nil
 	}
+	if s.buf != nil && s.buf.Cap() <= spoolMemory {
+		spoolPool.Put(s.buf)
+	}
+	s.buf = nil
 }

@@ -12,6 +12,7 @@ package warc
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base32"
@@ -61,10 +62,10 @@ type Writer struct {
 	name   string // of the open file, without ".open"
 	size   int64  // bytes in the open file
 	serial int
-	infoID string // the open file's warcinfo record
 	seen   map[string]origin
 	dirty  bool // written since the last Sync
 	closed []string
+	zw     *gzip.Writer // reused for every record: its state is large
 }
 
 // origin is the first capture of a payload.
@@ -137,8 +138,10 @@ type Capture struct {
 	// connection; each may be opened more than once.
 	Request  func() (io.Reader, error)
 	Response func() (io.Reader, error)
-	// RequestLen and ResponseLen are their lengths.
-	RequestLen, ResponseLen int64
+	// RequestLen and ResponseLen are their lengths; RequestSHA1 and
+	// ResponseSHA1, when set, their SHA-1 (else Write reads them twice).
+	RequestLen, ResponseLen   int64
+	RequestSHA1, ResponseSHA1 []byte
 	// PayloadDigest is the digest of the response's entity body after
 	// removing its transfer encoding, before removing its content
 	// encoding ("sha1:BASE32"); PayloadLen is its length.
@@ -154,66 +157,154 @@ type Result struct {
 }
 
 // Write archives c: a request record and a response record, or a revisit
-// record when Dedup is on and c's payload was archived before.
+// record when Dedup is on and c's payload was archived before. Records
+// are compressed outside the writer's lock unless they are large.
 func (w *Writer) Write(c Capture) (Result, error) {
+	prev, revisit := w.dedup(c)
+	req, resp, err := records(c, prev, revisit)
+	if err != nil {
+		w.forget(c, revisit)
+		return Result{}, err
+	}
+	res := Result{Revisit: revisit}
+	if req.length+resp.length > inMemory {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if err := w.ensure(); err != nil {
+			w.forget(c, revisit)
+			return Result{}, err
+		}
+		start := w.size
+		res.File = w.name
+		if err := w.append(req); err != nil {
+			w.forget(c, revisit)
+			return Result{}, w.undo(start, err)
+		}
+		res.Offset = w.size
+		if err := w.append(resp); err != nil {
+			w.forget(c, revisit)
+			return Result{}, w.undo(start, err)
+		}
+		return res, w.rotate()
+	}
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	zw := zipPool.Get().(*gzip.Writer)
+	defer zipPool.Put(zw)
+	n, err := member(buf, zw, req)
+	if err == nil {
+		_, err = member(buf, zw, resp)
+	}
+	if err != nil {
+		w.forget(c, revisit)
+		return Result{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.ensure(); err != nil {
+		w.forget(c, revisit)
 		return Result{}, err
 	}
+	start := w.size
+	res.File, res.Offset = w.name, start+n
+	if _, err := w.bw.Write(buf.Bytes()); err != nil {
+		w.forget(c, revisit)
+		return Result{}, w.undo(start, fmt.Errorf("warc: %w", err))
+	}
+	w.size += int64(buf.Len())
+	w.dirty = true
+	return res, w.rotate()
+}
+
+// inMemory is the largest capture compressed in memory, outside the lock.
+const inMemory = 1 << 20
+
+var (
+	bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	zipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return zw }}
+)
+
+// dedup says whether c's payload was archived before, and remembers it
+// as the first capture of its payload otherwise.
+func (w *Writer) dedup(c Capture) (origin, bool) {
+	if !w.opts.Dedup || c.PayloadLen == 0 {
+		return origin{}, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if prev, ok := w.seen[c.PayloadDigest]; ok {
+		return prev, true
+	}
+	w.seen[c.PayloadDigest] = origin{c.URL, c.Date}
+	return origin{}, false
+}
+
+// forget undoes dedup for a capture that was not archived.
+func (w *Writer) forget(c Capture, revisit bool) {
+	if !revisit && w.opts.Dedup && c.PayloadLen > 0 {
+		w.mu.Lock()
+		if w.seen[c.PayloadDigest].uri == c.URL {
+			delete(w.seen, c.PayloadDigest)
+		}
+		w.mu.Unlock()
+	}
+}
+
+// rotate closes the open file once it passes MaxSize.
+func (w *Writer) rotate() error {
+	if w.size >= w.opts.MaxSize {
+		return w.closeFile()
+	}
+	return nil
+}
+
+// records returns the request record and the response (or revisit of
+// prev) record of c.
+func records(c Capture, prev origin, revisit bool) (req, resp record, err error) {
 	reqID, respID := newID(), newID()
-	date := c.Date.UTC().Format("2006-01-02T15:04:05.000000Z")
-	common := [][2]string{{"WARC-Date", date}, {"WARC-Target-URI", c.URL}, {"WARC-Warcinfo-ID", w.infoID}}
+	date := stamp(c.Date)
+	common := [][2]string{{"WARC-Date", date}, {"WARC-Target-URI", c.URL}}
 	if c.IP != "" {
 		common = append(common, [2]string{"WARC-IP-Address", c.IP})
 	}
-	prev, revisit := w.seen[c.PayloadDigest]
-	revisit = revisit && w.opts.Dedup && c.PayloadLen > 0
-	res := Result{File: w.name, Revisit: revisit}
-	var resp record
+	field := func(fs ...string) [][2]string {
+		out := append([][2]string(nil), common...)
+		for i := 0; i+1 < len(fs); i += 2 {
+			out = append(out, [2]string{fs[i], fs[i+1]})
+		}
+		return out
+	}
 	if revisit {
 		head, err := headers(c.Response)
 		if err != nil {
-			return Result{}, err
+			return req, resp, err
 		}
-		resp = record{typ: "revisit", id: respID, fields: append(common,
-			[2]string{"WARC-Concurrent-To", reqID},
-			[2]string{"WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"},
-			[2]string{"WARC-Refers-To-Target-URI", prev.uri},
-			[2]string{"WARC-Refers-To-Date", prev.date.UTC().Format("2006-01-02T15:04:05.000000Z")},
-			[2]string{"WARC-Payload-Digest", c.PayloadDigest},
-			[2]string{"WARC-Truncated", "length"},
-			[2]string{"Content-Type", "application/http;msgtype=response"}),
+		resp = record{typ: "revisit", id: respID, fields: field(
+			"WARC-Concurrent-To", reqID,
+			"WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+			"WARC-Refers-To-Target-URI", prev.uri,
+			"WARC-Refers-To-Date", stamp(prev.date),
+			"WARC-Payload-Digest", c.PayloadDigest,
+			"WARC-Truncated", "length",
+			"Content-Type", "application/http;msgtype=response"),
 			block: bytesOpener(head), length: int64(len(head))}
 	} else {
-		resp = record{typ: "response", id: respID, fields: append(common,
-			[2]string{"WARC-Concurrent-To", reqID},
-			[2]string{"WARC-Payload-Digest", c.PayloadDigest},
-			[2]string{"Content-Type", "application/http;msgtype=response"}),
-			block: c.Response, length: c.ResponseLen}
-		if c.PayloadLen > 0 {
-			if _, dup := w.seen[c.PayloadDigest]; !dup {
-				w.seen[c.PayloadDigest] = origin{c.URL, c.Date}
-			}
-		}
+		resp = record{typ: "response", id: respID, fields: field(
+			"WARC-Concurrent-To", reqID,
+			"WARC-Payload-Digest", c.PayloadDigest,
+			"Content-Type", "application/http;msgtype=response"),
+			block: c.Response, length: c.ResponseLen, sha1: c.ResponseSHA1}
 	}
-	req := record{typ: "request", id: reqID, fields: append(common,
-		[2]string{"WARC-Concurrent-To", respID},
-		[2]string{"Content-Type", "application/http;msgtype=request"}),
-		block: c.Request, length: c.RequestLen}
-	start := w.size
-	if err := w.append(req); err != nil {
-		return Result{}, w.undo(start, err)
-	}
-	res.Offset = w.size
-	if err := w.append(resp); err != nil {
-		return Result{}, w.undo(start, err)
-	}
-	if w.size >= w.opts.MaxSize {
-		return res, w.closeFile()
-	}
-	return res, nil
+	req = record{typ: "request", id: reqID, fields: field(
+		"WARC-Concurrent-To", respID,
+		"Content-Type", "application/http;msgtype=request"),
+		block: c.Request, length: c.RequestLen, sha1: c.RequestSHA1}
+	return req, resp, nil
 }
+
+// stamp formats a WARC-Date: UTC, to the microsecond (WARC 1.1).
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // undo cuts the open file back to size after a failed write.
 func (w *Writer) undo(size int64, err error) error {
@@ -235,14 +326,13 @@ func (w *Writer) ensure() error {
 	}
 	w.serial++
 	now := time.Now().UTC()
-	stamp := now.Format("20060102150405") + fmt.Sprintf("%03d", now.Nanosecond()/1e6)
-	w.name = filepath.Join(w.opts.Dir, fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, stamp, w.serial, w.host))
+	ts := now.Format("20060102150405") + fmt.Sprintf("%03d", now.Nanosecond()/1e6)
+	w.name = filepath.Join(w.opts.Dir, fmt.Sprintf("%s-%s-%05d-%s.warc.gz", w.opts.Prefix, ts, w.serial, w.host))
 	f, err := os.OpenFile(w.name+".open", os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("warc: %w", err)
 	}
 	w.f, w.bw, w.size = f, bufio.NewWriterSize(f, 256<<10), 0
-	w.infoID = newID()
 	host, _ := os.Hostname()
 	var b strings.Builder
 	for _, kv := range append([][2]string{
@@ -254,8 +344,8 @@ func (w *Writer) ensure() error {
 		fmt.Fprintf(&b, "%s: %s\r\n", kv[0], strings.ReplaceAll(kv[1], "\n", " "))
 	}
 	info := []byte(b.String())
-	return w.append(record{typ: "warcinfo", id: w.infoID, fields: [][2]string{
-		{"WARC-Date", now.Format("2006-01-02T15:04:05.000000Z")},
+	return w.append(record{typ: "warcinfo", id: newID(), fields: [][2]string{
+		{"WARC-Date", stamp(now)},
 		{"WARC-Filename", filepath.Base(w.name)},
 		{"Content-Type", "application/warc-fields"},
 	}, block: bytesOpener(info), length: int64(len(info))})
@@ -316,6 +406,7 @@ type record struct {
 	fields  [][2]string
 	block   func() (io.Reader, error)
 	length  int64
+	sha1    []byte // of the block, if known
 }
 
 func bytesOpener(b []byte) func() (io.Reader, error) {
@@ -324,9 +415,29 @@ func bytesOpener(b []byte) func() (io.Reader, error) {
 
 // append writes r as one gzip member at the end of the open file.
 func (w *Writer) append(r record) error {
-	digest, err := digestOf(r.block)
+	if w.zw == nil {
+		w.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	}
+	n, err := member(w.bw, w.zw, r)
 	if err != nil {
 		return err
+	}
+	w.size += n
+	w.dirty = true
+	return nil
+}
+
+// member writes r to dst as one gzip member with zw, and returns how many
+// bytes it wrote.
+func member(dst io.Writer, zw *gzip.Writer, r record) (int64, error) {
+	digest := ""
+	if r.sha1 != nil {
+		digest = "sha1:" + base32.StdEncoding.EncodeToString(r.sha1)
+	} else {
+		var err error
+		if digest, err = digestOf(r.block); err != nil {
+			return 0, err
+		}
 	}
 	var h strings.Builder
 	h.WriteString("WARC/1.1\r\n")
@@ -337,28 +448,26 @@ func (w *Writer) append(r record) error {
 	fmt.Fprintf(&h, "WARC-Block-Digest: %s\r\nContent-Length: %d\r\n\r\n", digest, r.length)
 	block, err := r.block()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	cw := &counter{w: w.bw}
-	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
+	cw := &counter{w: dst}
+	zw.Reset(cw)
 	io.WriteString(zw, h.String())
 	n, err := io.Copy(zw, block)
 	if err == nil && n != r.length {
 		err = fmt.Errorf("warc: %s record of %d bytes, %d read", r.typ, r.length, n)
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	io.WriteString(zw, "\r\n\r\n")
 	if err := zw.Close(); err != nil {
-		return fmt.Errorf("warc: %w", err)
+		return 0, fmt.Errorf("warc: %w", err)
 	}
 	if cw.err != nil {
-		return fmt.Errorf("warc: %w", cw.err)
+		return 0, fmt.Errorf("warc: %w", cw.err)
 	}
-	w.size += cw.n
-	w.dirty = true
-	return nil
+	return cw.n, nil
 }
 
 type counter struct {

@@ -61,6 +61,7 @@ type WARC struct {
 	Prefix  string // of their names (default "trawl")
 	MaxSize int64  // a file is closed past this size (default 1 GB)
 	Dedup   bool   // a payload archived before is written as a revisit record
+	CDX     bool   // a CDXJ index beside each file (pywb's format)
 }
 
 // DefaultMaxLinks is how many links are followed from one page by

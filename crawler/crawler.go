@@ -193,7 +193,7 @@ func (c *Crawler) openParts() error {
 	}
 	if c.cfg.WARC.Dir != "" {
 		w, err := warc.Open(warc.Options{Dir: c.cfg.WARC.Dir, Prefix: c.cfg.WARC.Prefix, MaxSize: c.cfg.WARC.MaxSize,
-			Dedup: c.cfg.WARC.Dedup, Software: "trawl/" + Version, Info: c.warcInfo()})
+			Dedup: c.cfg.WARC.Dedup, CDX: c.cfg.WARC.CDX, Software: "trawl/" + Version, Info: c.warcInfo()})
 		if err != nil {
 			return fmt.Errorf("%w: warc: %v", ErrConfig, err)
 		}

@@ -100,6 +100,7 @@ type jobOptions struct {
 	WARCMaxSize  size     `yaml:"warc_max_size"`
 	WARCPrefix   string   `yaml:"warc_prefix"`
 	WARCDedup    bool     `yaml:"warc_dedup"`
+	WARCCDX      bool     `yaml:"warc_cdx"`
 	Requisites   bool     `yaml:"requisites"`
 
 	rules.Rules `yaml:",inline"` // follow and extract
@@ -175,6 +176,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.Var(&o.WARCMaxSize, "warc-max-size", "start a new WARC file past this size")
 	fs.StringVar(&o.WARCPrefix, "warc-prefix", o.WARCPrefix, "WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz")
 	fs.BoolVar(&o.WARCDedup, "warc-dedup", o.WARCDedup, "write a payload archived before as a revisit record (--warc-dedup=false: always whole)")
+	fs.BoolVar(&o.WARCCDX, "warc-cdx", o.WARCCDX, "write a CDXJ index (pywb's) beside each WARC file")
 	if crawl {
 		fs.BoolVar(&o.Requisites, "requisites", o.Requisites, "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth")
 	}
@@ -238,8 +240,8 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
 	}
-	if o.WARC == "" && (fs.Changed("warc-max-size") || fs.Changed("warc-prefix") || fs.Changed("warc-dedup")) {
-		return nil, nil, usagef("--warc-max-size, --warc-prefix and --warc-dedup need --warc DIR")
+	if o.WARC == "" && (fs.Changed("warc-max-size") || fs.Changed("warc-prefix") || fs.Changed("warc-dedup") || fs.Changed("warc-cdx")) {
+		return nil, nil, usagef("--warc-max-size, --warc-prefix, --warc-dedup and --warc-cdx need --warc DIR")
 	}
 	if o.WARC != "" && o.WARCMaxSize < 64<<10 {
 		return nil, nil, usagef("--warc-max-size %s: at least 64KB", units.FormatSize(int64(o.WARCMaxSize)))
@@ -399,7 +401,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		UserAgent:   o.UserAgent,
 		MaxBody:     int64(o.MaxBody),
 		Lease:       time.Duration(o.Lease),
-		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup},
+		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup, CDX: o.WARCCDX},
 		Requisites:  o.Requisites,
 
 		IgnoreRobots: o.IgnoreRobots,

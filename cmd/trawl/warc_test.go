@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -178,7 +180,7 @@ func TestWARCArchive(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.db")
-	r := trawl(t, dir, "", "crawl", "--job", job, "--warc", "w", "--requisites", srv.URL+"/a/0")
+	r := trawl(t, dir, "", "crawl", "--job", job, "--warc", "w", "--warc-cdx", "--requisites", srv.URL+"/a/0")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -223,6 +225,18 @@ func TestWARCArchive(t *testing.T) {
 			t.Errorf("warcio does not list %s", p)
 		}
 	}
+	// Our CDXJ index says what warcio's does, line for line once sorted.
+	var ours []string
+	for _, f := range a.files {
+		data, err := os.ReadFile(strings.TrimSuffix(f, ".warc.gz") + ".cdxj")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours = append(ours, strings.Split(strings.TrimSpace(string(data)), "\n")...)
+	}
+	if got, want := cdxKeys(t, ours), cdxKeys(t, lines); !slices.Equal(got, want) {
+		t.Errorf("our CDXJ index:\n%s\nwarcio's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 	// Without dedup, every capture is a whole response.
 	r = trawl(t, dir, "", "crawl", "--job", filepath.Join(dir, "nodedup.db"), "--warc", "w2", "--warc-dedup=false", "--requisites", srv.URL+"/a/0")
 	if r.code != 0 {
@@ -231,6 +245,26 @@ func TestWARCArchive(t *testing.T) {
 	if b := checkWARCs(t, filepath.Join(dir, "w2"), nil); len(b.revisits) != 0 || len(b.responses) != len(want) {
 		t.Errorf("--warc-dedup=false: %d responses, %d revisits; want %d and none", len(b.responses), len(b.revisits), len(want))
 	}
+}
+
+// cdxKeys returns CDXJ lines as "SURT TIMESTAMP url mime status digest
+// offset length filename", sorted.
+func cdxKeys(t *testing.T, lines []string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range lines {
+		parts := strings.SplitN(l, " ", 3)
+		if len(parts) != 3 {
+			t.Fatalf("CDXJ line %q", l)
+		}
+		var f map[string]string
+		if err := json.Unmarshal([]byte(parts[2]), &f); err != nil {
+			t.Fatalf("CDXJ line %q: %v", l, err)
+		}
+		out = append(out, strings.Join([]string{parts[0], parts[1], f["url"], f["mime"], f["status"], f["digest"], f["offset"], f["length"], f["filename"]}, " "))
+	}
+	slices.Sort(out)
+	return out
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -247,7 +281,7 @@ func TestWARCKill9Resume(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	job := filepath.Join(dir, "job.db")
-	args := []string{"crawl", "--job", job, "--warc", "w", "--warc-max-size", "64KB", "-c", "8", "--per-host", "8", srv.URL + "/a/0"}
+	args := []string{"crawl", "--job", job, "--warc", "w", "--warc-max-size", "64KB", "--warc-cdx", "-c", "8", "--per-host", "8", srv.URL + "/a/0"}
 	killWhen(t, dir, "", args, func() bool { return served.Load() >= 150 })
 	open, _ := filepath.Glob(filepath.Join(dir, "w", "*.open"))
 	if len(open) != 1 {
@@ -278,5 +312,10 @@ func TestWARCKill9Resume(t *testing.T) {
 		t.Errorf("the job holds %d pages, want %d", n, site.Pages)
 	}
 	indexWARCs(t, a.files)
+	for _, f := range a.files { // the mended file too
+		if _, err := os.Stat(strings.TrimSuffix(f, ".warc.gz") + ".cdxj"); err != nil {
+			t.Errorf("no index beside %s: %v", filepath.Base(f), err)
+		}
+	}
 	t.Logf("killed with %s open; %d files, %d records, %d pages", filepath.Base(open[0]), len(a.files), a.records, n)
 }

@@ -45,6 +45,9 @@ type Options struct {
 	Info [][2]string
 	// Software names the writer in warcinfo (default "trawl").
 	Software string
+	// CDX writes a CDXJ index beside each file as it is closed (and beside
+	// each file Open mends).
+	CDX bool
 }
 
 // DefaultMaxSize is the MaxSize of Options that set none.
@@ -66,6 +69,7 @@ type Writer struct {
 	dirty  bool // written since the last Sync
 	closed []string
 	zw     *gzip.Writer // reused for every record: its state is large
+	cdx    []cdxLine    // the open file's index, with Options.CDX
 }
 
 // origin is the first capture of a payload.
@@ -89,13 +93,20 @@ func Open(opts Options) (*Writer, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("warc: %w", err)
 	}
-	if _, err := Mend(opts.Dir); err != nil {
+	mended, err := Mend(opts.Dir)
+	if err != nil {
 		return nil, err
+	}
+	if opts.CDX {
+		for _, p := range mended {
+			if err := Index(p); err != nil {
+				return nil, fmt.Errorf("warc: indexing %s: %w", p, err)
+			}
+		}
 	}
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(host)
 	w := &Writer{opts: opts, host: host, seen: make(map[string]origin)}
-	var err error
 	if w.serial, err = lastSerial(opts.Dir, opts.Prefix); err != nil {
 		return nil, err
 	}
@@ -185,6 +196,7 @@ func (w *Writer) Write(c Capture) (Result, error) {
 			w.forget(c, revisit)
 			return Result{}, w.undo(start, err)
 		}
+		w.index(c, resp, res.Offset, w.size-res.Offset)
 		return res, w.rotate()
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -193,8 +205,9 @@ func (w *Writer) Write(c Capture) (Result, error) {
 	zw := zipPool.Get().(*gzip.Writer)
 	defer zipPool.Put(zw)
 	n, err := member(buf, zw, req)
+	var m int64
 	if err == nil {
-		_, err = member(buf, zw, resp)
+		m, err = member(buf, zw, resp)
 	}
 	if err != nil {
 		w.forget(c, revisit)
@@ -214,7 +227,18 @@ func (w *Writer) Write(c Capture) (Result, error) {
 	}
 	w.size += int64(buf.Len())
 	w.dirty = true
+	w.index(c, resp, res.Offset, m)
 	return res, w.rotate()
+}
+
+// index adds the response (or revisit) record r of c, at offset and
+// length bytes long, to the open file's CDXJ index. w.mu must be held.
+func (w *Writer) index(c Capture, r record, offset, length int64) {
+	if !w.opts.CDX {
+		return
+	}
+	head, _ := headers(c.Response)
+	w.cdx = append(w.cdx, cdxEntry(c.URL, c.Date, r.typ, head, c.PayloadDigest, filepath.Base(w.name), offset, length))
 }
 
 // inMemory is the largest capture compressed in memory, outside the lock.
@@ -390,6 +414,13 @@ func (w *Writer) closeFile() error {
 	}
 	w.closed = append(w.closed, w.name)
 	w.dirty = false
+	if w.opts.CDX {
+		lines := w.cdx
+		w.cdx = nil
+		if err := writeCDX(w.name, lines); err != nil {
+			return fmt.Errorf("warc: index of %s: %w", w.name, err)
+		}
+	}
 	return nil
 }
 

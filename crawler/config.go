@@ -2,6 +2,7 @@ package crawler
 
 import (
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler/rules"
@@ -47,6 +48,13 @@ type Config struct {
 	OutDir    string
 	Layout    string            // file names under OutDir: host (default), flat or hash (see store.Dir)
 	Checksums map[string]string // expected hex SHA-256 by URL or file name (see download.ReadChecksums)
+
+	// Header is sent with every request; a list line's own headers win.
+	Header http.Header
+	// Redact names headers, besides Authorization, Cookie,
+	// Proxy-Authorization and Set-Cookie, whose values are secrets: never
+	// written to the job, a log or an export (see fetch.Redactor).
+	Redact []string
 
 	// WARC, when its Dir is set, archives every response in WARC files.
 	WARC WARC

@@ -96,6 +96,8 @@ type Crawler struct {
 	stats        *stats
 	active       leases // being fetched, extended while they are
 	users        users  // credentials by origin, from seeds and lists
+	redactor     *fetch.Redactor
+	secrets      *fetch.Secrets // secret header values of list lines, kept out of the job
 	observer     Observer
 }
 
@@ -115,6 +117,8 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	if c.observer == nil {
 		c.observer = nopObserver{}
 	}
+	c.redactor = fetch.NewRedactor(cfg.Redact)
+	c.secrets = fetch.NewSecrets(c.redactor)
 	var err error
 	if c.seeds, c.scope, err = c.cfg.scope(); err != nil {
 		return nil, err
@@ -146,7 +150,8 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		popts.Robots = &http.Client{Transport: c.transport}
 	}
 	c.policy = politeness.New(popts)
-	c.fetcher = fetch.New(fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout})
+	c.fetcher = fetch.New(fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout,
+		Header: cfg.Header, Redactor: c.redactor})
 	if err := c.openParts(); err != nil {
 		return nil, err
 	}
@@ -236,7 +241,7 @@ func (c *Crawler) Add(ctx context.Context, reqs ...fetch.Request) (int, error) {
 			return 0, fmt.Errorf("%s: %w", r.URL, err)
 		}
 		c.users.remember(r)
-		fr, err := r.CanonicalFrontier()
+		fr, err := c.secrets.Strip(r).CanonicalFrontier()
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", r.URL, err)
 		}
@@ -344,6 +349,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		return nil, err
 	}
 	req.User = c.users.of(l.URL)
+	req = c.secrets.Restore(req)
 	if l.OverBudget {
 		return c.unfetched(ctx, l, req, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.cfg.MaxPerHost))
 	}
@@ -482,7 +488,7 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 		Error:       fetch.Describe(r.Err, c.cfg.Timeout),
 		FetchedAt:   r.Start.UTC(),
 		DurationMS:  r.Duration.Milliseconds(),
-		Header:      r.Header,
+		Header:      c.redactor.Header(r.Header),
 		File:        r.Payload.File,
 		Length:      r.Payload.Length,
 		SHA256:      r.Payload.SHA256,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/units"
@@ -96,6 +98,8 @@ type jobOptions struct {
 	Frontier     string   `yaml:"frontier"` // redis://… of a shared crawl; "" keeps the queue in the job
 	Crawl        string   `yaml:"crawl"`    // the shared crawl's name
 	Lease        duration `yaml:"lease"`
+	Headers      []string `yaml:"headers"` // "Name: value", or "@FILE" of such lines
+	Redact       []string `yaml:"redact"`
 	WARC         string   `yaml:"warc"` // folder of WARC files; "" for none
 	WARCMaxSize  size     `yaml:"warc_max_size"`
 	WARCPrefix   string   `yaml:"warc_prefix"`
@@ -106,7 +110,8 @@ type jobOptions struct {
 	rules.Rules `yaml:",inline"` // follow and extract
 
 	config      string
-	retryFailed bool // --retry-failed
+	header      http.Header // Headers, read
+	retryFailed bool        // --retry-failed
 	deny        bool // --deny-private as parsed
 	quiet       bool
 	verbose     bool
@@ -172,6 +177,8 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 			"refuse loopback, private, link-local and metadata addresses, also behind redirects and proxies (default: off)")
 	}
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
+	fs.StringArrayVarP(&o.Headers, "header", "H", o.Headers, "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win)")
+	fs.StringArrayVar(&o.Redact, "redact", o.Redact, "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)")
 	fs.StringVar(&o.WARC, "warc", o.WARC, "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)")
 	fs.Var(&o.WARCMaxSize, "warc-max-size", "start a new WARC file past this size")
 	fs.StringVar(&o.WARCPrefix, "warc-prefix", o.WARCPrefix, "WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz")
@@ -240,6 +247,11 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
 	}
+	h, err := parseHeaders(o.Headers)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.header = h
 	if o.WARC == "" && (fs.Changed("warc-max-size") || fs.Changed("warc-prefix") || fs.Changed("warc-dedup") || fs.Changed("warc-cdx")) {
 		return nil, nil, usagef("--warc-max-size, --warc-prefix, --warc-dedup and --warc-cdx need --warc DIR")
 	}
@@ -274,6 +286,9 @@ func loadConfig(path string, o *jobOptions, crawl bool) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return usagef("config: %v", err)
+	}
+	if data, err = expandEnv(data); err != nil {
+		return usagef("config %s: %v", path, err)
 	}
 	if err := checkExpansion(data); err != nil {
 		return usagef("config %s: %v", path, err)
@@ -401,6 +416,8 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		UserAgent:   o.UserAgent,
 		MaxBody:     int64(o.MaxBody),
 		Lease:       time.Duration(o.Lease),
+		Header:      o.header,
+		Redact:      o.Redact,
 		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup, CDX: o.WARCCDX},
 		Requisites:  o.Requisites,
 
@@ -434,4 +451,68 @@ func checkShared(o *jobOptions) error {
 		return nil
 	}
 	return usagef("--frontier %q: want redis://HOST:PORT/DB, rediss://… or unix:///path/to/socket", o.Frontier)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces each ${VAR} in a config with the variable's value, so
+// that secrets stay in the environment and out of config files; an unset
+// variable is an error. ($VAR without braces is left alone: regexps use $.)
+func expandEnv(data []byte) ([]byte, error) {
+	var missing []string
+	out := envRef.ReplaceAllFunc(data, func(m []byte) []byte {
+		name := string(m[2 : len(m)-1])
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("${%s} is not set in the environment", strings.Join(missing, "}, ${"))
+	}
+	return out, nil
+}
+
+// parseHeaders reads "Name: value" headers, and the lines of "@FILE"
+// arguments (blank lines and # comments skipped).
+func parseHeaders(specs []string) (http.Header, error) {
+	h := http.Header{}
+	for _, spec := range specs {
+		lines := []string{spec}
+		if name, ok := strings.CutPrefix(spec, "@"); ok {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return nil, usagef("--header @%s: %v", name, err)
+			}
+			lines = strings.Split(string(data), "\n")
+		}
+		for _, line := range lines {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") && spec != line {
+				continue
+			}
+			k, v, ok := strings.Cut(line, ":")
+			k = strings.TrimSpace(k)
+			if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n") {
+				return nil, usagef("--header %q: want 'Name: value'", redactLine(line))
+			}
+			h.Add(k, strings.TrimSpace(v))
+		}
+	}
+	if len(h) == 0 {
+		return nil, nil
+	}
+	return h, nil
+}
+
+// redactLine shows a bad header line without its value.
+func redactLine(line string) string {
+	if k, _, ok := strings.Cut(line, ":"); ok {
+		return k + ": " + fetch.Redacted
+	}
+	if len(line) > 20 {
+		return line[:20] + "…"
+	}
+	return line
 }

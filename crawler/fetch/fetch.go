@@ -88,6 +88,11 @@ type Options struct {
 	MaxBody   int64         // bytes of body; 0 is no limit
 	Retries   int           // attempts after the first, for transient failures
 	Timeout   time.Duration // one attempt (or, for a streaming Body, the most time without a byte)
+	// Header is sent with every request (a request's own headers win).
+	// Its secret headers (see Redactor) are not sent on a redirect hop
+	// to another origin than the redirected request's.
+	Header   http.Header
+	Redactor *Redactor
 }
 
 // Fetcher makes requests' attempts. It is safe for concurrent use.
@@ -276,6 +281,13 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 		return r
 	}
 	from := body.Prepare(req.Header)
+	cross := fr.Via != nil && origin(fr.URL) != origin(fr.Via.URL)
+	for k, vs := range f.opts.Header {
+		if cross && f.opts.Redactor != nil && f.opts.Redactor.Secret(k) {
+			continue
+		}
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
 	for k, v := range fr.Header {
 		req.Header.Set(k, v)
 	}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// authSites serves host A, which wants a bearer token and redirects to
+// host B, and records the Authorization headers each host received.
+type authSites struct {
+	a, b string
+	mu   sync.Mutex
+	got  map[string][]string // host → Authorization values received
+}
+
+func newAuthSites(t *testing.T, token string) *authSites {
+	t.Helper()
+	s := &authSites{got: map[string][]string{}}
+	serve := func(ip string, h http.HandlerFunc) string {
+		ln, err := net.Listen("tcp", ip+":0")
+		if err != nil {
+			t.Skipf("loopback %s: %v", ip, err)
+		}
+		srv := &http.Server{Handler: h}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return "http://" + ln.Addr().String()
+	}
+	s.b = serve("127.0.0.2", func(w http.ResponseWriter, r *http.Request) {
+		s.note("b", r)
+		fmt.Fprint(w, "<html><body>landing</body></html>")
+	})
+	s.a = serve("127.0.0.1", func(w http.ResponseWriter, r *http.Request) {
+		s.note("a", r)
+		switch {
+		case r.URL.Path == "/robots.txt":
+			http.NotFound(w, r)
+		case r.Header.Get("Authorization") != "Bearer "+token:
+			http.Error(w, "token wanted", http.StatusUnauthorized)
+		case r.URL.Path == "/away":
+			http.Redirect(w, r, s.b+"/landing", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprint(w, `<html><body><a href="/page">page</a><a href="/away">away</a></body></html>`)
+		}
+	})
+	return s
+}
+
+func (s *authSites) note(host string, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := r.Header.Get("Authorization"); v != "" {
+		s.got[host] = append(s.got[host], v)
+	}
+}
+
+func (s *authSites) received(host string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got[host]
+}
+
+// checkNoSecret fails if secret is in any file under dir, or in out.
+func checkNoSecret(t *testing.T, dir, secret string, outs ...string) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			if data, _ := os.ReadFile(p); strings.Contains(string(data), secret) && !strings.HasSuffix(p, ".yaml") && !strings.HasSuffix(p, ".jsonl") && !strings.HasSuffix(p, ".txt") {
+				t.Errorf("the secret is in %s", p)
+			}
+		}
+		return nil
+	})
+	for _, o := range outs {
+		if strings.Contains(o, secret) {
+			t.Errorf("the secret is in the output:\n%.2000s", o)
+		}
+	}
+}
+
+func TestHeaderSecrets(t *testing.T) {
+	const token = "s3cret-t0ken"
+	s := newAuthSites(t, token)
+	dir := t.TempDir()
+	t.Setenv("TRAWL_TEST_TOKEN", token)
+	cfg := filepath.Join(dir, "job.yaml")
+	os.WriteFile(cfg, []byte("headers:\n  - \"Authorization: Bearer ${TRAWL_TEST_TOKEN}\"\n  - \"X-Team: crawlers\"\n"), 0o644)
+	r := trawl(t, dir, "", "crawl", "-v", "--config", cfg, "--job", "cfg.db", "--scope", "any", "--deny-private=false", s.a+"/")
+	if r.code != 0 {
+		t.Fatalf("crawl: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := s.received("a"); len(got) < 3 {
+		t.Errorf("host A received the token %d times, want at its /, /page and /away", len(got))
+	}
+	if got := s.received("b"); len(got) != 0 {
+		t.Errorf("host B, after a redirect, received Authorization %q", got)
+	}
+	exp := trawl(t, dir, "", "export", "cfg.db")
+	if !strings.Contains(exp.stdout, "/landing") || !strings.Contains(exp.stdout, "/page") {
+		t.Errorf("the crawl did not reach its pages:\n%s", exp.stdout)
+	}
+	checkNoSecret(t, dir, token, r.stderr, exp.stdout)
+
+	// --header @file, and a list line's own header.
+	hf := filepath.Join(dir, "headers.txt")
+	os.WriteFile(hf, []byte("# secrets\nAuthorization: Bearer "+token+"\n"), 0o644)
+	list := filepath.Join(dir, "list.jsonl")
+	os.WriteFile(list, []byte(fmt.Sprintf("%s/one\n{\"url\": %q, \"headers\": {\"Authorization\": \"Bearer %s\"}}\n", s.a, s.a+"/two", token)), 0o644)
+	r = trawl(t, dir, "", "fetch", "-v", "--job", "list.db", "--header", "@"+hf, list)
+	if r.code != 0 {
+		t.Fatalf("fetch: exit %d\n%s", r.code, r.stderr)
+	}
+	exp = trawl(t, dir, "", "export", "list.db")
+	if strings.Count(exp.stdout, `"status":200`) != 2 || !strings.Contains(exp.stdout, `"Authorization":"[redacted]"`) {
+		t.Errorf("want both list lines fetched with the token, the line's header shown redacted:\n%s", exp.stdout)
+	}
+	checkNoSecret(t, dir, token, r.stderr, exp.stdout)
+	// Resumed with the same list, the redacted line still authenticates.
+	if r := trawl(t, dir, "", "fetch", "--job", "list.db", "--retry-failed", list); r.code != 0 {
+		t.Errorf("rerun: exit %d\n%s", r.code, r.stderr)
+	}
+
+	for _, bad := range [][]string{
+		{"crawl", "--header", "no colon", s.a + "/"},
+		{"crawl", "--header", "@" + filepath.Join(dir, "missing"), s.a + "/"},
+	} {
+		if r := trawl(t, dir, "", bad...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, r.code, r.stderr)
+		}
+	}
+	os.WriteFile(cfg, []byte("headers: [\"Authorization: Bearer ${TRAWL_UNSET_VAR}\"]\n"), 0o644)
+	if r := trawl(t, dir, "", "crawl", "--config", cfg, s.a+"/"); r.code != 2 || !strings.Contains(r.stderr, "TRAWL_UNSET_VAR") {
+		t.Errorf("an unset ${VAR}: exit %d, want 2 naming it\n%s", r.code, r.stderr)
+	}
+}

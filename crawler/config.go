@@ -3,6 +3,7 @@ package crawler
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler/rules"
@@ -55,6 +56,12 @@ type Config struct {
 	// Proxy-Authorization and Set-Cookie, whose values are secrets: never
 	// written to the job, a log or an export (see fetch.Redactor).
 	Redact []string
+
+	// Proxy sends every request through this proxy (http://, https://
+	// or socks5:// URL) instead of the environment's; NoProxy ignores the
+	// environment's proxies.
+	Proxy   *url.URL
+	NoProxy bool
 
 	// WARC, when its Dir is set, archives every response in WARC files.
 	WARC WARC

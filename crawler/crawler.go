@@ -132,7 +132,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		c.transport = fetch.NewTransport(fetch.TransportOptions{
 			Concurrency: cfg.Concurrency, PerHost: cfg.PerHost, Timeout: cfg.Timeout,
 			Insecure: cfg.Insecure, DenyPrivate: cfg.DenyPrivate, Allowed: c.seeds,
-			Record: cfg.WARC.Dir != "",
+			Record: cfg.WARC.Dir != "", Proxy: cfg.Proxy, NoProxy: cfg.NoProxy,
 		})
 	}
 	if c.state == nil {

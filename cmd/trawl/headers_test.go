@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,5 +140,55 @@ func TestHeaderSecrets(t *testing.T) {
 	os.WriteFile(cfg, []byte("headers: [\"Authorization: Bearer ${TRAWL_UNSET_VAR}\"]\n"), 0o644)
 	if r := trawl(t, dir, "", "crawl", "--config", cfg, s.a+"/"); r.code != 2 || !strings.Contains(r.stderr, "TRAWL_UNSET_VAR") {
 		t.Errorf("an unset ${VAR}: exit %d, want 2 naming it\n%s", r.code, r.stderr)
+	}
+}
+
+// --proxy sends every request through the proxy it names (a forward proxy
+// on loopback here); the proxy's password is not stored.
+func TestProxyFlag(t *testing.T) {
+	site := newAuthSites(t, "t")
+	var mu sync.Mutex
+	var seen []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.String()+" "+r.Header.Get("Proxy-Authorization"))
+		mu.Unlock()
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	dir := t.TempDir()
+	purl := strings.Replace(proxy.URL, "http://", "http://user:pr0xypass@", 1)
+	r := trawl(t, dir, site.a+"/one\n"+site.b+"/two\n", "fetch", "--job", "p2.db", "--proxy", purl, "--header", "Authorization: Bearer t")
+	if r.code != 0 {
+		t.Fatalf("fetch through the proxy: exit %d\n%s", r.code, r.stderr)
+	}
+	mu.Lock()
+	got := strings.Join(seen, "\n")
+	mu.Unlock()
+	for _, u := range []string{site.a + "/one", site.b + "/two"} {
+		if !strings.Contains(got, u+" Basic ") {
+			t.Errorf("the proxy did not carry %s with its credentials:\n%s", u, got)
+		}
+	}
+	checkNoSecret(t, dir, "pr0xypass", r.stderr, trawl(t, dir, "", "export", "p2.db").stdout)
+	for _, bad := range [][]string{
+		{"fetch", "--proxy", "ftp://x:1", "-"},
+		{"fetch", "--proxy", purl, "--no-proxy", "-"},
+	} {
+		if r := trawl(t, dir, "", bad...); r.code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, r.code)
+		}
 	}
 }

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"net/http"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -99,6 +100,8 @@ type jobOptions struct {
 	Crawl        string   `yaml:"crawl"`    // the shared crawl's name
 	Lease        duration `yaml:"lease"`
 	Headers      []string `yaml:"headers"` // "Name: value", or "@FILE" of such lines
+	Proxy        string   `yaml:"proxy"`
+	NoProxy      bool     `yaml:"no_proxy"`
 	Redact       []string `yaml:"redact"`
 	WARC         string   `yaml:"warc"` // folder of WARC files; "" for none
 	WARCMaxSize  size     `yaml:"warc_max_size"`
@@ -111,8 +114,9 @@ type jobOptions struct {
 
 	config      string
 	header      http.Header // Headers, read
+	proxy       *url.URL    // Proxy, read
 	retryFailed bool        // --retry-failed
-	deny        bool // --deny-private as parsed
+	deny        bool        // --deny-private as parsed
 	quiet       bool
 	verbose     bool
 }
@@ -179,6 +183,8 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", o.Headers, "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win)")
 	fs.StringArrayVar(&o.Redact, "redact", o.Redact, "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)")
+	fs.StringVar(&o.Proxy, "proxy", o.Proxy, "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)")
+	fs.BoolVar(&o.NoProxy, "no-proxy", o.NoProxy, "ignore the proxy environment variables")
 	fs.StringVar(&o.WARC, "warc", o.WARC, "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)")
 	fs.Var(&o.WARCMaxSize, "warc-max-size", "start a new WARC file past this size")
 	fs.StringVar(&o.WARCPrefix, "warc-prefix", o.WARCPrefix, "WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz")
@@ -247,6 +253,11 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
 	}
+	proxy, err := parseProxy(o.Proxy, o.NoProxy)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.proxy = proxy
 	h, err := parseHeaders(o.Headers)
 	if err != nil {
 		return nil, nil, err
@@ -417,6 +428,8 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		MaxBody:     int64(o.MaxBody),
 		Lease:       time.Duration(o.Lease),
 		Header:      o.header,
+		Proxy:       o.proxy,
+		NoProxy:     o.NoProxy,
 		Redact:      o.Redact,
 		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup, CDX: o.WARCCDX},
 		Requisites:  o.Requisites,
@@ -515,4 +528,23 @@ func redactLine(line string) string {
 		return line[:20] + "…"
 	}
 	return line
+}
+
+// parseProxy reads a --proxy URL.
+func parseProxy(s string, none bool) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	if none {
+		return nil, usagef("--proxy and --no-proxy together: choose one")
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return nil, usagef("--proxy %q: want http://HOST:PORT, https://… or socks5://…", s)
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+		return u, nil
+	}
+	return nil, usagef("--proxy %q: scheme %q (want http, https or socks5)", s, u.Scheme)
 }

@@ -47,6 +47,11 @@ type TransportOptions struct {
 	// Record keeps the bytes of every exchange (see RawExchange), over
 	// HTTP/1.1 only.
 	Record bool
+	// Proxy, when set, is where every request goes (http, https or socks5
+	// URL), whatever the environment says; NoProxy ignores the
+	// environment's HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+	Proxy   *url.URL
+	NoProxy bool
 }
 
 // NewTransport returns the transport trawl uses when none is given:
@@ -55,6 +60,12 @@ type TransportOptions struct {
 func NewTransport(o TransportOptions) http.RoundTripper {
 	d := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
 	proxy := http.ProxyFromEnvironment
+	switch {
+	case o.Proxy != nil:
+		proxy = http.ProxyURL(o.Proxy)
+	case o.NoProxy:
+		proxy = func(*http.Request) (*url.URL, error) { return nil, nil }
+	}
 	if o.DenyPrivate {
 		allowed := seedAddrs(context.Background(), o.Allowed)
 		d.Control = denyPrivate(allowed)

@@ -57,6 +57,13 @@ type Config struct {
 	// written to the job, a log or an export (see fetch.Redactor).
 	Redact []string
 
+	// Rate caps the job's requests a second (robots.txt and retries
+	// included), RatePerHost each host's, and LimitRate the body bytes a
+	// second of the whole job; 0 is no limit.
+	Rate        float64
+	RatePerHost float64
+	LimitRate   int64
+
 	// Proxy sends every request through this proxy (http://, https://
 	// or socks5:// URL) instead of the environment's; NoProxy ignores the
 	// environment's proxies.

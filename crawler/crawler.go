@@ -135,12 +135,14 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 			Record: cfg.WARC.Dir != "", Proxy: cfg.Proxy, NoProxy: cfg.NoProxy,
 		})
 	}
+	c.transport = fetch.Limit(c.transport, fetch.Limits{Requests: cfg.Rate, Bytes: cfg.LimitRate})
 	if c.state == nil {
 		c.state = boltstate.New(st.File())
 	}
 	popts := politeness.Options{
 		PerHost:      cfg.PerHost,
 		Delay:        cfg.Delay,
+		RatePerHost:  cfg.RatePerHost,
 		UserAgent:    c.cfg.UserAgent,
 		AutoThrottle: cfg.AutoThrottle,
 		MaxDelay:     cfg.MaxDelay,

@@ -29,6 +29,10 @@ const MaxCrawlDelay = 5 * time.Minute
 type Options struct {
 	PerHost   int           // requests in flight to one host (default 2)
 	Delay     time.Duration // least gap between request starts to one host (default 0)
+	// RatePerHost, when positive, is the most requests a second to one
+	// host: a gap of 1/RatePerHost between starts, with PerHost still
+	// allowed in flight (unlike Delay, which allows one).
+	RatePerHost float64
 	UserAgent string        // matched against robots.txt groups
 
 	// AutoThrottle paces each host by its latency: gap = latency/PerHost,
@@ -102,10 +106,18 @@ func (p *Policy) host(ctx context.Context, host string) Host {
 	return h
 }
 
+// rateGap is the gap RatePerHost makes.
+func (p *Policy) rateGap() time.Duration {
+	if p.opts.RatePerHost <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / p.opts.RatePerHost)
+}
+
 // Initial returns the pace of a host nothing is known of yet: one request
 // at a time until its robots.txt (and so its Crawl-delay) is known.
 func (p *Policy) Initial() frontier.Pace {
-	pace := frontier.Pace{Gap: p.opts.Delay, Limit: p.opts.PerHost}
+	pace := frontier.Pace{Gap: max(p.opts.Delay, p.rateGap()), Limit: p.opts.PerHost}
 	if p.opts.Delay > 0 || p.opts.Robots != nil {
 		pace.Limit = 1
 	}
@@ -120,7 +132,7 @@ func (p *Policy) Current(ctx context.Context, host string) frontier.Pace {
 
 func (p *Policy) pace(s Host) frontier.Pace {
 	fixed := max(p.opts.Delay, s.CrawlDelay)
-	pace := frontier.Pace{Gap: max(fixed, s.Auto), Limit: p.opts.PerHost}
+	pace := frontier.Pace{Gap: max(fixed, s.Auto, p.rateGap()), Limit: p.opts.PerHost}
 	if fixed > 0 {
 		// A fixed delay spaces request starts; overlapping requests would
 		// break it, so one at a time, as Heritrix and Scrapy do.

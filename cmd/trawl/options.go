@@ -100,6 +100,9 @@ type jobOptions struct {
 	Crawl        string   `yaml:"crawl"`    // the shared crawl's name
 	Lease        duration `yaml:"lease"`
 	Headers      []string `yaml:"headers"` // "Name: value", or "@FILE" of such lines
+	Rate         float64  `yaml:"rate"`
+	RatePerHost  float64  `yaml:"rate_per_host"`
+	LimitRate    size     `yaml:"limit_rate"`
 	Proxy        string   `yaml:"proxy"`
 	NoProxy      bool     `yaml:"no_proxy"`
 	Redact       []string `yaml:"redact"`
@@ -183,6 +186,9 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.StringVar(&o.Metrics, "metrics", o.Metrics, "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)")
 	fs.StringArrayVarP(&o.Headers, "header", "H", o.Headers, "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win)")
 	fs.StringArrayVar(&o.Redact, "redact", o.Redact, "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "most requests a second in all (robots.txt and retries included); 0 = no limit")
+	fs.Float64Var(&o.RatePerHost, "rate-per-host", o.RatePerHost, "most requests a second to one host (--per-host may still be in flight); 0 = no limit")
+	fs.Var(&o.LimitRate, "limit-rate", "most body bytes a second in all (e.g. 500KB, 2MB); 0 = no limit")
 	fs.StringVar(&o.Proxy, "proxy", o.Proxy, "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)")
 	fs.BoolVar(&o.NoProxy, "no-proxy", o.NoProxy, "ignore the proxy environment variables")
 	fs.StringVar(&o.WARC, "warc", o.WARC, "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)")
@@ -252,6 +258,9 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	}
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
+	}
+	if o.Rate < 0 || o.RatePerHost < 0 || o.LimitRate < 0 {
+		return nil, nil, usagef("--rate, --rate-per-host and --limit-rate must not be negative")
 	}
 	proxy, err := parseProxy(o.Proxy, o.NoProxy)
 	if err != nil {
@@ -429,6 +438,9 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Lease:       time.Duration(o.Lease),
 		Header:      o.header,
 		Proxy:       o.proxy,
+		Rate:        o.Rate,
+		RatePerHost: o.RatePerHost,
+		LimitRate:   int64(o.LimitRate),
 		NoProxy:     o.NoProxy,
 		Redact:      o.Redact,
 		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup, CDX: o.WARCCDX},

@@ -46,7 +46,11 @@ func (e *Exchange) Close() {
 // has been read to its end: nil for a response of a transport that does
 // not record, or one whose body was not read whole.
 func RawExchange(resp *http.Response) *Exchange {
-	rb, ok := resp.Body.(*recordedBody)
+	body := resp.Body
+	if sb, ok := body.(*slowBody); ok {
+		body = sb.ReadCloser
+	}
+	rb, ok := body.(*recordedBody)
 	if !ok || !rb.eof {
 		return nil
 	}

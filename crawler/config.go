@@ -64,6 +64,11 @@ type Config struct {
 	RatePerHost float64
 	LimitRate   int64
 
+	// Cookies keeps a cookie jar, saved in the job; CookieFile (a
+	// Netscape cookies.txt) adds its cookies to it.
+	Cookies    bool
+	CookieFile string
+
 	// Proxy sends every request through this proxy (http://, https://
 	// or socks5:// URL) instead of the environment's; NoProxy ignores the
 	// environment's proxies.

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trawl-dev/trawl/crawler/archive"
+	"github.com/trawl-dev/trawl/crawler/cookies"
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/links"
@@ -98,6 +100,7 @@ type Crawler struct {
 	users        users  // credentials by origin, from seeds and lists
 	redactor     *fetch.Redactor
 	secrets      *fetch.Secrets // secret header values of list lines, kept out of the job
+	jar          *cookies.Jar   // with Config.Cookies: saved with each batch of results
 	observer     Observer
 }
 
@@ -152,12 +155,39 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		popts.Robots = &http.Client{Transport: c.transport}
 	}
 	c.policy = politeness.New(popts)
+	var jar http.CookieJar
+	if cfg.Cookies || cfg.CookieFile != "" {
+		if c.jar, err = c.openJar(); err != nil {
+			return nil, err
+		}
+		jar = c.jar
+	}
 	c.fetcher = fetch.New(fetch.Options{Transport: c.transport, UserAgent: cfg.UserAgent, MaxBody: cfg.MaxBody, Retries: cfg.Retries, Timeout: cfg.Timeout,
-		Header: cfg.Header, Redactor: c.redactor})
+		Header: cfg.Header, Redactor: c.redactor, Jar: jar})
 	if err := c.openParts(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// openJar returns the job's cookie jar, with the cookies earlier runs
+// saved and those of the cookie file.
+func (c *Crawler) openJar() (*cookies.Jar, error) {
+	jar := cookies.New()
+	if _, err := jar.Load(c.store.File()); err != nil {
+		return nil, err
+	}
+	if c.cfg.CookieFile != "" {
+		f, err := os.Open(c.cfg.CookieFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cookies: %v", ErrConfig, err)
+		}
+		defer f.Close()
+		if _, err := jar.ReadNetscape(f); err != nil {
+			return nil, fmt.Errorf("%w: cookies %s: %v", ErrConfig, c.cfg.CookieFile, err)
+		}
+	}
+	return jar, nil
 }
 
 // openParts opens the frontier and the sink, with what earlier runs of the

@@ -136,18 +136,21 @@ func (w *writer) commit(batch []*result) error {
 		return err
 	}
 	var err, lost error
+	saveCookies := c.jar != nil && c.jar.Dirty()
 	if c.joint != nil {
 		err = c.store.File().Update(func(tx *jobfile.Tx) error {
+			if saveCookies { // with the pages that got them: a resume has its session
+				if err := c.jar.SaveTx(tx); err != nil {
+					return err
+				}
+			}
 			if err := c.store.PutTx(tx, pages...); err != nil {
 				return err
 			}
 			return c.joint.CompleteTx(tx, done, &lost)
 		})
-	} else if err = c.store.Put(pages...); err == nil {
-		// Saved first, completed second: a crash in between fetches the
-		// page again, it never loses it.
-		lost = c.fr.Complete(context.Background(), done)
-		err = c.ended(lost)
+	} else {
+		err = c.commitApart(pages, done, saveCookies, &lost)
 	}
 	if err != nil {
 		return fmt.Errorf("saving results: %w", err)
@@ -160,6 +163,22 @@ func (w *writer) commit(batch []*result) error {
 	c.stats.saved(pages, nlost)
 	c.observer.Committed(len(batch), time.Since(start))
 	return nil
+}
+
+// commitApart saves results when the frontier is not in the job file:
+// cookies and records first, completions second. A crash in between
+// fetches the pages again; it never loses them.
+func (c *Crawler) commitApart(pages []*store.Page, done []frontier.Done, saveCookies bool, lost *error) error {
+	if saveCookies {
+		if err := c.store.File().Update(c.jar.SaveTx); err != nil {
+			return err
+		}
+	}
+	if err := c.store.Put(pages...); err != nil {
+		return err
+	}
+	*lost = c.fr.Complete(context.Background(), done)
+	return c.ended(*lost)
 }
 
 // leases are the leases being fetched; they are extended while they are.

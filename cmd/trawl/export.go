@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/trawl-dev/trawl/crawler/cookies"
 	"github.com/trawl-dev/trawl/frontier/bolt"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
@@ -39,6 +40,8 @@ JSON Lines stream, one record per URL.
                    and the fields, one flat object a line
   --format csv     the items of one --type as CSV with a header row (fields in
                    name order; lists as JSON)
+  --format cookies the job's cookies (kept with --cookies) as a Netscape
+                   cookies.txt, for curl -b, wget --load-cookies or a browser
   --type NAME      only items of this type (items; required for csv)
   -o, --output     file or directory to write ('-' = stdout, the default)
   --no-body        jsonl without bodies
@@ -67,9 +70,9 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return usagef("several JOB files are merged only with --format jsonl")
 	}
 	switch *format {
-	case "jsonl", "files", "items", "csv":
+	case "jsonl", "files", "items", "csv", "cookies":
 	default:
-		return usagef("unknown --format %q (want jsonl, files, items or csv)", *format)
+		return usagef("unknown --format %q (want jsonl, files, items, csv or cookies)", *format)
 	}
 	if *format == "csv" && *typ == "" {
 		return usagef("--format csv needs --type NAME (one item type a CSV)")
@@ -127,6 +130,9 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		warnIncompleteItems(st, stderr)
 		n, err = st.ExportCSV(w, *typ)
 		what = *typ + " items"
+	case "cookies":
+		n, err = cookies.WriteNetscape(w, st.File())
+		what = "cookies"
 	}
 	if err != nil {
 		return err

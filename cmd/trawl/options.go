@@ -103,6 +103,8 @@ type jobOptions struct {
 	Rate         float64  `yaml:"rate"`
 	RatePerHost  float64  `yaml:"rate_per_host"`
 	LimitRate    size     `yaml:"limit_rate"`
+	Cookies      bool     `yaml:"cookies"`
+	LoadCookies  string   `yaml:"load_cookies"`
 	Proxy        string   `yaml:"proxy"`
 	NoProxy      bool     `yaml:"no_proxy"`
 	Redact       []string `yaml:"redact"`
@@ -189,6 +191,8 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "most requests a second in all (robots.txt and retries included); 0 = no limit")
 	fs.Float64Var(&o.RatePerHost, "rate-per-host", o.RatePerHost, "most requests a second to one host (--per-host may still be in flight); 0 = no limit")
 	fs.Var(&o.LimitRate, "limit-rate", "most body bytes a second in all (e.g. 500KB, 2MB); 0 = no limit")
+	fs.BoolVar(&o.Cookies, "cookies", o.Cookies, "keep cookies as a browser does (public-suffix aware), saved in the job: a resumed job goes on with its session")
+	fs.StringVar(&o.LoadCookies, "load-cookies", o.LoadCookies, "start with the cookies of this Netscape cookies.txt (as curl, wget and browser extensions write); implies --cookies")
 	fs.StringVar(&o.Proxy, "proxy", o.Proxy, "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)")
 	fs.BoolVar(&o.NoProxy, "no-proxy", o.NoProxy, "ignore the proxy environment variables")
 	fs.StringVar(&o.WARC, "warc", o.WARC, "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)")
@@ -438,6 +442,8 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Lease:       time.Duration(o.Lease),
 		Header:      o.header,
 		Proxy:       o.proxy,
+		Cookies:     o.Cookies,
+		CookieFile:  o.LoadCookies,
 		Rate:        o.Rate,
 		RatePerHost: o.RatePerHost,
 		LimitRate:   int64(o.LimitRate),

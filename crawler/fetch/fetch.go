@@ -104,6 +104,10 @@ type Options struct {
 	// to another origin than the redirected request's.
 	Header   http.Header
 	Redactor *Redactor
+	// Jar, when set, keeps the cookies of responses and sends them with
+	// requests (each redirect hop is a request of its own, so a host gets
+	// only its own cookies).
+	Jar http.CookieJar
 }
 
 // Fetcher makes requests' attempts. It is safe for concurrent use.
@@ -117,6 +121,7 @@ type Fetcher struct {
 func New(opts Options) *Fetcher {
 	return &Fetcher{opts: opts, client: &http.Client{
 		Transport: opts.Transport,
+		Jar:       opts.Jar,
 		// A redirect is the caller's to schedule as a request of its own,
 		// so that each hop meets robots.txt and its host's pace.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -56,9 +56,10 @@ var (
 	Queue      = Bucket{"frontier/bolt", []byte("frontier.queue")}
 	Seen       = Bucket{"frontier/bolt", []byte("frontier.seen")}
 	RobotsTxts = Bucket{"politeness/boltstate", []byte("politeness.robots")}
+	Cookies    = Bucket{"crawler/cookies", []byte("cookies")} // domain, path, name → JSON cookie
 
 	// Buckets lists the registry; Open creates them all.
-	Buckets = []Bucket{Meta, Records, URLs, Bodies, SHA256, Items, StoreMeta, Queue, Seen, RobotsTxts}
+	Buckets = []Bucket{Meta, Records, URLs, Bodies, SHA256, Items, StoreMeta, Queue, Seen, RobotsTxts, Cookies}
 )
 
 var (

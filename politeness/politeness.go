@@ -27,13 +27,13 @@ const MaxCrawlDelay = 5 * time.Minute
 // Options configure a Policy. The zero value of each field has the
 // default given.
 type Options struct {
-	PerHost   int           // requests in flight to one host (default 2)
-	Delay     time.Duration // least gap between request starts to one host (default 0)
+	PerHost int           // requests in flight to one host (default 2)
+	Delay   time.Duration // least gap between request starts to one host (default 0)
 	// RatePerHost, when positive, is the most requests a second to one
 	// host: a gap of 1/RatePerHost between starts, with PerHost still
 	// allowed in flight (unlike Delay, which allows one).
 	RatePerHost float64
-	UserAgent string        // matched against robots.txt groups
+	UserAgent   string // matched against robots.txt groups
 
 	// AutoThrottle paces each host by its latency: gap = latency/PerHost,
 	// never below Delay nor above MaxDelay; 429 and 503 double it.

@@ -77,6 +77,10 @@ type Config struct {
 
 	// WARC, when its Dir is set, archives every response in WARC files.
 	WARC WARC
+	// Sitemaps also reads the sitemaps of the seeds' hosts (their
+	// robots.txt Sitemap lines and /sitemap.xml), and queues the URLs they
+	// list that are in scope.
+	Sitemaps bool
 	// Requisites also fetches what each page needs to render (images,
 	// stylesheets, scripts…) from any host; they count toward no depth.
 	Requisites bool

@@ -101,6 +101,7 @@ type Crawler struct {
 	redactor     *fetch.Redactor
 	secrets      *fetch.Secrets // secret header values of list lines, kept out of the job
 	jar          *cookies.Jar   // with Config.Cookies: saved with each batch of results
+	lastmods     lastmods       // what sitemaps said of the URLs they listed
 	observer     Observer
 }
 
@@ -309,6 +310,11 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	start := time.Now()
 	if _, err := c.Enqueue(ctx, c.seeds...); err != nil {
 		return nil, err
+	}
+	if c.cfg.Sitemaps && c.cfg.Follow {
+		if err := c.addSitemaps(ctx); err != nil {
+			return nil, err
+		}
 	}
 	w := newWriter(c)
 	g, gctx := errgroup.WithContext(ctx)
@@ -539,12 +545,16 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 	var items []store.Item
 	if r.Err == nil && r.Payload.Data != nil {
 		body = r.Payload.Data
-		if req.Requisite {
+		switch {
+		case req.Sitemap > 0:
+			found, rec.ExtractError = c.sitemap(req, r)
+		case req.Requisite:
 			found = c.requisites(depth, r, true)
-		} else {
+		default:
 			var outlinks []string
 			items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
 			found = append(c.follow(depth, outlinks), c.requisites(depth, r, false)...)
+			rec.Lastmod = c.lastmods.take(l.URL)
 		}
 	}
 	if rec.Error != "" {

@@ -38,11 +38,26 @@ type Verdict struct {
 type robotsEntry struct {
 	done      chan struct{} // closed when the fields below are set
 	group     *robotstxt.Group
+	sitemaps  []string // the file's Sitemap lines
 	fetchedAt time.Time
 	err       string    // why it is unavailable (5xx or no answer); empty when usable
 	noConnect bool      // no connection could be made: the host itself is unreachable
 	fails     int       // unavailable answers in a row
 	retryAt   time.Time // when to ask again after an unavailable answer
+}
+
+// Sitemaps returns the Sitemap lines of host's robots.txt, fetching it
+// first if it is not known yet (none when robots.txt is ignored or
+// unavailable).
+func (p *Policy) Sitemaps(ctx context.Context, scheme, host string) []string {
+	if p.opts.Robots == nil {
+		return nil
+	}
+	e, err := p.robots(ctx, scheme, host, time.Now())
+	if err != nil || e == nil || e.err != "" {
+		return nil
+	}
+	return e.sitemaps
 }
 
 // Check decides whether a URL of host may be fetched now: the host's
@@ -181,6 +196,7 @@ func (p *Policy) parse(e *robotsEntry, status int, body []byte, at time.Time) {
 		file = robotstxt.Parse(body)
 	}
 	e.group = file.Group(agentToken(p.opts.UserAgent))
+	e.sitemaps = file.Sitemaps
 	e.fetchedAt = at
 	e.err, e.fails = "", 0
 }

@@ -69,6 +69,8 @@ type Record struct {
 	// from one page (its max links); those past it were not followed.
 	LinksTruncated bool   `json:"links_truncated,omitempty"`
 	ExtractError   string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
+	// Lastmod is what a sitemap said of the page's last change.
+	Lastmod string `json:"lastmod,omitempty"`
 }
 
 // Skip says why a URL was not fetched on purpose.

@@ -114,6 +114,7 @@ type jobOptions struct {
 	WARCDedup    bool     `yaml:"warc_dedup"`
 	WARCCDX      bool     `yaml:"warc_cdx"`
 	Requisites   bool     `yaml:"requisites"`
+	Sitemaps     bool     `yaml:"sitemaps"`
 
 	rules.Rules `yaml:",inline"` // follow and extract
 
@@ -201,6 +202,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.BoolVar(&o.WARCDedup, "warc-dedup", o.WARCDedup, "write a payload archived before as a revisit record (--warc-dedup=false: always whole)")
 	fs.BoolVar(&o.WARCCDX, "warc-cdx", o.WARCCDX, "write a CDXJ index (pywb's) beside each WARC file")
 	if crawl {
+		fs.BoolVar(&o.Sitemaps, "sitemaps", o.Sitemaps, "also crawl the URLs the seeds' hosts list in sitemaps (robots.txt Sitemap lines and /sitemap.xml; indexes 3 deep, gzip and text ones), in scope")
 		fs.BoolVar(&o.Requisites, "requisites", o.Requisites, "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth")
 	}
 	fs.StringVar(&o.Frontier, "frontier", o.Frontier, "share one crawl with other trawl processes through this Redis (redis://HOST:6379/0, rediss://, unix://); needs --crawl")
@@ -451,6 +453,7 @@ func (o *jobOptions) crawlerConfig() crawler.Config {
 		Redact:      o.Redact,
 		WARC:        crawler.WARC{Dir: o.WARC, Prefix: o.WARCPrefix, MaxSize: int64(o.WARCMaxSize), Dedup: o.WARCDedup, CDX: o.WARCCDX},
 		Requisites:  o.Requisites,
+		Sitemaps:    o.Sitemaps,
 
 		IgnoreRobots: o.IgnoreRobots,
 		Insecure:     o.Insecure,

@@ -29,6 +29,10 @@ type Request struct {
 	// (an image, a stylesheet, a script): fetched from any host, followed
 	// for no links (a stylesheet for its own requisites only).
 	Requisite bool `json:"requisite,omitempty"`
+	// Sitemap, when positive, says the request is for a sitemap, found
+	// that many sitemap indexes deep (1: named by robots.txt, or the
+	// host's /sitemap.xml).
+	Sitemap int `json:"sitemap,omitempty"`
 	// User is the user name and password the URL held, taken out of it by
 	// Canonical: sent as basic authentication to the URL's origin only,
 	// never written anywhere.
@@ -83,7 +87,7 @@ func (r Request) Frontier() (frontier.Request, error) {
 // CanonicalFrontier is Frontier for a request Canonical returned.
 func (r Request) CanonicalFrontier() (frontier.Request, error) {
 	fr := frontier.Request{URL: r.URL}
-	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && r.Via == nil && !r.Requisite {
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && r.Via == nil && !r.Requisite && r.Sitemap == 0 {
 		return fr, nil
 	}
 	r.URL, r.User = "", nil
@@ -102,7 +106,7 @@ func (r Request) ID() string {
 	if r.Via != nil { // a hop: the redirected request's
 		return frontier.Request{URL: r.Via.URL, Spec: r.Via.Spec}.ID()
 	}
-	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && !r.Requisite {
+	if r.Method == "" && len(r.Header) == 0 && r.Body == "" && r.Out == "" && !r.Requisite && r.Sitemap == 0 {
 		return r.URL
 	}
 	fr, err := r.Frontier()

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
@@ -309,10 +307,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		}
 		fmt.Fprintf(stderr, "trawl: %d failed URLs queued again\n", n)
 	}
-	stopProgress := func() {}
-	if f, ok := stderr.(*os.File); ok && !o.quiet && !o.verbose && term.IsTerminal(int(f.Fd())) {
-		stopProgress = showProgress(c, f, note)
-	}
+	stopProgress := startProgress(c, o, !cfg.Follow, stderr, note)
 	sum, err := c.Run(ctx)
 	stopProgress()
 	if sum != nil {
@@ -338,41 +333,6 @@ func listenMetrics(addr string) (net.Listener, error) {
 		return nil, usagef("--metrics %s: %v", addr, err)
 	}
 	return ln, nil
-}
-
-// showProgress redraws one status line on a terminal until stopped; note
-// adds what the line must say besides the counts.
-func showProgress(c *crawler.Crawler, w *os.File, note func() string) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		start, last, lastT := time.Now(), 0, time.Now()
-		var lastRecv int64
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case now := <-t.C:
-				p := c.Progress()
-				secs := now.Sub(lastT).Seconds()
-				rate := float64(p.Stored-last) / secs
-				line := fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s  %.0f pages/s",
-					time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed, units.FormatSize(p.Bytes), rate)
-				if p.Received > 0 { // downloads: bytes as they arrive
-					line = fmt.Sprintf("%s  done %d  queued %d  in flight %d  failed %d  %s received  %s/s",
-						time.Since(start).Truncate(time.Second), p.Stored, p.Queued, p.Leased, p.Failed,
-						units.FormatSize(p.Received), units.FormatSize(int64(float64(p.Received-lastRecv)/secs)))
-				}
-				last, lastT, lastRecv = p.Stored, now, p.Received
-				fmt.Fprint(w, "\r\033[K"+line+note())
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 // printSummary writes the end-of-run report of a job run with cfg.

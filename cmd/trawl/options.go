@@ -125,6 +125,7 @@ type jobOptions struct {
 	deny        bool        // --deny-private as parsed
 	quiet       bool
 	verbose     bool
+	progress    string // --progress
 }
 
 func defaultOptions() jobOptions {
@@ -209,6 +210,7 @@ func (o *jobOptions) flags(name string, crawl bool) *pflag.FlagSet {
 	fs.StringVar(&o.Crawl, "crawl", o.Crawl, "name of the shared crawl (with --frontier)")
 	fs.Var(&o.Lease, "lease", "how long a URL stays leased to a process that stops extending it (a killed one); running fetches are extended")
 	fs.BoolVar(&o.retryFailed, "retry-failed", false, "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)")
+	fs.StringVar(&o.progress, "progress", "auto", "progress display: bar (a fetch's list: percent, rate, ETA), line, none; auto: bar or line on a terminal, a plain line every 10s elsewhere")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress line and no log, only the summary and errors")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log every fetch to stderr")
 	fs.BoolP("help", "h", false, "show this help")
@@ -264,6 +266,11 @@ func parseJobArgs(name string, crawl bool, args []string) (*jobOptions, []string
 	}
 	if err := checkShared(&o); err != nil {
 		return nil, nil, err
+	}
+	switch o.progress {
+	case "auto", "bar", "line", "none":
+	default:
+		return nil, nil, usagef("--progress %q: want bar, line, none or auto", o.progress)
 	}
 	if o.Rate < 0 || o.RatePerHost < 0 || o.LimitRate < 0 {
 		return nil, nil, usagef("--rate, --rate-per-host and --limit-rate must not be negative")

@@ -59,15 +59,17 @@ func TestLimits(t *testing.T) {
 	// one entry over and over. Neither is ever held.
 	entry := []byte("<url><loc>http://h.test/p</loc></url>")
 	for name, unit := range map[string][]byte{"zeros": make([]byte, 1<<20), "entries": bytes.Repeat(entry, (1<<20)/len(entry))} {
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+		head := unit
 		if name == "entries" {
-			zw.Write([]byte("<urlset>"))
+			head = append([]byte("<urlset>"), unit...)
 		}
-		for range 1024 {
-			zw.Write(unit)
+		// A gzip file may hold many members: a 1 MB member 1,024 times.
+		bomb := member(head)
+		rest := member(unit)
+		for range 1023 {
+			bomb = append(bomb, rest...)
 		}
-		zw.Close()
+		gz := bytes.NewBuffer(bomb)
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -82,4 +84,13 @@ func TestLimits(t *testing.T) {
 		}
 		runtime.KeepAlive(m)
 	}
+}
+
+// member returns data compressed as one gzip member.
+func member(data []byte) []byte {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	zw.Write(data)
+	zw.Close()
+	return b.Bytes()
 }

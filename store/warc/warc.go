@@ -172,9 +172,16 @@ type Result struct {
 // are compressed outside the writer's lock unless they are large.
 func (w *Writer) Write(c Capture) (Result, error) {
 	prev, revisit := w.dedup(c)
+	res, err := w.write(c, prev, revisit)
+	if err != nil {
+		w.forget(c, revisit) // its payload was not archived after all
+	}
+	return res, err
+}
+
+func (w *Writer) write(c Capture, prev origin, revisit bool) (Result, error) {
 	req, resp, err := records(c, prev, revisit)
 	if err != nil {
-		w.forget(c, revisit)
 		return Result{}, err
 	}
 	res := Result{Revisit: revisit}
@@ -182,18 +189,15 @@ func (w *Writer) Write(c Capture) (Result, error) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if err := w.ensure(); err != nil {
-			w.forget(c, revisit)
 			return Result{}, err
 		}
 		start := w.size
 		res.File = w.name
 		if err := w.append(req); err != nil {
-			w.forget(c, revisit)
 			return Result{}, w.undo(start, err)
 		}
 		res.Offset = w.size
 		if err := w.append(resp); err != nil {
-			w.forget(c, revisit)
 			return Result{}, w.undo(start, err)
 		}
 		w.index(c, resp, res.Offset, w.size-res.Offset)
@@ -210,19 +214,16 @@ func (w *Writer) Write(c Capture) (Result, error) {
 		m, err = member(buf, zw, resp)
 	}
 	if err != nil {
-		w.forget(c, revisit)
 		return Result{}, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.ensure(); err != nil {
-		w.forget(c, revisit)
 		return Result{}, err
 	}
 	start := w.size
 	res.File, res.Offset = w.name, start+n
 	if _, err := w.bw.Write(buf.Bytes()); err != nil {
-		w.forget(c, revisit)
 		return Result{}, w.undo(start, fmt.Errorf("warc: %w", err))
 	}
 	w.size += int64(buf.Len())

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +34,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/crawler/scope"
+	"github.com/trawl-dev/trawl/crawler/sitemap"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/frontier/bolt"
 	"github.com/trawl-dev/trawl/politeness"
@@ -99,9 +99,9 @@ type Crawler struct {
 	active       leases // being fetched, extended while they are
 	users        users  // credentials by origin, from seeds and lists
 	redactor     *fetch.Redactor
-	secrets      *fetch.Secrets // secret header values of list lines, kept out of the job
-	jar          *cookies.Jar   // with Config.Cookies: saved with each batch of results
-	lastmods     lastmods       // what sitemaps said of the URLs they listed
+	secrets      *fetch.Secrets   // secret header values of list lines, kept out of the job
+	jar          *cookies.Jar     // with Config.Cookies: saved with each batch of results
+	lastmods     sitemap.Lastmods // what sitemaps said of the URLs they listed
 	observer     Observer
 }
 
@@ -158,8 +158,8 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	c.policy = politeness.New(popts)
 	var jar http.CookieJar
 	if cfg.Cookies || cfg.CookieFile != "" {
-		if c.jar, err = c.openJar(); err != nil {
-			return nil, err
+		if c.jar, err = cookies.Open(st.File(), cfg.CookieFile); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 		}
 		jar = c.jar
 	}
@@ -171,24 +171,12 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	return c, nil
 }
 
-// openJar returns the job's cookie jar, with the cookies earlier runs
-// saved and those of the cookie file.
-func (c *Crawler) openJar() (*cookies.Jar, error) {
-	jar := cookies.New()
-	if _, err := jar.Load(c.store.File()); err != nil {
-		return nil, err
+// description says what the job does, for its archive.
+func (c *Crawler) description() string {
+	if !c.cfg.Follow {
+		return "fetch of a URL list"
 	}
-	if c.cfg.CookieFile != "" {
-		f, err := os.Open(c.cfg.CookieFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: cookies: %v", ErrConfig, err)
-		}
-		defer f.Close()
-		if _, err := jar.ReadNetscape(f); err != nil {
-			return nil, fmt.Errorf("%w: cookies %s: %v", ErrConfig, c.cfg.CookieFile, err)
-		}
-	}
-	return jar, nil
+	return fmt.Sprintf("crawl of %s, scope %s, depth %d, requisites %v", strings.Join(c.cfg.Seeds, " "), c.cfg.Scope, c.cfg.MaxDepth, c.cfg.Requisites)
 }
 
 // openParts opens the frontier and the sink, with what earlier runs of the
@@ -231,7 +219,7 @@ func (c *Crawler) openParts() error {
 	}
 	if c.cfg.WARC.Dir != "" {
 		w, err := warc.Open(warc.Options{Dir: c.cfg.WARC.Dir, Prefix: c.cfg.WARC.Prefix, MaxSize: c.cfg.WARC.MaxSize,
-			Dedup: c.cfg.WARC.Dedup, CDX: c.cfg.WARC.CDX, Software: "trawl/" + Version, Info: c.warcInfo()})
+			Dedup: c.cfg.WARC.Dedup, CDX: c.cfg.WARC.CDX, Software: "trawl/" + Version, Info: archive.Info(c.store.Path(), c.cfg.UserAgent, c.cfg.IgnoreRobots, c.description())})
 		if err != nil {
 			return fmt.Errorf("%w: warc: %v", ErrConfig, err)
 		}
@@ -239,19 +227,6 @@ func (c *Crawler) openParts() error {
 		c.sink = c.archive
 	}
 	return nil
-}
-
-// warcInfo returns the job's settings for the warcinfo records.
-func (c *Crawler) warcInfo() [][2]string {
-	info := [][2]string{{"isPartOf", c.store.Path()}, {"http-header-user-agent", c.cfg.UserAgent},
-		{"robots", map[bool]string{true: "ignore", false: "obey"}[c.cfg.IgnoreRobots]}}
-	if c.cfg.Follow {
-		info = append(info, [2]string{"description", fmt.Sprintf("crawl of %s, scope %s, depth %d, requisites %v",
-			strings.Join(c.cfg.Seeds, " "), c.cfg.Scope, c.cfg.MaxDepth, c.cfg.Requisites)})
-	} else {
-		info = append(info, [2]string{"description", "fetch of a URL list"})
-	}
-	return info
 }
 
 // Enqueue adds URLs to fetch at depth 0, as seeds are, and returns how many
@@ -554,7 +529,7 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 			var outlinks []string
 			items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
 			found = append(c.follow(depth, outlinks), c.requisites(depth, r, false)...)
-			rec.Lastmod = c.lastmods.take(l.URL)
+			rec.Lastmod = c.lastmods.Take(l.URL)
 		}
 	}
 	if rec.Error != "" {
@@ -665,13 +640,7 @@ func (c *Crawler) requisites(depth int, r *fetch.Response, cssOnly bool) []front
 	if err != nil {
 		return nil
 	}
-	var urls []string
-	switch {
-	case links.IsCSS(r.ContentType):
-		urls = links.CSSRequisites(base, r.Payload.Data)
-	case !cssOnly && links.IsHTML(r.ContentType, r.Payload.Data):
-		urls = links.Requisites(base, r.ContentType, r.Payload.Data)
-	}
+	urls := links.RequisitesOf(base, r.ContentType, r.Payload.Data, cssOnly)
 	out := make([]frontier.Request, 0, len(urls))
 	for _, u := range urls {
 		if fr, err := (fetch.Request{URL: u, Requisite: true}).CanonicalFrontier(); err == nil {

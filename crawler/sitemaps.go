@@ -2,9 +2,8 @@ package crawler
 
 import (
 	"context"
-	"fmt"
 	"net/url"
-	"sync"
+	"strings"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/scope"
@@ -50,18 +49,10 @@ func (c *Crawler) sitemap(req fetch.Request, r *fetch.Response) ([]frontier.Requ
 		return nil, ""
 	}
 	m, err := sitemap.Parse(loc, r.Payload.Data)
-	note := ""
-	if err != nil {
-		note = err.Error()
-	} else if m.Truncated {
-		note = fmt.Sprintf("sitemap: more than %d URLs; the first %d read", sitemap.MaxURLs, sitemap.MaxURLs)
-	}
 	if m == nil {
-		return nil, note
+		return nil, err.Error()
 	}
-	if m.Outside > 0 {
-		note = joinNote(note, fmt.Sprintf("sitemap: %d URLs outside its location dropped", m.Outside))
-	}
+	note := m.Note(err)
 	c.log.Info("sitemap", "url", req.URL, "urls", len(m.URLs), "sitemaps", len(m.Sitemaps), "note", note)
 	var found []frontier.Request
 	for _, e := range m.URLs {
@@ -70,7 +61,7 @@ func (c *Crawler) sitemap(req fetch.Request, r *fetch.Response) ([]frontier.Requ
 			continue
 		}
 		if e.Lastmod != "" {
-			c.lastmods.put(u, e.Lastmod)
+			c.lastmods.Put(u, e.Lastmod)
 		}
 		found = append(found, frontier.Request{URL: u, Depth: 1})
 	}
@@ -81,40 +72,7 @@ func (c *Crawler) sitemap(req fetch.Request, r *fetch.Response) ([]frontier.Requ
 			}
 		}
 	} else if len(m.Sitemaps) > 0 {
-		note = joinNote(note, fmt.Sprintf("sitemap: indexes nested deeper than %d not followed", sitemap.MaxDepth))
+		note = strings.TrimPrefix(note+"; sitemap: indexes nested deeper than 3 not followed", "; ")
 	}
 	return found, note
-}
-
-func joinNote(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
-}
-
-// lastmods are what sitemaps said of URLs, until their pages are saved.
-type lastmods struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (l *lastmods) put(u, lastmod string) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = make(map[string]string)
-	}
-	l.m[u] = lastmod
-	l.mu.Unlock()
-}
-
-// take returns (and forgets) what a sitemap said of u.
-func (l *lastmods) take(u string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[u]
-	if ok {
-		delete(l.m, u)
-	}
-	return v
 }

@@ -42,6 +42,16 @@ func (s *Sink) Sync() error {
 // Close closes the WARC file being written.
 func (s *Sink) Close() error { return s.w.Close() }
 
+// Info returns the fields of a job's warcinfo records: its job file, user
+// agent, robots policy and what it does.
+func Info(job, userAgent string, ignoreRobots bool, description string) [][2]string {
+	robots := "obey"
+	if ignoreRobots {
+		robots = "ignore"
+	}
+	return [][2]string{{"isPartOf", job}, {"http-header-user-agent", userAgent}, {"robots", robots}, {"description", description}}
+}
+
 // Counts returns how many responses were archived, and how many of them as
 // revisits of a payload archived before.
 func (s *Sink) Counts() (responses, revisits int64) { return s.records.Load(), s.revisits.Load() }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,6 +43,26 @@ type saved struct {
 func New() *Jar {
 	j, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
 	return &Jar{jar: j, dirty: make(map[string]saved)}
+}
+
+// Open returns the jar of the job in f, with the cookies its earlier runs
+// saved, and those of the Netscape cookies.txt at file (if not "").
+func Open(f *jobfile.File, file string) (*Jar, error) {
+	j := New()
+	if _, err := j.Load(f); err != nil {
+		return nil, err
+	}
+	if file != "" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("cookies: %w", err)
+		}
+		defer fh.Close()
+		if _, err := j.ReadNetscape(fh); err != nil {
+			return nil, fmt.Errorf("cookies %s: %w", file, err)
+		}
+	}
+	return j, nil
 }
 
 // key names a cookie as the jar keeps it: its domain, path and name.

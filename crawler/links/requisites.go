@@ -152,3 +152,15 @@ func cssRefs(css string) []string {
 func CSSRequisites(cssURL *url.URL, body []byte) []string {
 	return resolveAll(cssURL, cssRefs(string(body)))
 }
+
+// RequisitesOf returns the requisites of a fetched body at base: a
+// stylesheet's, or (unless cssOnly) an HTML page's; none for anything else.
+func RequisitesOf(base *url.URL, contentType string, body []byte, cssOnly bool) []string {
+	switch {
+	case IsCSS(contentType):
+		return CSSRequisites(base, body)
+	case !cssOnly && IsHTML(contentType, body):
+		return Requisites(base, contentType, body)
+	}
+	return nil
+}

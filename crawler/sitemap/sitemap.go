@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // The protocol's limits of one sitemap file.
@@ -38,6 +39,50 @@ type Map struct {
 	Truncated bool
 	Outside   int // URLs dropped by the location rule
 	entries   int // read, kept or not
+}
+
+// Note says, for the sitemap's record, what was left out of it, given
+// Parse's error: "" when nothing was.
+func (m *Map) Note(err error) string {
+	var notes []string
+	switch {
+	case err != nil:
+		notes = append(notes, err.Error())
+	case m.Truncated:
+		notes = append(notes, fmt.Sprintf("sitemap: more than %d URLs; the first %d read", MaxURLs, MaxURLs))
+	}
+	if m.Outside > 0 {
+		notes = append(notes, fmt.Sprintf("sitemap: %d URLs outside its location dropped", m.Outside))
+	}
+	return strings.Join(notes, "; ")
+}
+
+// Lastmods keep what sitemaps said of URLs, until their pages are saved.
+// They are safe for concurrent use.
+type Lastmods struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// Put keeps what a sitemap said of u.
+func (l *Lastmods) Put(u, lastmod string) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = make(map[string]string)
+	}
+	l.m[u] = lastmod
+	l.mu.Unlock()
+}
+
+// Take returns (and forgets) what a sitemap said of u.
+func (l *Lastmods) Take(u string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.m[u]
+	if ok {
+		delete(l.m, u)
+	}
+	return v
 }
 
 // ErrTooLarge is wrapped when a file is larger than MaxBytes uncompressed.

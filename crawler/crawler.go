@@ -140,22 +140,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		})
 	}
 	c.transport = fetch.Limit(c.transport, fetch.Limits{Requests: cfg.Rate, Bytes: cfg.LimitRate})
-	if c.state == nil {
-		c.state = boltstate.New(st.File())
-	}
-	popts := politeness.Options{
-		PerHost:      cfg.PerHost,
-		Delay:        cfg.Delay,
-		RatePerHost:  cfg.RatePerHost,
-		UserAgent:    c.cfg.UserAgent,
-		AutoThrottle: cfg.AutoThrottle,
-		MaxDelay:     cfg.MaxDelay,
-		State:        c.state,
-	}
-	if !cfg.IgnoreRobots {
-		popts.Robots = &http.Client{Transport: c.transport}
-	}
-	c.policy = politeness.New(popts)
+	c.policy = c.newPolicy()
 	var jar http.CookieJar
 	if cfg.Cookies || cfg.CookieFile != "" {
 		if c.jar, err = cookies.Open(st.File(), cfg.CookieFile); err != nil {
@@ -177,6 +162,27 @@ func (c *Crawler) description() string {
 		return "fetch of a URL list"
 	}
 	return fmt.Sprintf("crawl of %s, scope %s, depth %d, requisites %v", strings.Join(c.cfg.Seeds, " "), c.cfg.Scope, c.cfg.MaxDepth, c.cfg.Requisites)
+}
+
+// newPolicy returns the job's politeness, its state in the job file
+// unless an option gave another.
+func (c *Crawler) newPolicy() *politeness.Policy {
+	if c.state == nil {
+		c.state = boltstate.New(c.store.File())
+	}
+	popts := politeness.Options{
+		PerHost:      c.cfg.PerHost,
+		Delay:        c.cfg.Delay,
+		RatePerHost:  c.cfg.RatePerHost,
+		UserAgent:    c.cfg.UserAgent,
+		AutoThrottle: c.cfg.AutoThrottle,
+		MaxDelay:     c.cfg.MaxDelay,
+		State:        c.state,
+	}
+	if !c.cfg.IgnoreRobots {
+		popts.Robots = &http.Client{Transport: c.transport}
+	}
+	return politeness.New(popts)
 }
 
 // openParts opens the frontier and the sink, with what earlier runs of the

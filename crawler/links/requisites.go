@@ -64,42 +64,48 @@ func Requisites(pageURL *url.URL, contentType string, body []byte) []string {
 		if st, ok := attrs["style"]; ok {
 			refs = append(refs, cssRefs(st)...)
 		}
-		add := func(attr string) {
-			if v, ok := attrs[attr]; ok && strings.TrimSpace(v) != "" {
-				refs = append(refs, v)
-			}
-		}
-		switch tag {
-		case "base":
-			if !baseSeen {
-				if h, ok := attrs["href"]; ok {
-					baseSeen = true
-					if u, err := pageURL.Parse(strings.TrimSpace(h)); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-						base = u
-					}
+		if tag == "base" {
+			if h, ok := attrs["href"]; ok && !baseSeen {
+				baseSeen = true
+				if u, err := pageURL.Parse(strings.TrimSpace(h)); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+					base = u
 				}
 			}
-		case "img":
-			add("src")
-			refs = append(refs, srcset(attrs["srcset"])...)
-		case "source":
-			add("src")
-			refs = append(refs, srcset(attrs["srcset"])...)
-		case "script", "audio", "track", "embed", "input":
-			if tag != "input" || strings.EqualFold(attrs["type"], "image") {
-				add("src")
-			}
-		case "video":
-			add("src")
-			add("poster")
-		case "object":
-			add("data")
-		case "link":
-			if relRequisite(attrs["rel"]) {
-				add("href")
-			}
+			continue
+		}
+		refs = append(refs, tagRequisites(tag, attrs)...)
+	}
+}
+
+// tagRequisites returns the references to requisites of one start tag.
+func tagRequisites(tag string, attrs map[string]string) []string {
+	var refs []string
+	add := func(attr string) {
+		if v, ok := attrs[attr]; ok && strings.TrimSpace(v) != "" {
+			refs = append(refs, v)
 		}
 	}
+	switch tag {
+	case "img", "source":
+		add("src")
+		refs = append(refs, srcset(attrs["srcset"])...)
+	case "script", "audio", "track", "embed":
+		add("src")
+	case "input":
+		if strings.EqualFold(attrs["type"], "image") {
+			add("src")
+		}
+	case "video":
+		add("src")
+		add("poster")
+	case "object":
+		add("data")
+	case "link":
+		if relRequisite(attrs["rel"]) {
+			add("href")
+		}
+	}
+	return refs
 }
 
 // relRequisite reports whether a link rel names something a page needs.

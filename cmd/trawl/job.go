@@ -235,18 +235,13 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	if ex != nil {
 		opts = append(opts, crawler.WithExtractor(ex))
 	}
-	var mon *monitor.Monitor
-	if o.Metrics != "" {
-		ln, err := listenMetrics(o.Metrics)
-		if err != nil {
-			return nil, err
-		}
-		mon = monitor.New()
-		srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
+	mon, stopMonitor, err := serveMonitor(o.Metrics, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer stopMonitor()
+	if mon != nil {
 		opts = append(opts, crawler.WithObserver(mon))
-		fmt.Fprintf(stderr, "trawl: status page at http://%s/ (Prometheus metrics at /metrics)\n", ln.Addr())
 	}
 	st, err := store.Open(o.Job, nil)
 	if err != nil {
@@ -264,14 +259,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		// short for good; a fetch list crawled would follow links.
 		return nil, usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.Job, was, was, o.Job)
 	}
-	level := slog.LevelWarn
-	if o.verbose {
-		level = slog.LevelInfo
-	}
-	if o.quiet {
-		level = slog.LevelError
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := o.logger(stderr)
 	note := func() string { return "" }
 	var sh *shared
 	if o.Frontier != "" {
@@ -317,6 +305,36 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		}
 	}
 	return sum, err
+}
+
+// serveMonitor serves the status page and metrics at addr (none when
+// addr is ""), until stop is called.
+func serveMonitor(addr string, stderr io.Writer) (mon *monitor.Monitor, stop func(), err error) {
+	if addr == "" {
+		return nil, func() {}, nil
+	}
+	ln, err := listenMetrics(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	mon = monitor.New()
+	srv := &http.Server{Handler: mon.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stderr, "trawl: status page at http://%s/ (Prometheus metrics at /metrics)\n", ln.Addr())
+	return mon, func() { srv.Close() }, nil
+}
+
+// logger returns the job's log: warnings (-q: errors only; -v: every
+// fetch).
+func (o *jobOptions) logger(stderr io.Writer) *slog.Logger {
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelInfo
+	}
+	if o.quiet {
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // listenMetrics listens on the --metrics address: a port alone, or

@@ -229,7 +229,7 @@ func (c *Crawler) openParts() error {
 		if err != nil {
 			return fmt.Errorf("%w: warc: %v", ErrConfig, err)
 		}
-		c.archive = archive.New(c.sink, w)
+		c.archive = archive.New(c.sink, w, c.redactor)
 		c.sink = c.archive
 	}
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/trawl-dev/trawl/store/warc"
 	"io"
 	"net"
 	"net/http"
@@ -61,6 +62,9 @@ func (s *authSites) note(host string, r *http.Request) {
 	if v := r.Header.Get("Authorization"); v != "" {
 		s.got[host] = append(s.got[host], v)
 	}
+	if v := r.Header.Get("Cookie"); v != "" {
+		s.got[host+"-cookie"] = append(s.got[host+"-cookie"], v)
+	}
 }
 
 func (s *authSites) received(host string) []string {
@@ -109,6 +113,37 @@ func TestHeaderSecrets(t *testing.T) {
 		t.Errorf("the crawl did not reach its pages:\n%s", exp.stdout)
 	}
 	checkNoSecret(t, dir, token, r.stderr, exp.stdout)
+
+	// The same with --header, a Cookie header and an archive: the WARC
+	// request records show both as [redacted], and host B gets neither.
+	r = trawl(t, dir, "", "crawl", "--job", "warc.db", "--scope", "any", "--header", "Authorization: Bearer "+token,
+		"--header", "Cookie: team="+token, "--warc", "w", s.a+"/")
+	if r.code != 0 {
+		t.Fatalf("crawl --warc: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := s.received("b-cookie"); len(got) != 0 {
+		t.Errorf("host B, after a redirect, received Cookie %q", got)
+	}
+	if got := s.received("a-cookie"); len(got) == 0 {
+		t.Error("host A never received the Cookie header")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "w", "*.warc.gz"))
+	var blocks strings.Builder
+	for _, f := range files {
+		fh, _ := os.Open(f)
+		for rd := warc.NewReader(fh); ; {
+			rec, err := rd.Next()
+			if err != nil {
+				break
+			}
+			blocks.Write(rec.Block)
+		}
+		fh.Close()
+	}
+	if !strings.Contains(blocks.String(), "Authorization: [redacted]") || !strings.Contains(blocks.String(), "Cookie: [redacted]") {
+		t.Errorf("the archived requests do not show the secrets redacted:\n%.1500s", blocks.String())
+	}
+	checkNoSecret(t, dir, token, blocks.String())
 
 	// --header @file, and a list line's own header.
 	hf := filepath.Join(dir, "headers.txt")

@@ -5,6 +5,7 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"hash"
@@ -20,14 +21,19 @@ import (
 type Sink struct {
 	inner    fetch.Sink
 	w        *warc.Writer
+	redact   *fetch.Redactor // secret request headers, archived as [redacted]
 	records  atomic.Int64
 	revisits atomic.Int64
 }
 
 var _ fetch.Sink = (*Sink)(nil)
 
-// New returns a Sink writing to w in front of inner.
-func New(inner fetch.Sink, w *warc.Writer) *Sink { return &Sink{inner: inner, w: w} }
+// New returns a Sink writing to w in front of inner. The values of the
+// request headers redact names are archived as [redacted]: WARC files get
+// shared, and a token in one is a leak.
+func New(inner fetch.Sink, w *warc.Writer, redact *fetch.Redactor) *Sink {
+	return &Sink{inner: inner, w: w, redact: redact}
+}
 
 // Open returns the body of req.
 func (s *Sink) Open(req fetch.Request) fetch.Body {
@@ -84,11 +90,15 @@ func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fe
 		return p, errors.New("archiving: the exchange was not recorded")
 	}
 	defer ex.Close()
+	req, err := b.s.request(ex.Request)
+	if err != nil {
+		return p, fmt.Errorf("archiving: %w", err)
+	}
 	res, err := b.s.w.Write(warc.Capture{
 		URL:     b.url,
 		Date:    ex.Start,
 		IP:      ex.RemoteIP,
-		Request: ex.Request.Reader, RequestLen: ex.Request.Len(), RequestSHA1: ex.Request.SHA1(),
+		Request: func() (io.Reader, error) { return bytes.NewReader(req), nil }, RequestLen: int64(len(req)),
 		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
 		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
 	})
@@ -100,6 +110,31 @@ func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fe
 		b.s.revisits.Add(1)
 	}
 	return p, nil
+}
+
+// request returns the request as sent, the values of its secret headers
+// replaced by [redacted].
+func (s *Sink) request(sp *fetch.Spool) ([]byte, error) {
+	r, err := sp.Reader()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	end := bytes.Index(raw, []byte("\r\n\r\n"))
+	if end < 0 || s.redact == nil {
+		return raw, nil
+	}
+	lines := bytes.Split(raw[:end], []byte("\r\n"))
+	for i, l := range lines[1:] {
+		if k, _, ok := bytes.Cut(l, []byte(":")); ok && s.redact.Secret(string(bytes.TrimSpace(k))) {
+			lines[i+1] = append(append([]byte(nil), k...), ": "+fetch.Redacted...)
+		}
+	}
+	out := bytes.Join(lines, []byte("\r\n"))
+	return append(out, raw[end:]...), nil
 }
 
 // digester hashes the entity body as it is read.

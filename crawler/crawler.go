@@ -83,8 +83,8 @@ type Crawler struct {
 	cfg          Config
 	store        *store.Store
 	fr           frontier.Frontier
-	joint        *bolt.Frontier // fr, when it is kept in the store's file
-	archive      *archive.Sink  // the sink, when the job writes WARC files
+	joint        *bolt.Frontier    // fr, when it is kept in the store's file
+	archive      *archive.Archiver // when the job writes WARC files
 	openFrontier Opener
 	state        politeness.State
 	sink         fetch.Sink
@@ -140,6 +140,9 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		})
 	}
 	c.transport = fetch.Limit(c.transport, fetch.Limits{Requests: cfg.Rate, Bytes: cfg.LimitRate})
+	if err := c.openArchive(); err != nil {
+		return nil, err
+	}
 	c.policy = c.newPolicy()
 	var jar http.CookieJar
 	if cfg.Cookies || cfg.CookieFile != "" {
@@ -180,7 +183,11 @@ func (c *Crawler) newPolicy() *politeness.Policy {
 		State:        c.state,
 	}
 	if !c.cfg.IgnoreRobots {
-		popts.Robots = &http.Client{Transport: c.transport}
+		rt := c.transport
+		if c.archive != nil { // robots.txt answers are archived too
+			rt = c.archive.Transport(rt)
+		}
+		popts.Robots = &http.Client{Transport: rt}
 	}
 	return politeness.New(popts)
 }
@@ -223,15 +230,24 @@ func (c *Crawler) openParts() error {
 	if c.sink == nil {
 		c.sink = fetch.Memory{}
 	}
-	if c.cfg.WARC.Dir != "" {
-		w, err := warc.Open(warc.Options{Dir: c.cfg.WARC.Dir, Prefix: c.cfg.WARC.Prefix, MaxSize: c.cfg.WARC.MaxSize,
-			Dedup: c.cfg.WARC.Dedup, CDX: c.cfg.WARC.CDX, Software: "trawl/" + Version, Info: archive.Info(c.store.Path(), c.cfg.UserAgent, c.cfg.IgnoreRobots, c.description())})
-		if err != nil {
-			return fmt.Errorf("%w: warc: %v", ErrConfig, err)
-		}
-		c.archive = archive.New(c.sink, w, c.redactor)
-		c.sink = c.archive
+	if c.archive != nil {
+		c.sink = archive.New(c.sink, c.archive)
 	}
+	return nil
+}
+
+// openArchive opens the job's WARC files, when it writes them.
+func (c *Crawler) openArchive() error {
+	if c.cfg.WARC.Dir == "" {
+		return nil
+	}
+	w, err := warc.Open(warc.Options{Dir: c.cfg.WARC.Dir, Prefix: c.cfg.WARC.Prefix, MaxSize: c.cfg.WARC.MaxSize,
+		Dedup: c.cfg.WARC.Dedup, CDX: c.cfg.WARC.CDX, Software: "trawl/" + Version,
+		Info: archive.Info(c.store.Path(), c.cfg.UserAgent, c.cfg.IgnoreRobots, c.description())})
+	if err != nil {
+		return fmt.Errorf("%w: warc: %v", ErrConfig, err)
+	}
+	c.archive = archive.NewArchiver(w, c.redactor)
 	return nil
 }
 

@@ -185,7 +185,7 @@ func TestWARCArchive(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	hits := site.Hits()
-	want := []string{"/css/main.css", "/css/second.css", "/js/app.js", "/img/bg.png", "/img/h1.png", "/img/same1.png", "/img/same2.png", "/img/same3.png"}
+	want := []string{"/robots.txt", "/css/main.css", "/css/second.css", "/js/app.js", "/img/bg.png", "/img/h1.png", "/img/same1.png", "/img/same2.png", "/img/same3.png"}
 	for i := range site.Pages {
 		want = append(want, "/a/"+itoa(i), "/img/"+itoa(i)+".png", "/img/"+itoa(i)+"-2x.png")
 	}

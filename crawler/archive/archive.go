@@ -17,54 +17,86 @@ import (
 	"github.com/trawl-dev/trawl/store/warc"
 )
 
-// Sink archives each response, then hands it to the inner sink.
-type Sink struct {
-	inner    fetch.Sink
+// An Archiver writes exchanges to WARC files. It is safe for concurrent
+// use.
+type Archiver struct {
 	w        *warc.Writer
 	redact   *fetch.Redactor // secret request headers, archived as [redacted]
 	records  atomic.Int64
 	revisits atomic.Int64
 }
 
+// NewArchiver returns an Archiver writing to w. The values of the request
+// headers redact names are archived as [redacted]: WARC files get shared,
+// and a token in one is a leak.
+func NewArchiver(w *warc.Writer, redact *fetch.Redactor) *Archiver {
+	return &Archiver{w: w, redact: redact}
+}
+
+// Sync makes every archived record durable.
+func (a *Archiver) Sync() error { return a.w.Sync() }
+
+// Close closes the WARC file being written.
+func (a *Archiver) Close() error { return a.w.Close() }
+
+// Counts returns how many responses were archived, and how many of them as
+// revisits of a payload archived before.
+func (a *Archiver) Counts() (responses, revisits int64) { return a.records.Load(), a.revisits.Load() }
+
+// archive writes the exchange that carried resp, whose entity d read to
+// its end.
+func (a *Archiver) archive(resp *http.Response, url string, d *digester) error {
+	ex := fetch.RawExchange(resp)
+	if ex == nil {
+		return errors.New("archiving: the exchange was not recorded")
+	}
+	defer ex.Close()
+	req, err := a.request(ex.Request)
+	if err != nil {
+		return fmt.Errorf("archiving: %w", err)
+	}
+	res, err := a.w.Write(warc.Capture{
+		URL:     url,
+		Date:    ex.Start,
+		IP:      ex.RemoteIP,
+		Request: func() (io.Reader, error) { return bytes.NewReader(req), nil }, RequestLen: int64(len(req)),
+		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
+		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
+	})
+	if err != nil {
+		return fmt.Errorf("archiving: %w", err)
+	}
+	a.records.Add(1)
+	if res.Revisit {
+		a.revisits.Add(1)
+	}
+	return nil
+}
+
+// Sink archives each response, then hands it to the inner sink.
+type Sink struct {
+	*Archiver
+	inner fetch.Sink
+}
+
 var _ fetch.Sink = (*Sink)(nil)
 
-// New returns a Sink writing to w in front of inner. The values of the
-// request headers redact names are archived as [redacted]: WARC files get
-// shared, and a token in one is a leak.
-func New(inner fetch.Sink, w *warc.Writer, redact *fetch.Redactor) *Sink {
-	return &Sink{inner: inner, w: w, redact: redact}
-}
+// New returns a Sink archiving with a in front of inner.
+func New(inner fetch.Sink, a *Archiver) *Sink { return &Sink{Archiver: a, inner: inner} }
 
 // Open returns the body of req.
 func (s *Sink) Open(req fetch.Request) fetch.Body {
-	return &body{inner: s.inner.Open(req), s: s, url: req.URL}
+	return &body{inner: s.inner.Open(req), a: s.Archiver, url: req.URL}
 }
 
 // Sync makes the inner sink's bodies and every archived record durable.
 func (s *Sink) Sync() error {
-	return errors.Join(s.inner.Sync(), s.w.Sync())
+	return errors.Join(s.inner.Sync(), s.Archiver.Sync())
 }
-
-// Close closes the WARC file being written.
-func (s *Sink) Close() error { return s.w.Close() }
-
-// Info returns the fields of a job's warcinfo records: its job file, user
-// agent, robots policy and what it does.
-func Info(job, userAgent string, ignoreRobots bool, description string) [][2]string {
-	robots := "obey"
-	if ignoreRobots {
-		robots = "ignore"
-	}
-	return [][2]string{{"isPartOf", job}, {"http-header-user-agent", userAgent}, {"robots", robots}, {"description", description}}
-}
-
-// Counts returns how many responses were archived, and how many of them as
-// revisits of a payload archived before.
-func (s *Sink) Counts() (responses, revisits int64) { return s.records.Load(), s.revisits.Load() }
 
 type body struct {
 	inner fetch.Body
-	s     *Sink
+	a     *Archiver
 	url   string
 }
 
@@ -85,36 +117,51 @@ func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fe
 	if _, err := io.Copy(io.Discard, d); err != nil {
 		return p, fmt.Errorf("archiving: reading the rest of the body: %w", err)
 	}
-	ex := fetch.RawExchange(resp)
-	if ex == nil {
-		return p, errors.New("archiving: the exchange was not recorded")
-	}
-	defer ex.Close()
-	req, err := b.s.request(ex.Request)
+	return p, b.a.archive(resp, b.url, d)
+}
+
+// Transport returns rt whose responses a archives once their bodies are
+// read to the end: for the requests that pass through no sink (robots.txt).
+// A response not read whole is not archived.
+func (a *Archiver) Transport(rt http.RoundTripper) http.RoundTripper {
+	return archivingTransport{rt, a}
+}
+
+type archivingTransport struct {
+	rt http.RoundTripper
+	a  *Archiver
+}
+
+func (t archivingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.rt.RoundTrip(req)
 	if err != nil {
-		return p, fmt.Errorf("archiving: %w", err)
+		return resp, err
 	}
-	res, err := b.s.w.Write(warc.Capture{
-		URL:     b.url,
-		Date:    ex.Start,
-		IP:      ex.RemoteIP,
-		Request: func() (io.Reader, error) { return bytes.NewReader(req), nil }, RequestLen: int64(len(req)),
-		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
-		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
-	})
-	if err != nil {
-		return p, fmt.Errorf("archiving: %w", err)
+	orig := *resp // as RawExchange knows it
+	d := &digester{r: resp.Body, h: warc.NewHash()}
+	resp.Body = &archivedBody{digester: d, done: func() { t.a.archive(&orig, req.URL.String(), d) }}
+	return resp, nil
+}
+
+// archivedBody archives its exchange when it is read to the end.
+type archivedBody struct {
+	*digester
+	done func()
+	once bool
+}
+
+func (b *archivedBody) Read(p []byte) (int, error) {
+	n, err := b.digester.Read(p)
+	if err == io.EOF && !b.once {
+		b.once = true
+		b.done()
 	}
-	b.s.records.Add(1)
-	if res.Revisit {
-		b.s.revisits.Add(1)
-	}
-	return p, nil
+	return n, err
 }
 
 // request returns the request as sent, the values of its secret headers
 // replaced by [redacted].
-func (s *Sink) request(sp *fetch.Spool) ([]byte, error) {
+func (a *Archiver) request(sp *fetch.Spool) ([]byte, error) {
 	r, err := sp.Reader()
 	if err != nil {
 		return nil, err
@@ -124,12 +171,12 @@ func (s *Sink) request(sp *fetch.Spool) ([]byte, error) {
 		return nil, err
 	}
 	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 || s.redact == nil {
+	if end < 0 || a.redact == nil {
 		return raw, nil
 	}
 	lines := bytes.Split(raw[:end], []byte("\r\n"))
 	for i, l := range lines[1:] {
-		if k, _, ok := bytes.Cut(l, []byte(":")); ok && s.redact.Secret(string(bytes.TrimSpace(k))) {
+		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.Secret(string(bytes.TrimSpace(k))) {
 			lines[i+1] = append(append([]byte(nil), k...), ": "+fetch.Redacted...)
 		}
 	}
@@ -152,3 +199,13 @@ func (d *digester) Read(p []byte) (int, error) {
 }
 
 func (d *digester) Close() error { return d.r.Close() }
+
+// Info returns the fields of a job's warcinfo records: its job file, user
+// agent, robots policy and what it does.
+func Info(job, userAgent string, ignoreRobots bool, description string) [][2]string {
+	robots := "obey"
+	if ignoreRobots {
+		robots = "ignore"
+	}
+	return [][2]string{{"isPartOf", job}, {"http-header-user-agent", userAgent}, {"robots", robots}, {"description", description}}
+}

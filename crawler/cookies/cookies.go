@@ -78,6 +78,23 @@ func key(u *url.URL, c *http.Cookie) string {
 	return domain + "\x00" + path + "\x00" + c.Name
 }
 
+// accepted reports whether the jar takes c from u: a Domain attribute
+// must cover u's host and be no public suffix (as the jar decides).
+func accepted(u *url.URL, c *http.Cookie) bool {
+	if c.Domain == "" {
+		return true
+	}
+	d := strings.TrimPrefix(strings.ToLower(c.Domain), ".")
+	host := strings.ToLower(u.Hostname())
+	if host != d && !strings.HasSuffix(host, "."+d) {
+		return false
+	}
+	if ps, _ := publicsuffix.PublicSuffix(d); ps == d {
+		return host == d
+	}
+	return true
+}
+
 // SetCookies implements http.CookieJar.
 func (j *Jar) SetCookies(u *url.URL, cs []*http.Cookie) {
 	j.jar.SetCookies(u, cs)
@@ -85,6 +102,9 @@ func (j *Jar) SetCookies(u *url.URL, cs []*http.Cookie) {
 	now := time.Now()
 	j.mu.Lock()
 	for _, c := range cs {
+		if !accepted(u, c) {
+			continue // the jar refused it: not kept either
+		}
 		if c.MaxAge > 0 { // kept as a date: a resumed job must not extend it
 			cc := *c
 			cc.Expires, cc.MaxAge = now.Add(time.Duration(c.MaxAge)*time.Second), 0

@@ -225,6 +225,14 @@ type Summary struct {
 
 // Summarize reads every record and counts them.
 func (s *Store) Summarize() (*Summary, error) {
+	if sum, ok, err := s.summaryFromTallies(); ok || err != nil {
+		return sum, err
+	}
+	return s.scanSummary()
+}
+
+// scanSummary makes the Summary by reading every record.
+func (s *Store) scanSummary() (*Summary, error) {
 	sum := &Summary{ByStatus: map[int]int{}, Skipped: map[Skip]int{}, Hosts: map[string]int{}, Errors: map[string]int{},
 		Items: map[string]int{}, ExtractErrors: map[string]int{}}
 	var first, last = "", ""

@@ -231,7 +231,13 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 		}
 		err = s.file.Update(func(tx *jobfile.Tx) error {
 			recs, items := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
+			t := newTally() // extraction errors change
 			for _, p := range pages {
+				var old Record
+				if v := recs.Get(p.key); v != nil && json.Unmarshal(v, &old) == nil {
+					t.add(&old, -1)
+					t.add(p.rec, 1)
+				}
 				if err := recs.Put(p.key, p.data); err != nil {
 					return err
 				}
@@ -239,7 +245,7 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 					return err
 				}
 			}
-			return nil
+			return t.apply(tx.Bucket(jobfile.StoreMeta))
 		})
 		if err != nil {
 			return n, fmt.Errorf("store: %w", err)

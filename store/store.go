@@ -131,6 +131,12 @@ func Open(path string, opts *Options) (*Store, error) {
 	}
 	s := New(f)
 	s.owns = true
+	if opts == nil || !opts.ReadOnly {
+		if err := s.ensureTallies(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -253,6 +259,7 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 	}
 	recs.FillPercent, bodies.FillPercent, items.FillPercent = 1, 1, 1 // append-only
 	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
+	t := newTally()
 	for _, p := range pages {
 		if p.Record.SHA256 != "" && p.Record.File == "" {
 			sum, err := hex.DecodeString(p.Record.SHA256)
@@ -296,13 +303,22 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 			return err
 		}
 		uk := p.Record.key()
-		if urls.Get(uk) == nil {
+		if old := urls.Get(uk); old == nil {
 			count++
+		} else if err := t.replaced(recs, items, bytes.Clone(old)); err != nil {
+			return err
 		}
 		if err := urls.Put(uk, key); err != nil {
 			return err
 		}
 		total += uint64(p.Record.Length)
+		t.add(&p.Record, 1)
+		if p.Record.Failed() {
+			t.failAdd = append(t.failAdd, key)
+		}
+	}
+	if err := t.apply(meta); err != nil {
+		return err
 	}
 	if err := putUint(meta, keyCount, count); err != nil {
 		return err

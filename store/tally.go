@@ -1,0 +1,277 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/trawl-dev/trawl/internal/jobfile"
+)
+
+// Tallies: the counts "trawl stats" prints are kept in the store's meta
+// bucket and moved with every record saved (PutTx), so that a job of
+// millions of records is summarised without reading them. Each count is a
+// key under "t/": scalars (t/records, t/failed, …), and one key a status,
+// skip reason, host, error kind and extraction error kind; t/fail/KEY
+// names the first failed records. A record saved again for its URL takes
+// its old one's counts away.
+
+var (
+	tallyPrefix = []byte("t/")
+	keyValid    = []byte("t/valid") // the tallies cover every record
+	keyFirst    = []byte("t/first")
+	keyLast     = []byte("t/last")
+	failPrefix  = []byte("t/fail/")
+)
+
+// maxFailures is how many failed records the tallies name.
+const maxFailures = 20
+
+// tally is a change to the tallies.
+type tally struct {
+	d           map[string]int64
+	first, last int64 // unix nanoseconds of the earliest and latest fetch seen
+	failAdd     [][]byte
+	failDrop    [][]byte
+}
+
+func newTally() *tally { return &tally{d: make(map[string]int64)} }
+
+// add counts r (sign 1) or takes it away (sign -1).
+func (t *tally) add(r *Record, sign int64) {
+	t.d["t/records"] += sign
+	t.d["t/bytes"] += sign * r.Length
+	t.d["t/attempts"] += sign * int64(r.Attempts)
+	if r.Skipped != "" {
+		t.d["t/skip/"+string(r.Skipped)] += sign
+	} else {
+		t.d["t/status/"+strconv.Itoa(r.Status)] += sign
+	}
+	if u, err := url.Parse(r.URL); err == nil {
+		t.d["t/host/"+u.Host] += sign
+	}
+	if r.Error != "" {
+		t.d["t/err/"+ErrorKind(r.Error)] += sign
+	}
+	if r.ExtractError != "" {
+		t.d["t/xerr/"+ErrorKind(r.ExtractError)] += sign
+	}
+	if r.Failed() {
+		t.d["t/failed"] += sign
+	}
+	if sign > 0 && !r.FetchedAt.IsZero() {
+		ts := r.FetchedAt.UnixNano()
+		if t.first == 0 || ts < t.first {
+			t.first = ts
+		}
+		if ts > t.last {
+			t.last = ts
+		}
+	}
+}
+
+// apply writes the change to meta.
+func (t *tally) apply(meta *bolt.Bucket) error {
+	for k, d := range t.d {
+		if d == 0 {
+			continue
+		}
+		key := []byte(k)
+		v := int64(getUint(meta, key)) + d
+		var err error
+		if v <= 0 {
+			err = meta.Delete(key)
+		} else {
+			err = putUint(meta, key, uint64(v))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if t.first != 0 {
+		if old := int64(getUint(meta, keyFirst)); old == 0 || t.first < old {
+			if err := putUint(meta, keyFirst, uint64(t.first)); err != nil {
+				return err
+			}
+		}
+		if t.last > int64(getUint(meta, keyLast)) {
+			if err := putUint(meta, keyLast, uint64(t.last)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range t.failDrop {
+		if err := meta.Delete(append(bytes.Clone(failPrefix), k...)); err != nil {
+			return err
+		}
+	}
+	n := 0
+	c := meta.Cursor()
+	for k, _ := c.Seek(failPrefix); k != nil && bytes.HasPrefix(k, failPrefix); k, _ = c.Next() {
+		n++
+	}
+	for _, k := range t.failAdd {
+		if n >= maxFailures {
+			break
+		}
+		if err := meta.Put(append(bytes.Clone(failPrefix), k...), []byte{1}); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
+}
+
+// replaced takes the record at old (superseded by a newer one of its URL)
+// out of the tallies, and drops its items.
+func (t *tally) replaced(recs, items *bolt.Bucket, old []byte) error {
+	v := recs.Get(old)
+	if v == nil {
+		return nil
+	}
+	var r Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return fmt.Errorf("%w: record %x: %v", ErrDamaged, old, err)
+	}
+	t.add(&r, -1)
+	t.failDrop = append(t.failDrop, bytes.Clone(old))
+	var dead [][]byte
+	c := items.Cursor()
+	for k, _ := c.Seek(old); k != nil && bytes.HasPrefix(k, old) && len(k) == len(old)+4; k, _ = c.Next() {
+		dead = append(dead, bytes.Clone(k))
+	}
+	for _, k := range dead {
+		if err := items.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureTallies makes the tallies cover every record: a job made before
+// they existed is counted once, here.
+func (s *Store) ensureTallies() error {
+	valid := false
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
+			valid = meta.Get(keyValid) != nil
+		}
+		return nil
+	})
+	if err != nil || valid {
+		return err
+	}
+	return s.file.Update(func(tx *jobfile.Tx) error {
+		meta := tx.Bucket(jobfile.StoreMeta)
+		c := meta.Cursor()
+		var old [][]byte
+		for k, _ := c.Seek(tallyPrefix); k != nil && bytes.HasPrefix(k, tallyPrefix); k, _ = c.Next() {
+			old = append(old, bytes.Clone(k))
+		}
+		for _, k := range old {
+			if err := meta.Delete(k); err != nil {
+				return err
+			}
+		}
+		t := newTally()
+		err := eachLatest(tx, nil, func(key []byte, r *Record) error {
+			t.add(r, 1)
+			if r.Failed() && len(t.failAdd) < maxFailures {
+				t.failAdd = append(t.failAdd, bytes.Clone(key))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := t.apply(meta); err != nil {
+			return err
+		}
+		return meta.Put(keyValid, []byte{1})
+	})
+}
+
+// summaryFromTallies reads the Summary the tallies keep; ok is false when
+// they do not cover the job (a job of an older trawl opened read-only).
+func (s *Store) summaryFromTallies() (sum *Summary, ok bool, err error) {
+	sum = &Summary{ByStatus: map[int]int{}, Skipped: map[Skip]int{}, Hosts: map[string]int{}, Errors: map[string]int{},
+		Items: map[string]int{}, ExtractErrors: map[string]int{}}
+	err = s.file.View(func(tx *jobfile.Tx) error {
+		meta, recs, items := tx.Bucket(jobfile.StoreMeta), tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
+		if meta == nil || meta.Get(keyValid) == nil {
+			return nil
+		}
+		ok = true
+		c := meta.Cursor()
+		for k, v := c.Seek(tallyPrefix); k != nil && bytes.HasPrefix(k, tallyPrefix); k, v = c.Next() {
+			name, n := string(k[2:]), 0
+			if len(v) == 8 {
+				n = int(binary.BigEndian.Uint64(v))
+			}
+			switch kind, rest, _ := cut(name); kind {
+			case "records":
+				sum.Records = n
+			case "bytes":
+				sum.Bytes = int64(n)
+			case "attempts":
+				sum.Attempts = n
+			case "failed":
+				sum.Failed = n
+			case "first":
+				sum.First = time.Unix(0, int64(n)).UTC().Format(time.RFC3339)
+			case "last":
+				sum.Last = time.Unix(0, int64(n)).UTC().Format(time.RFC3339)
+				first := int64(getUint(meta, keyFirst))
+				sum.Span = float64(int64(n)-first) / 1e9
+			case "status":
+				code, _ := strconv.Atoi(rest)
+				sum.ByStatus[code] = n
+			case "skip":
+				sum.Skipped[Skip(rest)] = n
+			case "host":
+				sum.Hosts[rest] = n
+			case "err":
+				sum.Errors[rest] = n
+			case "xerr":
+				sum.ExtractErrors[rest] = n
+			case "fail":
+				if v := recs.Get([]byte(rest)); v != nil {
+					r := new(Record)
+					if err := json.Unmarshal(v, r); err != nil {
+						return fmt.Errorf("%w: record %x: %v", ErrDamaged, rest, err)
+					}
+					sum.Failures = append(sum.Failures, r)
+				}
+			}
+		}
+		if items == nil {
+			return nil
+		}
+		return items.ForEach(func(_, v []byte) error {
+			var it struct {
+				Type string `json:"type"`
+			}
+			if json.Unmarshal(v, &it) == nil {
+				sum.Items[it.Type]++
+			}
+			return nil
+		})
+	})
+	return sum, ok, err
+}
+
+// cut splits a tally name "kind/rest".
+func cut(name string) (kind, rest string, ok bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' {
+			return name[:i], name[i+1:], true
+		}
+	}
+	return name, "", false
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/internal/jobfile"
+)
+
+// The summary the tallies keep is the one a scan of every record makes:
+// with pages saved again, failures, skips, items and a re-extraction; and
+// a job without tallies gets them when opened for writing.
+func TestTalliesMatchScan(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "job.db")
+	st, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	put := func(recs ...Record) {
+		t.Helper()
+		var pages []*Page
+		for i, r := range recs {
+			r.FetchedAt = at.Add(time.Duration(i) * time.Second)
+			var items []Item
+			if r.Status == 200 {
+				items = []Item{{Type: "book", URL: r.URL, Fields: map[string]any{"n": i}}}
+			}
+			p, err := st.NewPage(r, []byte("body of "+r.URL), items...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages = append(pages, p)
+		}
+		if err := st.Put(pages...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first []Record
+	for i := range 40 {
+		r := Record{URL: fmt.Sprintf("http://h%d.test/%d", i%3, i), Status: 200, Attempts: 1, Length: int64(100 + i)}
+		switch i % 5 {
+		case 1:
+			r.Status, r.Error = 503, "HTTP 503"
+		case 2:
+			r.Status, r.Error = 0, "dial tcp: connection refused"
+		case 3:
+			r.Skipped, r.Status = SkipRobots, 0
+		}
+		first = append(first, r)
+	}
+	put(first...)
+	// Some pages again (--retry-failed, or a lease lost): now answered.
+	put(Record{URL: "http://h1.test/1", Status: 200, Attempts: 2, Length: 7}, Record{URL: "http://h2.test/2", Status: 404, Attempts: 1})
+	check := func(when string) {
+		t.Helper()
+		fromTallies, ok, err := st.summaryFromTallies()
+		if err != nil || !ok {
+			t.Fatalf("%s: tallies: %v, %v", when, ok, err)
+		}
+		scan, err := st.scanSummary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fromTallies.Failures) != len(scan.Failures) {
+			t.Errorf("%s: %d failures named, the scan %d", when, len(fromTallies.Failures), len(scan.Failures))
+		}
+		fromTallies.Failures, scan.Failures = nil, nil
+		if !reflect.DeepEqual(fromTallies, scan) {
+			t.Errorf("%s:\n tallies %+v\n scan    %+v", when, fromTallies, scan)
+		}
+	}
+	check("after saving")
+	_, err = st.RewriteItems(context.Background(), func(r *Record, body []byte) ([]Item, error) {
+		if bytes.Contains(body, []byte("h0")) {
+			return nil, errors.New("no books here")
+		}
+		return []Item{{Type: "page", URL: r.URL}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after re-extraction")
+	// As a job of an older trawl: no tallies. Read-only, it is scanned;
+	// opened for writing, it is counted once.
+	err = st.file.Update(func(tx *jobfile.Tx) error {
+		meta := tx.Bucket(jobfile.StoreMeta)
+		var keys [][]byte
+		c := meta.Cursor()
+		for k, _ := c.Seek(tallyPrefix); k != nil && bytes.HasPrefix(k, tallyPrefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			meta.Delete(k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := st.scanSummary()
+	st.Close()
+	ro, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ro.Summarize(); err != nil || got.Records != want.Records {
+		t.Errorf("read-only summary of a job without tallies: %v, %v", got, err)
+	}
+	ro.Close()
+	if st, err = Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	check("after counting an old job")
+}

@@ -24,6 +24,10 @@ crawl it into a job file, and show what was stored.
 
   --pages N     pages on the demo site (default 1000)
   --job PATH    job file (default: a new file in a temporary directory)
+  --serve ADDR  only serve the site at ADDR (e.g. 127.0.0.1:8080) until
+                interrupted: a loopback site for trying trawl, and for the
+                bench commands in .ci/
+  --size BYTES  bytes a page (default 8192)
   -q, --quiet   print only the summary
 `
 
@@ -33,6 +37,8 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	pages := fs.Int("pages", 1000, "pages on the demo site")
 	job := fs.String("job", "", "job file")
 	quiet := fs.BoolP("quiet", "q", false, "quiet")
+	serve := fs.String("serve", "", "only serve the site at this address")
+	pageSize := fs.Int("size", 8<<10, "bytes a page")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,8 +46,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usagef("demo takes no arguments")
 	}
-	if *pages < 1 {
-		return usagef("--pages must be at least 1")
+	if *pages < 1 || *pageSize < 0 {
+		return usagef("--pages must be at least 1, --size not negative")
+	}
+	site := testsite.New(*pages)
+	site.PageSize = *pageSize
+	if *serve != "" {
+		return serveDemo(ctx, *serve, site, stderr)
 	}
 	if *job == "" {
 		dir, err := os.MkdirTemp("", "trawl-demo-")
@@ -54,7 +65,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo site: %w", err)
 	}
-	site := testsite.New(*pages)
 	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -87,5 +97,20 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 	fmt.Fprintf(stdout, "\nthe server received %d requests for %d pages.\n", site.Total(), *pages)
 	fmt.Fprintf(stdout, "next:      trawl stats %s\n           trawl export %s | head -c 600\n", *job, *job)
+	return nil
+}
+
+// serveDemo serves site at addr until ctx ends.
+func serveDemo(ctx context.Context, addr string, site *testsite.Site, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usagef("--serve %s: %v", addr, err)
+	}
+	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
+	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Fprintf(stderr, "trawl demo: serving %d pages at http://%s/p/0 … /p/%d (Ctrl-C to stop)\n", site.Pages, ln.Addr(), site.Pages-1)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }

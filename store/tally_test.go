@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -119,4 +120,39 @@ func TestTalliesMatchScan(t *testing.T) {
 	}
 	defer st.Close()
 	check("after counting an old job")
+}
+
+// Check finds a record that is not well-formed, wherever it is; once it
+// has, the job takes no more writes.
+func TestCheck(t *testing.T) {
+	for _, seq := range []uint64{1, 50, 100} {
+		st, err := Open(filepath.Join(t.TempDir(), "job.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pages []*Page
+		for i := range 100 {
+			p, _ := st.NewPage(Record{URL: fmt.Sprintf("http://h/%d", i), Status: 200}, nil)
+			pages = append(pages, p)
+		}
+		if err := st.Put(pages...); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Check(); err != nil {
+			t.Fatalf("Check of a sound job: %v", err)
+		}
+		err = st.file.Update(func(tx *jobfile.Tx) error {
+			return tx.Bucket(jobfile.Records).Put(binary.BigEndian.AppendUint64(nil, seq), []byte(`{"url":"ht`))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Check(); !errors.Is(err, ErrDamaged) {
+			t.Errorf("record %d cut: Check = %v, want ErrDamaged", seq, err)
+		}
+		if err := st.Put(pages[0]); !errors.Is(err, ErrDamaged) {
+			t.Errorf("a write after Check found damage: %v, want ErrDamaged", err)
+		}
+		st.Close()
+	}
 }

@@ -213,6 +213,9 @@ func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if err := st.Check(); err != nil {
+		return err
+	}
 	s, err := st.Summarize()
 	if err != nil {
 		return err

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/trawl-dev/trawl/internal/testsite"
 )
 
 // sitemapSite has pages no link reaches: only its sitemaps list them. Its
@@ -21,14 +21,11 @@ import (
 type sitemapSite struct {
 	url  string
 	bomb []byte
-	mu   sync.Mutex
-	hits map[string]int
+	hits testsite.Counter
 }
 
 func (s *sitemapSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.hits[r.URL.Path]++
-	s.mu.Unlock()
+	s.hits.Add(r.URL.Path)
 	gz := func(body string) []byte {
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)
@@ -71,7 +68,7 @@ func (s *sitemapSite) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestSitemaps(t *testing.T) {
-	s := &sitemapSite{hits: map[string]int{}, bomb: gzipBomb()}
+	s := &sitemapSite{bomb: gzipBomb()}
 	srv := httptest.NewUnstartedServer(s)
 	s.url = "http://" + srv.Listener.Addr().String()
 	srv.Start()
@@ -81,9 +78,7 @@ func TestSitemaps(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	s.mu.Lock()
-	hits := maps.Clone(s.hits)
-	s.mu.Unlock()
+	hits := s.hits.Hits()
 	for _, p := range []string{"/maps/hidden/1", "/maps/hidden/2", "/maps/hidden/3", "/maps/sub/ok", "/maps/private-not"} {
 		if hits[p] != 1 {
 			t.Errorf("%s, listed only in a sitemap, requested %d times", p, hits[p])

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,8 +21,7 @@ type Archive struct {
 	// Delay is how long each page takes to answer.
 	Delay time.Duration
 
-	mu   sync.Mutex
-	hits map[string]int
+	hits Counter
 }
 
 // Same is the body of the three images with identical bytes.
@@ -31,12 +29,7 @@ var Same = []byte("\x89PNG\r\n\x1a\n-the-same-image-bytes-under-three-urls")
 
 // ServeHTTP implements http.Handler.
 func (a *Archive) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mu.Lock()
-	if a.hits == nil {
-		a.hits = make(map[string]int)
-	}
-	a.hits[r.URL.Path]++
-	a.mu.Unlock()
+	a.hits.Add(r.URL.Path)
 	p := r.URL.Path
 	switch {
 	case p == "/robots.txt":
@@ -95,12 +88,4 @@ func (a *Archive) page(w http.ResponseWriter, n int) {
 }
 
 // Hits returns how many requests each path received.
-func (a *Archive) Hits() map[string]int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[string]int, len(a.hits))
-	for k, v := range a.hits {
-		out[k] = v
-	}
-	return out
-}
+func (a *Archive) Hits() map[string]int { return a.hits.Hits() }

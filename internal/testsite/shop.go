@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,37 +17,27 @@ type Shop struct {
 	PerPage int
 	Delay   time.Duration // before each answer but robots.txt
 
-	mu   sync.Mutex
-	hits map[string]int
+	hits Counter // robots.txt aside
 }
 
 // NewShop returns a shop of n items, perPage a list page.
 func NewShop(n, perPage int) *Shop {
-	return &Shop{Items: n, PerPage: perPage, hits: make(map[string]int)}
+	return &Shop{Items: n, PerPage: perPage}
 }
 
 // Lists returns how many list pages the shop has.
 func (s *Shop) Lists() int { return (s.Items + s.PerPage - 1) / s.PerPage }
 
 // ItemName, ItemPrice and ItemTags are what item i's page shows.
-func ItemName(i int) string    { return fmt.Sprintf("Widget %d", i) }
-func ItemPrice(i int) float64  { return float64(i) + 0.99 }
-func ItemTags(i int) []string  { return []string{"widgets", "size-" + strconv.Itoa(i%3)} }
-func ItemImage(i int) string   { return fmt.Sprintf("/img/%d.jpg", i) }
-func itemPath(i int) string    { return fmt.Sprintf("/shop/item/%d", i) }
-func listPath(k int) string    { return fmt.Sprintf("/shop/list/%d", k) }
-func (s *Shop) count(p string) { s.mu.Lock(); s.hits[p]++; s.mu.Unlock() }
+func ItemName(i int) string   { return fmt.Sprintf("Widget %d", i) }
+func ItemPrice(i int) float64 { return float64(i) + 0.99 }
+func ItemTags(i int) []string { return []string{"widgets", "size-" + strconv.Itoa(i%3)} }
+func ItemImage(i int) string  { return fmt.Sprintf("/img/%d.jpg", i) }
+func itemPath(i int) string   { return fmt.Sprintf("/shop/item/%d", i) }
+func listPath(k int) string   { return fmt.Sprintf("/shop/list/%d", k) }
 
 // Hits returns how many requests each path received, robots.txt aside.
-func (s *Shop) Hits() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]int, len(s.hits))
-	for k, v := range s.hits {
-		m[k] = v
-	}
-	return m
-}
+func (s *Shop) Hits() map[string]int { return s.hits.Hits() }
 
 // Requests returns how many requests the shop received, robots.txt aside.
 func (s *Shop) Requests() int {
@@ -64,7 +53,7 @@ func (s *Shop) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	s.count(r.URL.Path)
+	s.hits.Add(r.URL.Path)
 	if s.Delay > 0 {
 		select {
 		case <-time.After(s.Delay):

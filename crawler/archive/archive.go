@@ -137,9 +137,8 @@ func (t archivingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err != nil {
 		return resp, err
 	}
-	orig := *resp // as RawExchange knows it
 	d := &digester{r: resp.Body, h: warc.NewHash()}
-	resp.Body = &archivedBody{digester: d, done: func() { t.a.archive(&orig, req.URL.String(), d) }}
+	resp.Body = &archivedBody{digester: d, done: func() { t.a.archive(resp, req.URL.String(), d) }}
 	return resp, nil
 }
 
@@ -199,6 +198,9 @@ func (d *digester) Read(p []byte) (int, error) {
 }
 
 func (d *digester) Close() error { return d.r.Close() }
+
+// Unwrap returns the body it digests (see fetch.RawExchange).
+func (d *digester) Unwrap() io.ReadCloser { return d.r }
 
 // Info returns the fields of a job's warcinfo records: its job file, user
 // agent, robots policy and what it does.

@@ -65,6 +65,9 @@ type slowBody struct {
 	l   *rate.Limiter
 }
 
+// Unwrap returns the body it slows (see RawExchange).
+func (b *slowBody) Unwrap() io.ReadCloser { return b.ReadCloser }
+
 func (b *slowBody) Read(p []byte) (int, error) {
 	if len(p) > b.l.Burst() {
 		p = p[:b.l.Burst()]

@@ -44,17 +44,24 @@ func (e *Exchange) Close() {
 
 // RawExchange returns the exchange that carried resp, once resp's body
 // has been read to its end: nil for a response of a transport that does
-// not record, or one whose body was not read whole.
+// not record, or one whose body was not read whole. A body that wraps
+// another (rate limits, digests) is seen through if it has an Unwrap
+// method returning the body it wraps.
 func RawExchange(resp *http.Response) *Exchange {
 	body := resp.Body
-	if sb, ok := body.(*slowBody); ok {
-		body = sb.ReadCloser
+	for {
+		switch b := body.(type) {
+		case *recordedBody:
+			if !b.eof {
+				return nil
+			}
+			return b.ex
+		case interface{ Unwrap() io.ReadCloser }:
+			body = b.Unwrap()
+		default:
+			return nil
+		}
 	}
-	rb, ok := body.(*recordedBody)
-	if !ok || !rb.eof {
-		return nil
-	}
-	return rb.ex
 }
 
 // recordConn is a connection that spools what crosses it, exchange by

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/trawl-dev/trawl/store/warc"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,21 +24,11 @@ type authSites struct {
 func newAuthSites(t *testing.T, token string) *authSites {
 	t.Helper()
 	s := &authSites{got: map[string][]string{}}
-	serve := func(ip string, h http.HandlerFunc) string {
-		ln, err := net.Listen("tcp", ip+":0")
-		if err != nil {
-			t.Skipf("loopback %s: %v", ip, err)
-		}
-		srv := &http.Server{Handler: h}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-		return "http://" + ln.Addr().String()
-	}
-	s.b = serve("127.0.0.2", func(w http.ResponseWriter, r *http.Request) {
+	s.b = serveOn(t, "127.0.0.2", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.note("b", r)
 		fmt.Fprint(w, "<html><body>landing</body></html>")
-	})
-	s.a = serve("127.0.0.1", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.a = serveOn(t, "127.0.0.1", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.note("a", r)
 		switch {
 		case r.URL.Path == "/robots.txt":
@@ -52,7 +41,7 @@ func newAuthSites(t *testing.T, token string) *authSites {
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprint(w, `<html><body><a href="/page">page</a><a href="/away">away</a></body></html>`)
 		}
-	})
+	}))
 	return s
 }
 

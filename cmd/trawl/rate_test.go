@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -53,16 +52,7 @@ func TestRateLimit(t *testing.T) {
 	for i := range 4 {
 		site := testsite.New(20)
 		site.Links = 3
-		srv := httptest.NewUnstartedServer(st.wrap(site))
-		srv.Listener.Close()
-		ln, err := listenOn(i + 1)
-		if err != nil {
-			t.Skip(err)
-		}
-		srv.Listener = ln
-		srv.Start()
-		defer srv.Close()
-		urls = append(urls, srv.URL+"/p/0")
+		urls = append(urls, serveOn(t, "127.0.0."+strconv.Itoa(i+1), st.wrap(site))+"/p/0")
 	}
 	dir := t.TempDir()
 	r := trawl(t, dir, "", append([]string{"crawl", "--job", "r.db", "--rate", "20", "-c", "16", "--per-host", "4", "--auto-throttle=false"}, urls...)...)
@@ -108,10 +98,4 @@ func TestLimitRate(t *testing.T) {
 	if el := time.Since(start); r.code != 0 || el < 2500*time.Millisecond {
 		t.Errorf("600 KB at --limit-rate 200KB: exit %d after %v, want 0 after 2.5 s or more\n%s", r.code, el, r.stderr)
 	}
-}
-
-// listenOn listens on a free port of loopback host 127.0.0.n (each n a
-// host of its own on Linux).
-func listenOn(n int) (net.Listener, error) {
-	return net.Listen("tcp", "127.0.0."+strconv.Itoa(n)+":0")
 }

@@ -36,21 +36,28 @@ func newHostSites(t testing.TB, n, pages int, delay time.Duration) *hostSites {
 	t.Helper()
 	hs := &hostSites{inflight: make([]atomic.Int32, n), peak: make([]int32, n)}
 	for i := range n {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", i+1))
-		if err != nil {
-			t.Skipf("loopback host 127.0.0.%d: %v (Linux serves all of 127/8)", i+1, err)
-		}
 		site := testsite.New(pages)
 		site.Delay = delay
 		site.Links = 4
 		site.PageSize = 2 << 10
-		srv := &http.Server{Handler: hs.count(i, site)}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
 		hs.sites = append(hs.sites, site)
-		hs.urls = append(hs.urls, "http://"+ln.Addr().String())
+		hs.urls = append(hs.urls, serveOn(t, fmt.Sprintf("127.0.0.%d", i+1), hs.count(i, site)))
 	}
 	return hs
+}
+
+// serveOn serves h on a free port of loopback address ip (127.0.0.1,
+// 127.0.0.2, …: separate hosts on Linux) until t ends, and returns its URL.
+func serveOn(t testing.TB, ip string, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("loopback host %s: %v (Linux serves all of 127/8)", ip, err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 func (hs *hostSites) count(i int, h http.Handler) http.Handler {

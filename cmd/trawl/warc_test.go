@@ -54,6 +54,7 @@ func checkWARCs(t *testing.T, dir string, st *store.Store) archived {
 		}
 		r := warc.NewReader(f)
 		first := true
+		var req *warc.Record // the request record before, awaiting its response
 		for {
 			rec, err := r.Next()
 			if err == io.EOF {
@@ -65,6 +66,17 @@ func checkWARCs(t *testing.T, dir string, st *store.Store) archived {
 			a.records++
 			checkRecord(t, path, rec, first, st, &a)
 			first = false
+			switch rec.Type() {
+			case "request":
+				req = rec
+			case "response", "revisit":
+				if req == nil || rec.Header.Get("WARC-Concurrent-To") != req.Header.Get("WARC-Record-ID") ||
+					req.Header.Get("WARC-Concurrent-To") != rec.Header.Get("WARC-Record-ID") ||
+					req.Header.Get("WARC-Target-URI") != rec.Header.Get("WARC-Target-URI") {
+					t.Errorf("%s: the %s of %s is not linked to its request by WARC-Concurrent-To", filepath.Base(path), rec.Type(), rec.Header.Get("WARC-Target-URI"))
+				}
+				req = nil
+			}
 		}
 		f.Close()
 	}

@@ -89,6 +89,7 @@ type Crawler struct {
 	state        politeness.State
 	sink         fetch.Sink
 	extractor    page.Extractor // nil: no items, every link
+	known        *links.Known   // links handed on, when extractor is nil
 	policy       *politeness.Policy
 	fetcher      *fetch.Fetcher
 	scope        *scope.Scope
@@ -120,6 +121,9 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
+	}
+	if c.extractor == nil {
+		c.known = links.NewKnown()
 	}
 	c.redactor = fetch.NewRedactor(cfg.Redact)
 	c.secrets = fetch.NewSecrets(c.redactor)
@@ -549,7 +553,7 @@ func (c *Crawler) fetched(l frontier.Lease, req fetch.Request, r *fetch.Response
 			found = c.requisites(depth, r, true)
 		default:
 			var outlinks []string
-			items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(r)
+			items, outlinks, rec.LinksTruncated, rec.ExtractError = c.extract(depth, r)
 			found = append(c.follow(depth, outlinks), c.requisites(depth, r, false)...)
 			rec.Lastmod = c.lastmods.Take(l.URL)
 		}
@@ -597,7 +601,7 @@ func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, req fetch.Req
 
 // extract returns the items and links of a 2xx response: the Extractor's
 // when the job has one, else every link when links are followed.
-func (c *Crawler) extract(r *fetch.Response) (items []store.Item, found []string, cut bool, xerr string) {
+func (c *Crawler) extract(depth int, r *fetch.Response) (items []store.Item, found []string, cut bool, xerr string) {
 	if r.Status < 200 || r.Status > 299 {
 		return nil, nil, false, ""
 	}
@@ -605,14 +609,18 @@ func (c *Crawler) extract(r *fetch.Response) (items []store.Item, found []string
 	if err != nil {
 		return nil, nil, false, ""
 	}
-	p := page.New(base, r.ContentType, r.Payload.Data, r.Start.UTC())
-	p.Status, p.Header = r.Status, r.Header
 	if c.extractor == nil {
-		if c.cfg.Follow {
-			found, cut = p.LinksN(c.cfg.MaxLinks)
+		// Links already handed on from another page are left out here,
+		// unresolved: only while the page's links are followed, so that
+		// a link first seen beyond the depth limit is queued when seen
+		// again nearer.
+		if c.following(depth) && links.IsHTML(r.ContentType, r.Payload.Data) {
+			found, cut = links.ExtractN(base, r.ContentType, r.Payload.Data, c.cfg.MaxLinks, c.known)
 		}
 		return nil, found, cut, ""
 	}
+	p := page.New(base, r.ContentType, r.Payload.Data, r.Start.UTC())
+	p.Status, p.Header = r.Status, r.Header
 	items, found, err = c.extractor.Extract(p)
 	if err != nil {
 		xerr = err.Error()
@@ -631,7 +639,7 @@ func (c *Crawler) extract(r *fetch.Response) (items []store.Item, found []string
 // scope, not traps, within the depth limit. (The frontier applies the
 // host budgets.)
 func (c *Crawler) follow(depth int, links []string) []frontier.Request {
-	if !c.cfg.Follow || len(links) == 0 || (c.cfg.MaxDepth > 0 && depth >= c.cfg.MaxDepth) {
+	if !c.following(depth) || len(links) == 0 {
 		return nil
 	}
 	found := make([]frontier.Request, 0, len(links))
@@ -649,6 +657,11 @@ func (c *Crawler) follow(depth int, links []string) []frontier.Request {
 	}
 	c.stats.dropped(offsite, traps)
 	return found
+}
+
+// following reports whether the links of a page at depth are followed.
+func (c *Crawler) following(depth int) bool {
+	return c.cfg.Follow && (c.cfg.MaxDepth <= 0 || depth < c.cfg.MaxDepth)
 }
 
 // requisites returns what a fetched page (or, cssOnly, a fetched

@@ -43,15 +43,16 @@ func IsHTML(contentType string, body []byte) bool {
 // alternate, resolved against <base href> when the page has one. The body
 // is decoded to UTF-8 from its declared or sniffed charset first.
 func Extract(pageURL *url.URL, contentType string, body []byte) []string {
-	links, _ := ExtractN(pageURL, contentType, body, 0)
+	links, _ := ExtractN(pageURL, contentType, body, 0, nil)
 	return links
 }
 
 // ExtractN is Extract returning at most max links (0: no limit), and
 // whether the page had more. It stops reading the page once it has found
-// enough, so a page of a million links costs little.
-func ExtractN(pageURL *url.URL, contentType string, body []byte, max int) ([]string, bool) {
-	return scan(pageURL, contentType, body, max)
+// enough, so a page of a million links costs little. With known, it
+// leaves out the links known holds, and adds those it returns.
+func ExtractN(pageURL *url.URL, contentType string, body []byte, max int, known *Known) ([]string, bool) {
+	return scan(pageURL, contentType, body, max, known)
 }
 
 // Truncate returns the first max of links (0: all), and whether some were
@@ -63,44 +64,34 @@ func Truncate(links []string, max int) ([]string, bool) {
 	return links, false
 }
 
-// scan finds the links Extract returns with the HTML tokenizer
-// alone, building no tree: several times faster than parsing a document,
-// with the same results, since which elements and attributes there are
-// does not depend on how the parser would nest them.
-func scan(pageURL *url.URL, contentType string, body []byte, max int) ([]string, bool) {
-	z := html.NewTokenizer(decoded(contentType, body))
+// scan finds the links Extract returns by walking the page's start tags
+// (see tags), building no tree: several times faster than parsing a
+// document, with the same results, since which elements and attributes
+// there are does not depend on how the parser would nest them.
+func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Known) ([]string, bool) {
+	t := tags{b: decodedBytes(contentType, body)}
 	base := pageURL
 	baseSeen := false
 	frameset := false // <frame> counts only inside one, as the parser has it
 	var refs []string
 	more := false
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			break
-		}
-		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
-			continue
-		}
-		name, hasAttr := z.TagName()
-		if string(name) == "frameset" {
-			frameset = true
-		}
-		if !hasAttr {
-			continue
-		}
+	for !more && t.next() {
+		name := t.b[t.name.start:t.name.end]
 		var want string
-		switch string(name) {
-		case "a", "area", "link":
+		switch {
+		case lowerIs(name, "a"), lowerIs(name, "area"), lowerIs(name, "link"):
 			want = "href"
-		case "frame":
+		case lowerIs(name, "frameset"):
+			frameset = true
+			continue
+		case lowerIs(name, "frame"):
 			if !frameset {
 				continue
 			}
 			want = "src"
-		case "iframe":
+		case lowerIs(name, "iframe"):
 			want = "src"
-		case "base":
+		case lowerIs(name, "base"):
 			if baseSeen {
 				continue
 			}
@@ -108,50 +99,58 @@ func scan(pageURL *url.URL, contentType string, body []byte, max int) ([]string,
 		default:
 			continue
 		}
-		var ref, rel []byte
-		found := false
-		for more := true; more; {
-			var k, v []byte
-			k, v, more = z.TagAttr()
-			switch {
-			case !found && string(k) == want:
-				ref, found = v, true
-			case rel == nil && string(k) == "rel":
-				rel = v
-			}
-		}
+		ref, found := t.attr(want)
 		switch {
 		case !found:
-		case string(name) == "base":
+		case lowerIs(name, "base"):
 			baseSeen = true
 			if u, err := pageURL.Parse(strings.TrimSpace(string(ref))); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 				base = u
 			}
-		case string(name) == "link" && !relFollowed(string(rel)):
+		case lowerIs(name, "link"):
+			if rel, _ := t.attr("rel"); !relFollowed(string(rel)) {
+				continue
+			}
+			fallthrough
 		default:
 			refs = append(refs, string(ref))
 			if max > 0 && len(refs) >= 4*max { // enough, even with repeats
 				more = true
 			}
 		}
-		if more {
-			break
-		}
 	}
-	links, cut := Truncate(resolveAll(base, refs), max)
+	links, cut := resolve(base, refs, max, known)
 	return links, more || cut
 }
 
 // resolveAll returns the canonical http(s) URLs of refs against base, in
 // order, without repeats.
 func resolveAll(base *url.URL, refs []string) []string {
+	out, _ := resolve(base, refs, 0, nil)
+	return out
+}
+
+// resolve is resolveAll returning at most max URLs (0: no limit) and
+// whether there were more, leaving out those known holds and adding to it
+// those it returns.
+func resolve(base *url.URL, refs []string, max int, known *Known) ([]string, bool) {
 	b, err := frontier.ParseBase(base.String())
 	if err != nil {
-		return nil
+		return nil, false
+	}
+	var a against
+	if known != nil {
+		a = newAgainst(base)
 	}
 	var out []string
 	seen := make(map[string]struct{}, len(refs))
 	for _, ref := range refs {
+		var key uint64
+		if known != nil {
+			if key = known.key(&a, ref); known.has(key) {
+				continue
+			}
+		}
 		u, err := b.Resolve(ref)
 		if err != nil {
 			continue
@@ -159,10 +158,16 @@ func resolveAll(base *url.URL, refs []string) []string {
 		if _, dup := seen[u]; dup {
 			continue
 		}
+		if max > 0 && len(out) == max {
+			return out, true
+		}
 		seen[u] = struct{}{}
 		out = append(out, u)
+		if known != nil {
+			known.add(key)
+		}
 	}
-	return out
+	return out, false
 }
 
 // decoded returns body as UTF-8, decoded from its declared or sniffed
@@ -173,6 +178,16 @@ func decoded(contentType string, body []byte) io.Reader {
 		rd = enc.NewDecoder().Reader(rd)
 	}
 	return rd
+}
+
+// decodedBytes is body decoded as decoded does it.
+func decodedBytes(contentType string, body []byte) []byte {
+	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
+		if b, err := io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(body))); err == nil {
+			return b
+		}
+	}
+	return body
 }
 
 // Parse parses body as HTML, decoding it to UTF-8 from its declared or

@@ -70,6 +70,6 @@ func FuzzScanLinksMatchesDOM(f *testing.F) {
 }
 
 func scanAll(pageURL *url.URL, contentType string, body []byte) []string {
-	links, _ := scan(pageURL, contentType, body, 0)
+	links, _ := scan(pageURL, contentType, body, 0, nil)
 	return links
 }

@@ -81,7 +81,7 @@ func (p *Page) LinksN(max int) ([]string, bool) {
 		if !links.IsHTML(p.ContentType, p.Body) {
 			return nil, false
 		}
-		return links.ExtractN(p.URL, p.ContentType, p.Body, max)
+		return links.ExtractN(p.URL, p.ContentType, p.Body, max, nil)
 	}
 	if p.doc == nil {
 		return nil, false

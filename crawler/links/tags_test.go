@@ -88,7 +88,6 @@ func tokenizerScan(pageURL *url.URL, contentType string, body []byte, max int) (
 	return links, more || cut
 }
 
-
 // tagCases are pages where a tag walker could part from the tokenizer.
 var tagCases = []string{
 	"<a href=x", "<a href='x'", "<a href=\"/x\">", "<a", "<", "</", "<a href=/y>z",

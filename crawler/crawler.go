@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -117,7 +116,7 @@ func New(st *store.Store, cfg Config, opts ...Option) (*Crawler, error) {
 		o(c)
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}

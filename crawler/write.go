@@ -29,8 +29,8 @@ type result struct {
 // and found links): a worker with a result waits for room, so a site that
 // makes huge pages slows the crawl instead of filling the memory.
 const (
-	writeBatch  = 4096
-	writeLinger = 100 * time.Millisecond
+	writeBatch  = 1024
+	writeLinger = 20 * time.Millisecond
 	writeBytes  = 64 << 20
 )
 

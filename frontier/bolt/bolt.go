@@ -37,8 +37,8 @@ type Frontier struct {
 	file         *jobfile.File
 	q            *queue
 
-	mu   sync.Mutex // guards seen
-	seen map[uint64]struct{}
+	mu   sync.Mutex          // guards seen
+	seen map[uint64]struct{} // nil until the first Add reads it
 }
 
 var _ frontier.Frontier = (*Frontier)(nil)
@@ -63,21 +63,11 @@ func Open(f *jobfile.File, opts frontier.Options) (*Frontier, error) {
 	fr := &Frontier{
 		file: f,
 		q:    &queue{file: f, hosts: make(map[string]*hostBuf)},
-		seen: make(map[uint64]struct{}),
 	}
 	fr.sched = sched.New(opts, fr.q)
 	fr.Leases = fr.sched.Leases()
 	perHost := make(map[string]int)
 	err := f.View(func(tx *jobfile.Tx) error {
-		err := tx.Bucket(jobfile.Seen).ForEach(func(_, v []byte) error {
-			for ; len(v) >= 8; v = v[8:] {
-				fr.seen[binary.BigEndian.Uint64(v)] = struct{}{}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
 		c := tx.Bucket(jobfile.Queue).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			perHost[string(hostOfKey(k))]++
@@ -96,6 +86,24 @@ func hostOfKey(k []byte) []byte {
 		return nil
 	}
 	return k[:len(k)-9]
+}
+
+// loadSeen reads the seen-set's log: at the first Add, not at Open, so
+// that opening a finished job of millions of URLs to look at it or
+// resume it reads none of them.
+func loadSeen(b interface {
+	ForEach(func(k, v []byte) error) error
+}) map[uint64]struct{} {
+	n := 0
+	b.ForEach(func(_, v []byte) error { n += len(v) / 8; return nil })
+	m := make(map[uint64]struct{}, n)
+	b.ForEach(func(_, v []byte) error {
+		for ; len(v) >= 8; v = v[8:] {
+			m[binary.BigEndian.Uint64(v)] = struct{}{}
+		}
+		return nil
+	})
+	return m
 }
 
 // fingerprint is the seen-set key of a request.
@@ -143,6 +151,9 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 	fresh := reqs[:0:0]
 	fps := make([]byte, 0, 8*len(reqs))
 	f.mu.Lock()
+	if f.seen == nil {
+		f.seen = loadSeen(seen)
+	}
 	for _, r := range reqs {
 		fp := fingerprint(r.ID())
 		if _, dup := f.seen[fp]; dup {

@@ -156,11 +156,11 @@ func Open(path string, opts *Options) (*File, error) {
 		db, err = bbolt.Open(path, 0o644, &bbolt.Options{
 			Timeout:  o.Timeout,
 			ReadOnly: o.ReadOnly,
-			// The freelist is rebuilt at open (which reads every page)
-			// instead of written at every commit, and kept as a map:
-			// commits write much less.
-			NoFreelistSync: true,
-			FreelistType:   bbolt.FreelistMapType,
+			// The freelist is written at every commit, so that opening a
+			// big job reads it instead of every page of the file; it
+			// is kept as a map, which frees and allocates runs of
+			// pages in constant time.
+			FreelistType: bbolt.FreelistMapType,
 		})
 		return err
 	})
@@ -195,7 +195,7 @@ func create(path string) error {
 	name := tmp.Name()
 	tmp.Close()
 	defer os.Remove(name)
-	db, err := bbolt.Open(name, 0o644, &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
+	db, err := bbolt.Open(name, 0o644, &bbolt.Options{Timeout: time.Second, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
 		return err
 	}

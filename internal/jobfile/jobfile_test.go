@@ -150,3 +150,62 @@ func TestOwnership(t *testing.T) {
 		t.Fatalf("checked only %d files", checked)
 	}
 }
+
+// A job's free list is written down, in a new job and in one written with
+// it unsynced, so that opening a big job reads the list instead of every
+// page of the file. (Read from the meta pages: the free list's page id
+// follows magic, version, page size, flags and the root bucket.)
+func TestFreelistSynced(t *testing.T) {
+	freelists := func(path string) []uint64 {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := os.Getpagesize()
+		var ids []uint64
+		for _, off := range []int{0, ps} {
+			var id uint64
+			for i := 7; i >= 0; i-- {
+				id = id<<8 | uint64(b[off+48+i])
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	check := func(path string) {
+		t.Helper()
+		f, err := Open(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Update(func(tx *Tx) error { return tx.Bucket(StoreMeta).Put([]byte("x"), []byte("y")) }); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		for _, id := range freelists(path) {
+			if id == ^uint64(0) {
+				t.Fatalf("%s: a meta page has no free list (%x)", path, freelists(path))
+			}
+		}
+	}
+	dir := t.TempDir()
+	check(filepath.Join(dir, "new.db"))
+
+	old := filepath.Join(dir, "old.db")
+	check(old)
+	db, err := bbolt.Open(old, 0o644, &bbolt.Options{NoFreelistSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // both meta pages
+		if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(StoreMeta.name).Put([]byte("x"), []byte("z")) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if ids := freelists(old); ids[0] != ^uint64(0) || ids[1] != ^uint64(0) {
+		t.Fatalf("the test did not unsync the free list: %x", ids)
+	}
+	check(old)
+}

@@ -69,7 +69,7 @@ func Truncate(links []string, max int) ([]string, bool) {
 // document, with the same results, since which elements and attributes
 // there are does not depend on how the parser would nest them.
 func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Known) ([]string, bool) {
-	t := tags{b: decodedBytes(contentType, body)}
+	t := tags{b: decodedBytes(contentType, body), only: []string{"href", "src", "rel"}}
 	base := pageURL
 	baseSeen := false
 	frameset := false // <frame> counts only inside one, as the parser has it

@@ -20,6 +20,10 @@ type tags struct {
 	start int    // of the current tag's "<"
 	name  span   // of the current tag, not lower-cased
 	attrs []attr // of the current tag, first of each key only
+
+	// only, if set, are the attribute keys kept (lower case): a tag of
+	// a million attributes then keeps at most len(only).
+	only []string
 }
 
 type span struct{ start, end int }
@@ -233,13 +237,27 @@ func (t *tags) readTag(keep bool) bool {
 				}
 			}
 		}
-		if keep && a.key.end > a.key.start && !t.has(b[a.key.start:a.key.end]) {
+		if keep && a.key.end > a.key.start && t.wanted(b[a.key.start:a.key.end]) {
 			t.attrs = append(t.attrs, a)
 		}
 		if !t.skipWhite() {
 			return false
 		}
 	}
+}
+
+// wanted reports whether attribute key is to be kept: one of only (if
+// set), and not a key the tag already has.
+func (t *tags) wanted(key []byte) bool {
+	if t.only == nil {
+		return !t.has(key)
+	}
+	for _, k := range t.only {
+		if lowerIs(key, k) {
+			return !t.has(key)
+		}
+	}
+	return false
 }
 
 // has reports whether the current tag already has attribute key, compared

@@ -183,3 +183,15 @@ func FuzzTagsMatchTokenizer(f *testing.F) {
 		}
 	})
 }
+
+// A tag of a million attributes keeps only the few the scan looks up.
+func TestTagsManyAttributes(t *testing.T) {
+	body := "<a " + strings.Repeat("x y ", 500000) + "href=/last>"
+	w := tags{b: []byte(body), only: []string{"href", "src", "rel"}}
+	if !w.next() {
+		t.Fatal("no tag")
+	}
+	if v, ok := w.attr("href"); !ok || string(v) != "/last" || len(w.attrs) != 1 {
+		t.Fatalf("href %q %v, %d attributes kept", v, ok, len(w.attrs))
+	}
+}

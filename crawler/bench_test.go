@@ -123,6 +123,21 @@ func BenchmarkCrawlVsBare(b *testing.B) {
 	b.ReportMetric(bare.Seconds()/trawl.Seconds(), "ratio")
 }
 
+// BenchmarkCrawlOnly is the trawl half of CrawlVsBare alone, for profiles
+// and for allocations a page (with -benchmem; the in-process test server's
+// are counted too):
+//
+//	go test -run '^$' -bench CrawlOnly -benchtime 3x -benchmem -cpuprofile cpu.out ./crawler/
+func BenchmarkCrawlOnly(b *testing.B) {
+	var d time.Duration
+	for i := 0; i < b.N; i++ {
+		srv := httptest.NewServer(testsite.New(benchPages))
+		d += crawlSite(b, srv.URL)
+		srv.Close()
+	}
+	b.ReportMetric(float64(b.N*benchPages)/d.Seconds(), "pages/s")
+}
+
 const (
 	benchFiles    = 2000
 	benchFileSize = 256 << 10

@@ -959,7 +959,7 @@ func TestDamagedJob(t *testing.T) {
 	for name, data := range damaged {
 		os.WriteFile(filepath.Join(dir, name), data, 0o644)
 		before := sha(t, filepath.Join(dir, name))
-		for _, args := range [][]string{{"stats", name}, {"export", "--no-body", name}, {"crawl", "--job", name, srv.URL + "/p/0"}} {
+		for _, args := range [][]string{{"stats", "--check", name}, {"export", "--no-body", name}, {"crawl", "--job", name, srv.URL + "/p/0"}} {
 			r := trawl(t, dir, "", args...)
 			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
 				t.Errorf("%s %v: a stack trace:\n%.1500s", name, args, r.stderr)
@@ -973,6 +973,14 @@ func TestDamagedJob(t *testing.T) {
 				t.Errorf("%s %v: the damaged file was written to", name, args)
 			}
 		}
+	}
+	// Without --check, stats reads the counts the job keeps, not its
+	// records: a file cut short is still found when it is opened.
+	if r := trawl(t, dir, "", "stats", "cut.db"); r.code != exitDamaged {
+		t.Errorf("stats cut.db: exit %d, want 4\n%s", r.code, r.stderr)
+	}
+	if r := trawl(t, dir, "", "stats", "good.db"); r.code != 0 {
+		t.Errorf("stats good.db: exit %d\n%s", r.code, r.stderr)
 	}
 }
 

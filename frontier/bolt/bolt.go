@@ -123,8 +123,8 @@ func (f *Frontier) Requeue(ctx context.Context, reqs []frontier.Request) (int, e
 }
 
 func (f *Frontier) add(ctx context.Context, reqs []frontier.Request, again bool) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	if err := ctx.Err(); err != nil || len(reqs) == 0 {
+		return 0, err // nothing to add: the seen-set need not be read
 	}
 	var n int
 	err := f.file.Update(func(tx *jobfile.Tx) error {

@@ -439,7 +439,7 @@ func helpFor(cmd string) string {
 	case "extract":
 		b.WriteString(extractHelp)
 	case "stats":
-		b.WriteString("Usage: trawl stats [--json] JOB\n       trawl stats [--json] --frontier redis://HOST:PORT/DB --crawl NAME\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate. With --frontier and --crawl, print\nthe crawl-wide view of a shared crawl: pages completed, queued and leased,\nURLs seen, expired leases, and every process with what it did. --json\nprints them as one JSON object, for scripts.\n")
+		b.WriteString("Usage: trawl stats [--json] [--check] JOB\n       trawl stats [--json] --frontier redis://HOST:PORT/DB --crawl NAME\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate, from the counts the job keeps.\n--check also reads every record, and exits\n4 if the job is damaged inside. With --frontier and --crawl, print\nthe crawl-wide view of a shared crawl: pages completed, queued and leased,\nURLs seen, expired leases, and every process with what it did. --json\nprints them as one JSON object, for scripts.\n")
 	case "demo":
 		b.WriteString(demoHelp)
 	default:

@@ -37,13 +37,15 @@ type against struct {
 	origin, dir, full string
 }
 
-func newAgainst(base *url.URL) against {
+// newAgainst returns what links resolve against on a page whose base is
+// base, full being base.String().
+func newAgainst(base *url.URL, full string) against {
 	origin := base.Scheme + "\x00" + base.User.String() + "\x00" + base.Host
 	path := base.EscapedPath()
 	return against{
 		origin: origin,
 		dir:    origin + "\x00" + path[:strings.LastIndexByte(path, '/')+1],
-		full:   base.String(),
+		full:   full,
 	}
 }
 

@@ -52,7 +52,7 @@ func TestKnownKeyDecidesResolution(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		a := newAgainst(u)
+		a := newAgainst(u, u.String())
 		for _, ref := range refs {
 			s, err := fb.Resolve(ref)
 			got := outcome{s, err != nil}

@@ -134,13 +134,14 @@ func resolveAll(base *url.URL, refs []string) []string {
 // whether there were more, leaving out those known holds and adding to it
 // those it returns.
 func resolve(base *url.URL, refs []string, max int, known *Known) ([]string, bool) {
-	b, err := frontier.ParseBase(base.String())
+	full := base.String()
+	b, err := frontier.ParseBase(full)
 	if err != nil {
 		return nil, false
 	}
 	var a against
 	if known != nil {
-		a = newAgainst(base)
+		a = newAgainst(base, full)
 	}
 	var out []string
 	seen := make(map[string]struct{}, len(refs))
@@ -173,14 +174,11 @@ func resolve(base *url.URL, refs []string, max int, known *Known) ([]string, boo
 // decoded returns body as UTF-8, decoded from its declared or sniffed
 // charset.
 func decoded(contentType string, body []byte) io.Reader {
-	var rd io.Reader = bytes.NewReader(body)
-	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
-		rd = enc.NewDecoder().Reader(rd)
-	}
-	return rd
+	return bytes.NewReader(decodedBytes(contentType, body))
 }
 
-// decodedBytes is body decoded as decoded does it.
+// decodedBytes is decoded's text as bytes: body itself when it is UTF-8
+// already.
 func decodedBytes(contentType string, body []byte) []byte {
 	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
 		if b, err := io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(body))); err == nil {

@@ -328,6 +328,13 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	if c.archive != nil {
 		writeErr = errors.Join(writeErr, c.archive.Close())
 	}
+	if writeErr == nil && ctx.Err() == nil {
+		// The indexes catch up with what this run saved (see
+		// store.Store.CatchUp); an interrupted run leaves that to the next.
+		if _, err := c.store.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			writeErr = err
+		}
+	}
 
 	sum := c.summary(ctx, time.Since(start))
 	switch {

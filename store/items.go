@@ -159,6 +159,10 @@ type ExtractFunc func(rec *Record, body []byte) ([]Item, error)
 // items and the rest with none, and running it again completes it. It
 // returns how many pages it passed to fn.
 func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
+	// Indexed first, so that each batch does not read the log again.
+	if _, err := s.CatchUp(ctx); err != nil {
+		return 0, err
+	}
 	err := s.file.Update(func(tx *jobfile.Tx) error {
 		if _, err := tx.Recreate(jobfile.Items); err != nil {
 			return err
@@ -233,12 +237,13 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 			recs, items := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
 			t := newTally() // extraction errors change
 			for _, p := range pages {
-				var old Record
-				if v := recs.Get(p.key); v != nil && json.Unmarshal(v, &old) == nil {
-					t.add(&old, -1)
-					t.add(p.rec, 1)
+				if v := recs.Get(p.key); v != nil {
+					if old, err := decodeRecord(p.key, v); err == nil {
+						t.add(old, -1)
+						t.add(p.rec, 1)
+					}
 				}
-				if err := recs.Put(p.key, p.data); err != nil {
+				if err := recs.Put(p.key, recordValue(p.rec.body, p.data)); err != nil {
 					return err
 				}
 				if err := putItems(items, p.key, p.items); err != nil {

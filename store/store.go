@@ -71,6 +71,8 @@ type Record struct {
 	ExtractError   string `json:"extract_error,omitempty"` // why extraction failed, in part or whole
 	// Lastmod is what a sitemap said of the page's last change.
 	Lastmod string `json:"lastmod,omitempty"`
+
+	body uint64 // the key of its body in the job (0: found by SHA256)
 }
 
 // Skip says why a URL was not fetched on purpose.
@@ -119,6 +121,7 @@ type Store struct {
 	blobs string // directory of large bodies
 	enc   *zstd.Encoder
 	dec   *zstd.Decoder
+	known recentBodies // bodies saved lately, not yet in the digest index
 }
 
 // Open opens the job file at path and its store, creating it unless opts
@@ -249,24 +252,32 @@ func (s *Store) Put(pages ...*Page) error {
 // PutTx saves pages inside the caller's write transaction. A URL that
 // already has a record gets a new one that replaces it in lookups by URL.
 //
-// Records and bodies are appended under sequence keys, so a commit writes
-// few pages; only the two small indexes (URL and SHA-256) take random keys.
+// Records and bodies are appended under sequence keys, and their index
+// entries to the index log (see CatchUp), so that a commit writes few
+// pages whatever the job's size.
 func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
-	recs, urls, bodies, shas, items, meta := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.URLs),
-		tx.Bucket(jobfile.Bodies), tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Items), tx.Bucket(jobfile.StoreMeta)
-	if recs == nil || urls == nil || bodies == nil || shas == nil || items == nil || meta == nil {
+	recs, bodies, shas, items, meta, ilog := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Bodies),
+		tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Items), tx.Bucket(jobfile.StoreMeta), tx.Bucket(jobfile.IndexLog)
+	if recs == nil || bodies == nil || shas == nil || items == nil || meta == nil || ilog == nil {
 		return errors.New("store: buckets missing")
 	}
-	recs.FillPercent, bodies.FillPercent, items.FillPercent = 1, 1, 1 // append-only
+	if len(pages) == 0 {
+		return nil
+	}
+	recs.FillPercent, bodies.FillPercent, items.FillPercent, ilog.FillPercent = 1, 1, 1, 1 // append-only
 	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
 	t := newTally()
+	var log indexLog
+	var first []byte
+	saved := make(map[[32]byte]uint64) // bodies this call saves
 	for _, p := range pages {
+		var body uint64
 		if p.Record.SHA256 != "" && p.Record.File == "" {
-			sum, err := hex.DecodeString(p.Record.SHA256)
-			if err != nil {
+			var sum [32]byte
+			if n, err := hex.Decode(sum[:], []byte(p.Record.SHA256)); err != nil || n != len(sum) {
 				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
 			}
-			if shas.Get(sum) == nil {
+			if body = s.bodyKey(shas, &sum, saved); body == 0 {
 				v := p.blob
 				if p.inFile {
 					v = inFileMark
@@ -275,13 +286,11 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 				if err != nil {
 					return err
 				}
-				key := binary.BigEndian.AppendUint64(nil, seq)
-				if err := bodies.Put(key, v); err != nil {
+				if err := bodies.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
 					return err
 				}
-				if err := shas.Put(sum, key); err != nil {
-					return err
-				}
+				body, saved[sum] = seq, seq
+				log.addBody(&sum, seq)
 			}
 		}
 		data := p.data
@@ -296,26 +305,28 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 			return err
 		}
 		key := binary.BigEndian.AppendUint64(nil, seq)
-		if err := recs.Put(key, data); err != nil {
+		if first == nil {
+			first = key
+		}
+		if err := recs.Put(key, recordValue(body, data)); err != nil {
 			return err
 		}
 		if err := putItems(items, key, p.items); err != nil {
 			return err
 		}
-		uk := p.Record.key()
-		if old := urls.Get(uk); old == nil {
-			count++
-		} else if err := t.replaced(recs, items, bytes.Clone(old)); err != nil {
-			return err
-		}
-		if err := urls.Put(uk, key); err != nil {
-			return err
-		}
+		log.addURL(p.Record.key(), seq)
+		count++ // CatchUp takes it back if the URL had a record
 		total += uint64(p.Record.Length)
 		t.add(&p.Record, 1)
 		if p.Record.Failed() {
 			t.failAdd = append(t.failAdd, key)
 		}
+	}
+	if err := ilog.Put(first, log.value()); err != nil {
+		return err
+	}
+	if len(saved) > 0 {
+		tx.OnCommit(func() { s.known.put(saved) })
 	}
 	if err := t.apply(meta); err != nil {
 		return err
@@ -324,6 +335,19 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 		return err
 	}
 	return putUint(meta, keyBytes, total)
+}
+
+// bodyKey returns the key of the body whose digest is sum if the job
+// holds it (as far as the digest index, this call and the recent bodies
+// know), else 0.
+func (s *Store) bodyKey(shas *bolt.Bucket, sum *[32]byte, saved map[[32]byte]uint64) uint64 {
+	if v := shas.Get(sum[:]); len(v) == 8 {
+		return binary.BigEndian.Uint64(v)
+	}
+	if k := saved[*sum]; k != 0 {
+		return k
+	}
+	return s.known.get(sum)
 }
 
 // urlKey is the URL index key: a 128-bit hash, so the index stays dense
@@ -382,15 +406,16 @@ func (s *Store) Get(url string) (*Record, error) {
 		if urls == nil || recs == nil {
 			return nil
 		}
-		key := urls.Get(urlKey(url))
+		tail, err := logged(tx)
+		if err != nil {
+			return err
+		}
+		key := latest(tail, urls, urlKey(url))
 		if key == nil {
 			return nil
 		}
-		rec = new(Record)
-		if err := json.Unmarshal(recs.Get(key), rec); err != nil {
-			return fmt.Errorf("%w: record %x: %v", ErrDamaged, key, err)
-		}
-		return nil
+		rec, err = decodeRecord(key, recs.Get(key))
+		return err
 	})
 	return rec, err
 }
@@ -412,6 +437,10 @@ func eachLatest(tx *jobfile.Tx, after []byte, fn func(key []byte, rec *Record) e
 	if urls == nil || recs == nil {
 		return nil
 	}
+	tail, err := logged(tx)
+	if err != nil {
+		return err
+	}
 	c := recs.Cursor()
 	k, v := c.First()
 	if after != nil {
@@ -420,11 +449,11 @@ func eachLatest(tx *jobfile.Tx, after []byte, fn func(key []byte, rec *Record) e
 		}
 	}
 	for ; k != nil; k, v = c.Next() {
-		rec := new(Record)
-		if err := json.Unmarshal(v, rec); err != nil {
-			return fmt.Errorf("%w: record %x: %v", ErrDamaged, k, err)
+		rec, err := decodeRecord(k, v)
+		if err != nil {
+			return err
 		}
-		if !bytes.Equal(urls.Get(rec.key()), k) {
+		if !bytes.Equal(latest(tail, urls, rec.key()), k) {
 			continue
 		}
 		if err := fn(k, rec); err != nil {
@@ -452,7 +481,11 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 		if shas == nil || bodies == nil {
 			return nil
 		}
-		if k := shas.Get(sum); k != nil {
+		k := shas.Get(sum)
+		if rec.body != 0 {
+			k = binary.BigEndian.AppendUint64(nil, rec.body)
+		}
+		if k != nil {
 			if v := bodies.Get(k); v != nil {
 				if !bytes.Equal(v, inFileMark) {
 					blob = bytes.Clone(v)

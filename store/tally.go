@@ -136,11 +136,11 @@ func (t *tally) replaced(recs, items *bolt.Bucket, old []byte) error {
 	if v == nil {
 		return nil
 	}
-	var r Record
-	if err := json.Unmarshal(v, &r); err != nil {
-		return fmt.Errorf("%w: record %x: %v", ErrDamaged, old, err)
+	r, err := decodeRecord(old, v)
+	if err != nil {
+		return err
 	}
-	t.add(&r, -1)
+	t.add(r, -1)
 	t.failDrop = append(t.failDrop, bytes.Clone(old))
 	var dead [][]byte
 	c := items.Cursor()
@@ -243,9 +243,9 @@ func (s *Store) summaryFromTallies() (sum *Summary, ok bool, err error) {
 				sum.ExtractErrors[rest] = n
 			case "fail":
 				if v := recs.Get([]byte(rest)); v != nil {
-					r := new(Record)
-					if err := json.Unmarshal(v, r); err != nil {
-						return fmt.Errorf("%w: record %x: %v", ErrDamaged, rest, err)
+					r, err := decodeRecord([]byte(rest), v)
+					if err != nil {
+						return err
 					}
 					sum.Failures = append(sum.Failures, r)
 				}
@@ -292,7 +292,7 @@ func (s *Store) Check() error {
 			errs <- s.file.View(func(tx *jobfile.Tx) error {
 				c := tx.Bucket(jobfile.Records).Cursor()
 				for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, from+1)); k != nil && binary.BigEndian.Uint64(k) <= to; k, v = c.Next() {
-					if !json.Valid(v) {
+					if _, data, err := splitRecord(k, v); err != nil || !json.Valid(data) {
 						return fmt.Errorf("%w: record %x is not well-formed", ErrDamaged, k)
 					}
 				}

@@ -233,6 +233,11 @@ func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 	warnIncompleteItems(st, stdout)
 	fmt.Fprintf(stdout, "job       %s\n", st.Path())
 	fmt.Fprintf(stdout, "records   %d (%d URLs still queued)\n", s.Records, queued)
+	if n, err := st.Unindexed(); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(stdout, "index     %d pages saved by a run that stopped are not indexed yet: a URL saved twice among them counts twice until the next run indexes them\n", n)
+	}
 	fmt.Fprintf(stdout, "bytes     %s (%d)\n", units.FormatSize(s.Bytes), s.Bytes)
 	codes := make([]int, 0, len(s.ByStatus))
 	for k := range s.ByStatus {

@@ -248,6 +248,15 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		return nil, err
 	}
 	defer st.Close()
+	if n, err := st.Unindexed(); err != nil {
+		return nil, err
+	} else if n > 0 {
+		// Left by a run that stopped before it could index them.
+		fmt.Fprintf(stderr, "trawl: indexing %d pages saved by the last run\n", n)
+		if _, err := st.CatchUp(ctx); err != nil {
+			return nil, err
+		}
+	}
 	kind := "fetch"
 	if cfg.Follow {
 		kind = "crawl"
@@ -411,8 +420,15 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued\n", job, s.Total, s.Queued)
-	fmt.Fprintf(w, "  memory    Go heap %s at most; peak resident %s (the job file's mapped pages included, which the kernel reclaims at will)\n",
-		units.FormatSize(int64(ms.HeapSys)), units.FormatSize(peakRSS()))
+	fmt.Fprintf(w, "  memory    Go heap %s at most", units.FormatSize(int64(ms.HeapSys)))
+	if own, file := residentNow(); own > 0 {
+		fmt.Fprintf(w, "; resident now %s of the process's own (heap, seen-set) and %s of mapped files (the job's pages, which the kernel reclaims at will)",
+			units.FormatSize(own), units.FormatSize(file))
+	}
+	if peak := peakRSS(); peak > 0 {
+		fmt.Fprintf(w, "; %s resident at the peak, both counted", units.FormatSize(peak))
+	}
+	fmt.Fprintln(w)
 	if s.Reason == "interrupted" || s.Queued > 0 {
 		fmt.Fprintf(w, "  resume    run the same command again\n")
 	}

@@ -15,14 +15,8 @@ import (
 func peakRSS() int64 {
 	// On Linux, /proc's VmHWM is this program's own peak; getrusage's
 	// maxrss counts the parent's memory at fork, before exec.
-	if data, err := os.ReadFile("/proc/self/status"); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
-					return kb << 10
-				}
-			}
-		}
+	if n := procStatus("VmHWM"); n > 0 {
+		return n
 	}
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -32,4 +26,29 @@ func peakRSS() int64 {
 		return int64(ru.Maxrss) // bytes there, kilobytes elsewhere
 	}
 	return int64(ru.Maxrss) << 10
+}
+
+// residentNow returns the process's resident memory now, split into its
+// own (anonymous: the Go heap, the seen-set, stacks) and file-backed pages
+// (mostly the job file's mapping, which the kernel reclaims at will).
+// Both are 0 where /proc does not tell.
+func residentNow() (own, file int64) {
+	return procStatus("RssAnon"), procStatus("RssFile") + procStatus("RssShmem")
+}
+
+// procStatus returns the size in bytes that /proc/self/status gives for
+// key, or 0.
+func procStatus(key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }

@@ -97,7 +97,7 @@ func TestSitemaps(t *testing.T) {
 	if !strings.Contains(exp, "sitemap larger than 50 MB") && !strings.Contains(exp, "bomb.xml.gz") {
 		t.Errorf("the bomb sitemap has no record:\n%s", exp)
 	}
-	m := regexp.MustCompile(`peak resident ([0-9.]+)MB`).FindStringSubmatch(r.stderr)
+	m := regexp.MustCompile(`([0-9.]+)MB resident at the peak`).FindStringSubmatch(r.stderr)
 	if m == nil {
 		t.Fatalf("no peak resident memory in the summary:\n%s", r.stderr)
 	}

@@ -4,8 +4,8 @@
 //
 // The queue lives on disk: one FIFO per host under "host\x00seq" keys.
 // Memory holds the scheduler's small record per host, a short read-ahead
-// of each host's queue, and the seen-set as 64-bit fingerprints (about 16
-// bytes a URL). The seen-set is persisted as an append-only log and read
+// of each host's queue, and the seen-set as 64-bit fingerprints (about 12
+// bytes a URL, outside the Go heap: see frontier/internal/fpset). The seen-set is persisted as an append-only log and read
 // back at the first Add (not at Open: a finished job opened to be looked
 // at or resumed with nothing new reads none of it), so adding a URL costs
 // a map lookup and two sequential appends, never a random B-tree insert. Two distinct URLs
@@ -27,6 +27,7 @@ import (
 	"sync"
 
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/frontier/internal/fpset"
 	"github.com/trawl-dev/trawl/frontier/internal/sched"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 )
@@ -38,8 +39,8 @@ type Frontier struct {
 	file         *jobfile.File
 	q            *queue
 
-	mu   sync.Mutex          // guards seen
-	seen map[uint64]struct{} // nil until the first Add reads it
+	mu   sync.Mutex // guards seen
+	seen *fpset.Set // nil until the first Add reads it
 }
 
 var _ frontier.Frontier = (*Frontier)(nil)
@@ -94,17 +95,17 @@ func hostOfKey(k []byte) []byte {
 // resume it reads none of them.
 func loadSeen(b interface {
 	ForEach(func(k, v []byte) error) error
-}) map[uint64]struct{} {
+}) *fpset.Set {
 	n := 0
 	b.ForEach(func(_, v []byte) error { n += len(v) / 8; return nil })
-	m := make(map[uint64]struct{}, n)
+	set := fpset.New(n)
 	b.ForEach(func(_, v []byte) error {
 		for ; len(v) >= 8; v = v[8:] {
-			m[binary.BigEndian.Uint64(v)] = struct{}{}
+			set.Add(binary.BigEndian.Uint64(v))
 		}
 		return nil
 	})
-	return m
+	return set
 }
 
 // fingerprint is the seen-set key of a request.
@@ -157,7 +158,7 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 	}
 	for _, r := range reqs {
 		fp := fingerprint(r.ID())
-		if _, dup := f.seen[fp]; dup {
+		if f.seen.Has(fp) {
 			if again {
 				fresh = append(fresh, r)
 			}
@@ -166,7 +167,7 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 		if !f.sched.Admit(frontier.Host(r.URL), r.Depth) {
 			continue
 		}
-		f.seen[fp] = struct{}{}
+		f.seen.Add(fp)
 		fresh = append(fresh, r)
 		fps = binary.BigEndian.AppendUint64(fps, fp)
 	}

@@ -37,7 +37,7 @@ func TestSeenReadAtFirstAdd(t *testing.T) {
 	if n, err := fr.Add(ctx, nil); n != 0 || err != nil || fr.seen != nil {
 		t.Fatalf("empty add: %d %v, seen-set read: %v", n, err, fr.seen != nil)
 	}
-	if n, err := fr.Add(ctx, []frontier.Request{{URL: "http://h/a"}, {URL: "http://h/c"}}); n != 1 || err != nil || len(fr.seen) != 3 {
-		t.Fatalf("add after reopen: %d new (want 1), %v, %d seen (want 3)", n, err, len(fr.seen))
+	if n, err := fr.Add(ctx, []frontier.Request{{URL: "http://h/a"}, {URL: "http://h/c"}}); n != 1 || err != nil || fr.seen.Len() != 3 {
+		t.Fatalf("add after reopen: %d new (want 1), %v, %d seen (want 3)", n, err, fr.seen.Len())
 	}
 }

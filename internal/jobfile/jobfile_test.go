@@ -107,7 +107,7 @@ func TestRefuseNewerAndForeign(t *testing.T) {
 func TestOwnership(t *testing.T) {
 	owners := map[string]string{}
 	for name, b := range map[string]Bucket{"Meta": Meta, "Records": Records, "URLs": URLs, "Bodies": Bodies, "SHA256": SHA256,
-		"Items": Items, "StoreMeta": StoreMeta, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts, "Cookies": Cookies} {
+		"IndexLog": IndexLog, "Items": Items, "StoreMeta": StoreMeta, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts, "Cookies": Cookies} {
 		owners[name] = b.Owner
 	}
 	if len(owners) != len(Buckets) {

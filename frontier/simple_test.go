@@ -53,3 +53,25 @@ func FuzzSimpleBase(f *testing.F) {
 		}
 	})
 }
+
+// The shortcut for simple absolute URLs makes them canonical exactly as the
+// parser does.
+func FuzzSimpleCanonical(f *testing.F) {
+	for _, s := range []string{"http://h/a/b", "https://h:8443/a/?x=1&y", "http://127.0.0.1:8080/p/1#s", "http://H/a", "http://h:80/",
+		"http://h/a/./b/../c", "http://h/%7e", "http://h/a;jsessionid=1", "http://h/?utm_source=x&k=v", "http://h", "http://h?x", "HTTP://h/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, ok := simpleResolve("", "", raw)
+		if !ok {
+			return
+		}
+		u, err := parser.Parse(raw)
+		if err != nil {
+			t.Fatalf("%q made %q by the shortcut, but the parser refuses it: %v", raw, got, err)
+		}
+		if want, err := canonical(raw, u); err != nil || got != want {
+			t.Fatalf("%q: shortcut %q, parser %q (%v)", raw, got, want, err)
+		}
+	})
+}

@@ -30,6 +30,9 @@ func Canonical(raw string) (string, error) {
 	if len(raw) > 4*MaxURLLength {
 		return "", fmt.Errorf("URL longer than %d bytes", MaxURLLength)
 	}
+	if s, ok := simpleResolve("", "", raw); ok {
+		return s, nil
+	}
 	u, err := parser.Parse(raw)
 	if err != nil {
 		return "", badURL(raw, err)
@@ -90,23 +93,30 @@ func (b *Base) simple(ref string) (string, bool) {
 	if b.origin == "" {
 		return "", false
 	}
+	return simpleResolve(b.origin, b.dir, ref)
+}
+
+// simpleResolve is Base.simple for a base of that origin and directory; with
+// no origin, only an absolute ref resolves (as Canonical needs).
+func simpleResolve(origin, dir, ref string) (string, bool) {
 	if i := strings.IndexByte(ref, '#'); i >= 0 {
 		ref = ref[:i]
 	}
-	origin := b.origin
 	if strings.HasPrefix(ref, "http://") || strings.HasPrefix(ref, "https://") {
 		o, rest, ok := simpleOrigin(ref)
 		if !ok || rest == "" || rest[0] != '/' {
 			return "", false
 		}
 		origin, ref = o, rest
+	} else if origin == "" {
+		return "", false
 	}
 	path, query, _ := strings.Cut(ref, "?")
 	if path == "" || strings.HasPrefix(path, "//") || !simpleChars(path, false) || !simpleChars(query, true) {
 		return "", false
 	}
 	if path[0] != '/' {
-		path = b.dir + path
+		path = dir + path
 	}
 	var sb strings.Builder
 	sb.Grow(len(origin) + len(path) + len(query) + 1)

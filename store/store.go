@@ -1,7 +1,9 @@
 // Package store keeps a trawl job's results in one bbolt file: a record per
 // fetched URL, in the order they were saved, and each distinct body once,
-// compressed, addressed by its SHA-256. Large bodies live in files beside
-// the database so that they do not bloat it.
+// compressed, indexed by its SHA-256. Large bodies live in files beside
+// the database so that they do not bloat it. Saving a page appends to the
+// file and never inserts a random key: the URL and digest indexes catch
+// up in bulk, in key order (see CatchUp).
 package store
 
 import (
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -146,7 +149,8 @@ func Open(path string, opts *Options) (*Store, error) {
 // New returns the store kept in the open job file f. Closing it leaves f
 // open.
 func New(f *jobfile.File) *Store {
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	// EncodeAll runs as many calls at once as the encoder's concurrency.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
 	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
 	return &Store{file: f, blobs: f.Path() + ".blobs", enc: enc, dec: dec}
 }

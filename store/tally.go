@@ -267,10 +267,10 @@ func (s *Store) summaryFromTallies() (sum *Summary, ok bool, err error) {
 	return sum, ok, err
 }
 
-// Check reads every record as bytes and fails with ErrDamaged at one that
-// is not well-formed JSON: the counts come from the tallies, but a damaged
-// job must still say so. It decodes nothing, and splits the records among
-// the machine's cores.
+// Check reads every record and index log entry as bytes and fails with
+// ErrDamaged at one that is not well-formed: the counts come from the
+// tallies, but a damaged job must still say so. It decodes nothing, and
+// splits the records among the machine's cores.
 func (s *Store) Check() error {
 	var last uint64
 	err := s.file.View(func(tx *jobfile.Tx) error {
@@ -282,6 +282,9 @@ func (s *Store) Check() error {
 		return nil
 	})
 	if err != nil || last == 0 {
+		return err
+	}
+	if err := s.file.View(func(tx *jobfile.Tx) error { return eachLogged(tx, nil, nil) }); err != nil {
 		return err
 	}
 	parts := uint64(max(runtime.GOMAXPROCS(0), 1))

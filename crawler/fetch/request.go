@@ -54,8 +54,10 @@ func (r Request) Canonical() (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	if raw, err := url.Parse(strings.TrimSpace(r.URL)); err == nil && raw.User != nil && r.User == nil {
-		r.User = raw.User
+	if r.User == nil && strings.Contains(r.URL, "@") { // user info needs an '@'
+		if raw, err := url.Parse(strings.TrimSpace(r.URL)); err == nil && raw.User != nil {
+			r.User = raw.User
+		}
 	}
 	r.URL = u
 	if r.Method = strings.ToUpper(r.Method); r.Method == http.MethodGet {

@@ -84,15 +84,21 @@ func (s *Set) Has(fp uint64) bool {
 }
 
 func (sh *shard) has(fp uint64) bool {
+	_, ok := sh.find(fp)
+	return ok
+}
+
+// find returns fp's slot, or the empty slot where it would go.
+func (sh *shard) find(fp uint64) (int, bool) {
 	for i := home(fp, len(sh.slots)); ; i++ {
 		if i == len(sh.slots) {
 			i = 0
 		}
 		switch sh.slots[i] {
 		case fp:
-			return true
+			return i, true
 		case 0:
-			return false
+			return i, false
 		}
 	}
 }
@@ -119,19 +125,12 @@ func home(fp uint64, n int) int {
 }
 
 func (sh *shard) insert(fp uint64) bool {
-	for i := home(fp, len(sh.slots)); ; i++ {
-		if i == len(sh.slots) {
-			i = 0
-		}
-		switch sh.slots[i] {
-		case fp:
-			return false
-		case 0:
-			sh.slots[i] = fp
-			sh.n++
-			return true
-		}
+	i, found := sh.find(fp)
+	if !found {
+		sh.slots[i] = fp
+		sh.n++
 	}
+	return !found
 }
 
 func (sh *shard) grow() {

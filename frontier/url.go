@@ -211,9 +211,9 @@ func simpleOrigin(raw string) (origin, rest string, ok bool) {
 // starting with a letter) or a dotted-decimal IPv4 address without leading
 // zeros.
 func simpleHost(h string) bool {
-	labels := strings.Split(h, ".")
-	numeric := 0
-	for _, l := range labels {
+	numeric, labels, last := 0, 0, ""
+	for l := range strings.SplitSeq(h, ".") {
+		labels, last = labels+1, l
 		if l == "" || len(l) > 63 || l[0] == '-' || strings.HasPrefix(l, "xn--") {
 			return false
 		}
@@ -238,8 +238,7 @@ func simpleHost(h string) bool {
 	// A last label that may read as a number ("0x1f" too) makes the host
 	// an IPv4 address to the parser: a name's last label starts with a
 	// letter here.
-	last := labels[len(labels)-1]
-	return 'a' <= last[0] && last[0] <= 'z' || numeric == 4 && len(labels) == 4
+	return 'a' <= last[0] && last[0] <= 'z' || numeric == 4 && labels == 4
 }
 
 // simplePort reports a port in its shortest form that is not def.
@@ -355,7 +354,7 @@ func canonical(raw string, u *whatwg.Url) (string, error) {
 var sessionParams = map[string]bool{"jsessionid": true, "phpsessid": true, "sid": true, "sessionid": true, "aspsessionid": true}
 
 func stripQuerySession(q string) string {
-	if q == "" {
+	if !hasSessionParam(q) {
 		return q
 	}
 	parts := strings.Split(q, "&")
@@ -369,6 +368,18 @@ func stripQuerySession(q string) string {
 		out = append(out, p)
 	}
 	return strings.Join(out, "&")
+}
+
+// hasSessionParam reports whether stripQuerySession would drop a
+// parameter of q.
+func hasSessionParam(q string) bool {
+	for p := range strings.SplitSeq(q, "&") {
+		k, _, _ := strings.Cut(p, "=")
+		if k = strings.ToLower(k); sessionParams[k] || strings.HasPrefix(k, "utm_") { // ToLower allocates only for upper case
+			return true
+		}
+	}
+	return false
 }
 
 // stripPathSession removes ";jsessionid=…" path parameters.
@@ -461,7 +472,7 @@ func normalizeEscapes(s string) string {
 
 // removeDotSegments implements RFC 3986 section 5.2.4 on an absolute path.
 func removeDotSegments(p string) string {
-	if !strings.Contains(p, ".") {
+	if !strings.Contains(p, ".") || strings.HasPrefix(p, "/") && !hasDotSegment(p) {
 		return p
 	}
 	segs := strings.Split(p, "/")
@@ -489,6 +500,16 @@ func removeDotSegments(p string) string {
 		r = "/" + r
 	}
 	return r
+}
+
+// hasDotSegment reports whether a segment of p is "." or "..".
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func clip(s string) string {

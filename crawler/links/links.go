@@ -5,7 +5,6 @@ package links
 import (
 	"bytes"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -30,11 +29,11 @@ func IsHTML(contentType string, body []byte) bool {
 	if contentType == "" {
 		contentType = http.DetectContentType(body)
 	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.Split(contentType, ";")[0]))
-	}
-	return mt == "text/html" || mt == "application/xhtml+xml"
+	// What mime.ParseMediaType would give, lower-cased, when it can parse
+	// the type, and what is there when it cannot.
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	return strings.EqualFold(mt, "text/html") || strings.EqualFold(mt, "application/xhtml+xml")
 }
 
 // Extract returns the canonical http(s) URLs that an HTML page at
@@ -73,7 +72,10 @@ func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Kno
 	base := pageURL
 	baseSeen := false
 	frameset := false // <frame> counts only inside one, as the parser has it
-	var refs []string
+	// The refs are copied into one buffer, made one string at the end, and
+	// cut from it: one allocation a page, not one a link.
+	var buf []byte
+	var ends []int
 	more := false
 	for !more && t.next() {
 		name := t.b[t.name.start:t.name.end]
@@ -113,11 +115,20 @@ func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Kno
 			}
 			fallthrough
 		default:
-			refs = append(refs, string(ref))
-			if max > 0 && len(refs) >= 4*max { // enough, even with repeats
+			buf = append(buf, ref...)
+			ends = append(ends, len(buf))
+			if max > 0 && len(ends) >= 4*max { // enough, even with repeats
 				more = true
 			}
 		}
+	}
+	all, refs := string(buf), make([]string, len(ends))
+	for i, end := range ends {
+		start := 0
+		if i > 0 {
+			start = ends[i-1]
+		}
+		refs[i] = all[start:end]
 	}
 	links, cut := resolve(base, refs, max, known)
 	return links, more || cut
@@ -180,12 +191,23 @@ func decoded(contentType string, body []byte) io.Reader {
 // decodedBytes is decoded's text as bytes: body itself when it is UTF-8
 // already.
 func decodedBytes(contentType string, body []byte) []byte {
+	if utf8HTML(contentType) && !bytes.HasPrefix(body, []byte{0xfe, 0xff}) && !bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
+		// What DetermineEncoding says without a UTF-16 byte order mark.
+		if utf8.Valid(body) {
+			return body
+		}
+	}
 	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
 		if b, err := io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(body))); err == nil {
 			return b
 		}
 	}
 	return body
+}
+
+// utf8HTML reports the usual declaration of a UTF-8 page.
+func utf8HTML(contentType string) bool {
+	return strings.EqualFold(contentType, "text/html; charset=utf-8") || strings.EqualFold(contentType, "text/html;charset=utf-8")
 }
 
 // Parse parses body as HTML, decoding it to UTF-8 from its declared or

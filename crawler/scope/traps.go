@@ -27,19 +27,19 @@ func Trap(u string) error {
 	if j := strings.IndexByte(path, '?'); j >= 0 {
 		path = path[:j]
 	}
-	segs := strings.Split(path, "/")
-	if len(segs) > MaxPathSegments {
-		return ErrTrap
-	}
-	run := 1
-	for k := 1; k < len(segs); k++ {
-		if segs[k] != "" && segs[k] == segs[k-1] {
+	n, run, prev := 0, 1, ""
+	for seg := range strings.SplitSeq(path, "/") {
+		if n++; n > MaxPathSegments {
+			return ErrTrap
+		}
+		if n > 1 && seg != "" && seg == prev {
 			if run++; run > MaxRepeats {
 				return ErrTrap
 			}
 		} else {
 			run = 1
 		}
+		prev = seg
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -138,5 +139,88 @@ func TestRecordValue(t *testing.T) {
 	urls, bodies, err := splitLog([]byte("k"), l.value())
 	if err != nil || len(urls) != urlEntry || len(bodies) != bodyEntry {
 		t.Errorf("log value split into %d and %d bytes, %v", len(urls), len(bodies), err)
+	}
+}
+
+// TestOlderLayout reads a job saved before the index log: JSON records
+// found through the URL index, bodies through the digest index. A page
+// saved again now replaces its old record once the index catches up.
+func TestOlderLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "job.db")
+	st, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// What the older PutTx wrote for one page.
+	p, err := st.NewPage(Record{URL: "http://old.test/a", Status: 200}, []byte("old body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.file.Update(func(tx *jobfile.Tx) error {
+		sum := [32]byte{}
+		hexDecode(t, p.Record.SHA256, sum[:])
+		one := []byte{0, 0, 0, 0, 0, 0, 0, 1}
+		for _, kv := range []struct {
+			b    jobfile.Bucket
+			k, v []byte
+		}{
+			{jobfile.Bodies, one, p.blob}, {jobfile.SHA256, sum[:], one},
+			{jobfile.Records, one, p.data}, {jobfile.URLs, p.Record.key(), one},
+		} {
+			b := tx.Bucket(kv.b)
+			if err := b.Put(kv.k, kv.v); err != nil {
+				return err
+			}
+			if err := b.SetSequence(1); err != nil {
+				return err
+			}
+		}
+		return putUint(tx.Bucket(jobfile.StoreMeta), keyCount, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Get("http://old.test/a")
+	if err != nil || rec == nil || rec.body != 0 {
+		t.Fatalf("old record: %+v, %v", rec, err)
+	}
+	if b, err := st.Body(rec); err != nil || string(b) != "old body" {
+		t.Fatalf("old body: %q, %v", b, err)
+	}
+	// The same body saved for another URL is found in the digest index.
+	q, _ := st.NewPage(Record{URL: "http://old.test/b", Status: 200}, []byte("old body"))
+	r, _ := st.NewPage(Record{URL: "http://old.test/a", Status: 404}, nil)
+	if err := st.Put(q, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	st.Each(func(rec *Record) error {
+		b, err := st.Body(rec)
+		got = append(got, fmt.Sprintf("%s %d %q %v", rec.URL, rec.Status, b, err))
+		return nil
+	})
+	want := []string{`http://old.test/b 200 "old body" <nil>`, `http://old.test/a 404 "" <nil>`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after saving again: %q, want %q", got, want)
+	}
+	st.file.View(func(tx *jobfile.Tx) error {
+		if n := tx.Bucket(jobfile.Bodies).Stats().KeyN; n != 1 {
+			t.Errorf("%d bodies stored, want the old one alone", n)
+		}
+		return nil
+	})
+	if n, _, _ := st.Count(); n != 2 {
+		t.Errorf("Count = %d, want 2", n)
+	}
+}
+
+func hexDecode(t *testing.T, s string, dst []byte) {
+	t.Helper()
+	if n, err := hex.Decode(dst, []byte(s)); err != nil || n != len(dst) {
+		t.Fatalf("%q: %v", s, err)
 	}
 }

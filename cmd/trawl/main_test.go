@@ -293,6 +293,9 @@ func TestKill9Resume(t *testing.T) {
 			}
 		}
 		t.Logf("killed at %d requests: %d pages stored", site.Total(), len(stored))
+		if s := trawl(t, dir, "", "stats", job); s.code != 0 || !strings.Contains(s.stdout, "not indexed yet") {
+			t.Errorf("stats after a kill: exit %d, no word of the pages not indexed\n%s", s.code, s.stdout)
+		}
 	}
 	r := trawl(t, dir, "", args...)
 	if r.code != 0 {
@@ -301,9 +304,17 @@ func TestKill9Resume(t *testing.T) {
 	if !strings.Contains(r.stderr, "resuming job") {
 		t.Errorf("resume not announced:\n%s", r.stderr)
 	}
+	// The killed runs could not index what they saved: the resume does it
+	// first, and the finished run indexes its own pages at its end.
+	if !strings.Contains(r.stderr, "pages saved by the last run") {
+		t.Errorf("indexing of the killed runs' pages not announced:\n%s", r.stderr)
+	}
 	stored := storedURLs(t, job)
 	if len(stored) != 3000 {
 		t.Fatalf("%d pages stored after resume, want 3000", len(stored))
+	}
+	if s := trawl(t, dir, "", "stats", job); s.code != 0 || !strings.Contains(s.stdout, "records   3000 ") || strings.Contains(s.stdout, "not indexed") {
+		t.Errorf("stats after the resume: exit %d\n%s", s.code, s.stdout)
 	}
 	refetched := 0
 	for i := 0; i < site.Pages; i++ {

@@ -10,18 +10,22 @@ import (
 // crowded into one shard and one home slot, and 0 and 1.
 func TestMatchesMap(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	gens := map[string]func() uint64{
-		"random":    r.Uint64,
-		"one shard": func() uint64 { return 0x42<<56 | r.Uint64()>>8 },
-		"one home":  func() uint64 { return 0x42<<56 | r.Uint64()>>50 },
-		"small":     func() uint64 { return r.Uint64N(4) },
+	gens := map[string]struct {
+		gen func() uint64
+		n   int
+	}{
+		"random":    {r.Uint64, 200_000},
+		"one shard": {func() uint64 { return 0x42<<56 | r.Uint64()>>8 }, 100_000},
+		"one home":  {func() uint64 { return 0x42<<56 | r.Uint64()>>53 }, 10_000}, // 2048 fingerprints in one run of slots
+		"small":     {func() uint64 { return r.Uint64N(4) }, 1000},
 	}
-	for name, gen := range gens {
+	for name, g := range gens {
+		gen := g.gen
 		t.Run(name, func(t *testing.T) {
 			s := New(0)
 			defer s.Free()
 			want := make(map[uint64]bool)
-			for i := 0; i < 200_000; i++ {
+			for i := 0; i < g.n; i++ {
 				fp := gen()
 				key := max(fp, 1) // 0 is stored as 1
 				if got := s.Add(fp); got != !want[key] {

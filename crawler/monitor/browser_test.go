@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,20 +100,31 @@ func TestStatusPageInBrowser(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
 		}
 	}
-	waitServed(50)
-	dom1, log1 := look(t, bin, ms.URL+"/")
-	n := served.Load()
-	waitServed(n + 150)
-	dom2, log2 := look(t, bin, ms.URL+"/")
-
-	var rates []float64
-	for _, dom := range []string{dom1, dom2} {
+	rate := func(dom string) float64 {
+		t.Helper()
 		m := rateRE.FindStringSubmatch(dom)
 		if m == nil {
 			t.Fatalf("no pages/s figure on the page:\n%s", dom)
 		}
 		r, _ := strconv.ParseFloat(m[1], 64)
-		rates = append(rates, r)
+		return r
+	}
+	waitServed(50)
+	dom1, log1 := look(t, bin, ms.URL+"/")
+	r1 := rate(dom1)
+	n := served.Load()
+	waitServed(n + 150)
+	// The figure is the rate of the last whole 5-second bucket: wait until
+	// the job's own figure has moved, then look again.
+	deadline := time.Now().Add(20 * time.Second)
+	for math.Abs(mon.Status().PagesPerS-r1) < 0.15 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond) // polling a condition, with a deadline
+	}
+	dom2, log2 := look(t, bin, ms.URL+"/")
+
+	var rates []float64
+	for _, dom := range []string{dom1, dom2} {
+		rates = append(rates, rate(dom))
 		for _, want := range []string{"Crawl books: 1234 pages in all", `<td class="host">node1/4242/ab12cd34</td>`, "gone since"} {
 			if !strings.Contains(dom, want) {
 				t.Errorf("the shared crawl's section lacks %q", want)

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -125,6 +126,8 @@ type Store struct {
 	enc   *zstd.Encoder
 	dec   *zstd.Decoder
 	known recentBodies // bodies saved lately, not yet in the digest index
+	// scratch holds *[]byte buffers NewPage compresses into.
+	scratch sync.Pool
 }
 
 // Open opens the job file at path and its store, creating it unless opts
@@ -190,13 +193,25 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		sum := sha256.Sum256(body)
 		p.Record.SHA256 = hex.EncodeToString(sum[:])
 		p.Record.Length = int64(len(body))
-		blob := s.enc.EncodeAll(body, make([]byte, 0, len(body)/3+64))
+		// Encoded into a reused buffer, then kept at its own size: a page
+		// compresses to a fraction of the room an encoder wants.
+		scratch, _ := s.scratch.Get().(*[]byte)
+		if scratch == nil {
+			scratch = new([]byte)
+		}
+		blob := s.enc.EncodeAll(body, (*scratch)[:0])
+		var err error
 		if len(blob) <= InlineMax {
-			p.blob = blob
-		} else if err := s.writeBlobFile(p.Record.SHA256, blob); err != nil {
-			return nil, err
-		} else {
+			p.blob = bytes.Clone(blob)
+		} else if err = s.writeBlobFile(p.Record.SHA256, blob); err == nil {
 			p.inFile = true
+		}
+		if cap(blob) <= 4*InlineMax {
+			*scratch = blob[:0]
+			s.scratch.Put(scratch)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	var err error

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -54,8 +55,8 @@ func (t *tally) add(r *Record, sign int64) {
 	} else {
 		t.d["t/status/"+strconv.Itoa(r.Status)] += sign
 	}
-	if u, err := url.Parse(r.URL); err == nil {
-		t.d["t/host/"+u.Host] += sign
+	if host, ok := hostOf(r.URL); ok {
+		t.d["t/host/"+host] += sign
 	}
 	if r.Error != "" {
 		t.d["t/err/"+ErrorKind(r.Error)] += sign
@@ -75,6 +76,33 @@ func (t *tally) add(r *Record, sign int64) {
 			t.last = ts
 		}
 	}
+}
+
+// hostOf returns u's host (and port), as url.Parse has it: cut from a
+// plain "scheme://host/…", parsed otherwise.
+func hostOf(u string) (string, bool) {
+	if scheme, rest, ok := strings.Cut(u, "://"); ok && plainScheme(scheme) {
+		if host := rest[:strings.IndexAny(rest+"/", "/?#")]; !strings.ContainsAny(host, "@%[") {
+			return host, true
+		}
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "", false
+	}
+	return pu.Host, true
+}
+
+// plainScheme reports a scheme url.Parse takes as it is: a letter, then
+// letters and digits.
+func plainScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // apply writes the change to meta.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -205,5 +206,21 @@ func TestCheck(t *testing.T) {
 			t.Errorf("a write after Check found damage: %v, want ErrDamaged", err)
 		}
 		st.Close()
+	}
+}
+
+// hostOf cuts what url.Parse gives as the host.
+func TestHostOf(t *testing.T) {
+	for _, u := range []string{"http://h.test/a", "https://h.test:8443/a?b", "http://h.test", "http://h.test?x", "http://h.test#f",
+		"http://u:p@h.test/", "http://[::1]:80/x", "http://h%41.test/", "mailto:x@y", "a/b://c", "http:///x", "://x", "",
+		"HTTP://H.test/", "http://h.test:/", "x://h?y://z/", "1x://h/", "a+b://h/p", "h\\t://x/"} {
+		want := ""
+		pu, err := url.Parse(u)
+		if err == nil {
+			want = pu.Host
+		}
+		if got, ok := hostOf(u); got != want || ok != (err == nil) {
+			t.Errorf("hostOf(%q) = %q, %v; url.Parse: %q, %v", u, got, ok, want, err)
+		}
 	}
 }

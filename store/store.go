@@ -263,7 +263,10 @@ func writeAtomic(dst string, data []byte, sync bool) error {
 	return err
 }
 
-// Put saves pages in one transaction.
+// Put saves pages in one transaction. The indexes catch up with them at
+// the next CatchUp (the crawler calls it at the end of a run): until
+// then lookups are right, and the counts take a URL saved again as a new
+// one.
 func (s *Store) Put(pages ...*Page) error {
 	return s.file.Update(func(tx *jobfile.Tx) error { return s.PutTx(tx, pages...) })
 }

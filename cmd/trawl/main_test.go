@@ -1064,3 +1064,76 @@ func TestStatsJSON(t *testing.T) {
 		t.Errorf("exit %d, stats %+v", r.code, s)
 	}
 }
+
+// A job whose index log is being moved when the process is killed is
+// indexed again by the next run, and counts each URL once: a list fetched
+// with some URLs failing, killed mid-run; run again and killed as soon as
+// it announces the indexing of the killed run's pages; run a third time
+// with --retry-failed, which saves a second record for each failed URL.
+func TestKill9WhileIndexing(t *testing.T) {
+	const n = 80_000 // over two index transactions' worth of entries
+	var failing atomic.Bool
+	failing.Store(true)
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if failing.Load() && strings.HasSuffix(r.URL.Path, "7") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "page %s", r.URL.Path)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	for i := range n {
+		fmt.Fprintf(&list, "%s/u/%d\n", srv.URL, i)
+	}
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644)
+	args := []string{"fetch", "--job", "j.db", "-c", "16", "--per-host", "16", "--retries", "0", "--ignore-robots", "--progress", "none", "list.txt"}
+
+	killWhen(t, dir, "", args, func() bool { return hits.Load() >= n/2 })
+	if hits.Load() >= n {
+		t.Fatal("the first run finished before the kill")
+	}
+
+	// The second run: killed as soon as it says it is indexing.
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	announced := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "pages saved by the last run") {
+			cmd.Process.Signal(syscall.SIGKILL)
+			announced = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !announced {
+		t.Fatal("the second run did not announce the indexing of the first run's pages")
+	}
+
+	failing.Store(false)
+	r := trawl(t, dir, "", append([]string{args[0], "--retry-failed"}, args[1:]...)...)
+	if r.code != 0 {
+		t.Fatalf("third run: exit %d\n%s", r.code, r.stderr)
+	}
+	t.Logf("third run re-indexed the log the kill left: %v", strings.Contains(r.stderr, "pages saved by the last run"))
+	stored := storedURLs(t, filepath.Join(dir, "j.db")) // fails on a record that is not 200: a 503 left as latest
+	if len(stored) != n {
+		t.Errorf("%d URLs with a 200 record, want %d", len(stored), n)
+	}
+	s := trawl(t, dir, "", "stats", "j.db")
+	if s.code != 0 || !strings.Contains(s.stdout, fmt.Sprintf("records   %d ", n)) || strings.Contains(s.stdout, "failed ") ||
+		strings.Contains(s.stdout, "not indexed") {
+		t.Errorf("stats: exit %d\n%s", s.code, s.stdout)
+	}
+}

@@ -191,11 +191,11 @@ func decoded(contentType string, body []byte) io.Reader {
 // decodedBytes is decoded's text as bytes: body itself when it is UTF-8
 // already.
 func decodedBytes(contentType string, body []byte) []byte {
-	if utf8HTML(contentType) && !bytes.HasPrefix(body, []byte{0xfe, 0xff}) && !bytes.HasPrefix(body, []byte{0xff, 0xfe}) {
-		// What DetermineEncoding says without a UTF-16 byte order mark.
-		if utf8.Valid(body) {
-			return body
-		}
+	// The usual case, without DetermineEncoding: declared UTF-8 and valid
+	// (so no UTF-16 byte order mark, which would win: 0xfe and 0xff are
+	// never UTF-8).
+	if utf8HTML(contentType) && utf8.Valid(body) {
+		return body
 	}
 	if enc, name, _ := charset.DetermineEncoding(body[:min(len(body), 1024)], contentType); name != "utf-8" || !utf8.Valid(body) {
 		if b, err := io.ReadAll(enc.NewDecoder().Reader(bytes.NewReader(body))); err == nil {

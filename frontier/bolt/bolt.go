@@ -4,11 +4,12 @@
 //
 // The queue lives on disk: one FIFO per host under "host\x00seq" keys.
 // Memory holds the scheduler's small record per host, a short read-ahead
-// of each host's queue, and the seen-set as 64-bit fingerprints (about 12
-// bytes a URL, outside the Go heap: see frontier/internal/fpset). The seen-set is persisted as an append-only log and read
-// back at the first Add (not at Open: a finished job opened to be looked
-// at or resumed with nothing new reads none of it), so adding a URL costs
-// a map lookup and two sequential appends, never a random B-tree insert. Two distinct URLs
+// of each host's queue, and the seen-set as 64-bit fingerprints (about 11
+// bytes a URL, outside the Go heap: see frontier/internal/fpset). The
+// seen-set is persisted as an append-only log and read back at the first
+// Add (not at Open: a finished job opened to be looked at or resumed with
+// nothing new reads none of it), so adding a URL costs a probe and two
+// sequential appends, never a random B-tree insert. Two distinct URLs
 // share a fingerprint with probability about n²/2⁶⁵ (3·10⁻⁶ for ten
 // million URLs).
 //

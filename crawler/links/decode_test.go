@@ -23,9 +23,9 @@ func TestDecodedBytesShortcut(t *testing.T) {
 	}
 	bodies := [][]byte{
 		[]byte(`<a href="/é">x</a>`),
-		[]byte("\xef\xbb\xbf<a href=/x>"),            // UTF-8 BOM
-		[]byte("\xfe\xff\x00<\x00a\x00>"),            // UTF-16BE BOM
-		[]byte("\xff\xfe<\x00a\x00>\x00"),            // UTF-16LE BOM
+		[]byte("\xef\xbb\xbf<a href=/x>"),             // UTF-8 BOM
+		[]byte("\xfe\xff\x00<\x00a\x00>"),             // UTF-16BE BOM
+		[]byte("\xff\xfe<\x00a\x00>\x00"),             // UTF-16LE BOM
 		[]byte("<a href=\"/\xe9\">latin-1 bytes</a>"), // not UTF-8
 		{},
 	}

@@ -428,11 +428,22 @@ func (s *Store) Get(url string) (*Record, error) {
 		if urls == nil || recs == nil {
 			return nil
 		}
-		tail, err := logged(tx)
+		// The log's latest record of the URL, else the index's: one URL
+		// needs no map of the log.
+		uk := urlKey(url)
+		var last uint64
+		err := eachLogged(tx, func(k []byte, rec uint64) {
+			if bytes.Equal(k, uk) {
+				last = max(last, rec)
+			}
+		}, nil)
 		if err != nil {
 			return err
 		}
-		key := latest(tail, urls, urlKey(url))
+		key := urls.Get(uk)
+		if last != 0 {
+			key = binary.BigEndian.AppendUint64(nil, last)
+		}
 		if key == nil {
 			return nil
 		}

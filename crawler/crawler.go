@@ -358,7 +358,7 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 // work is one worker: lease, visit, hand the result to the writer.
 func (c *Crawler) work(ctx context.Context, w *writer) error {
 	for {
-		l, err := c.fr.Lease(ctx)
+		l, err := w.lease(ctx)
 		if errors.Is(err, frontier.ErrDrained) || errors.Is(err, frontier.ErrLimit) || ctx.Err() != nil {
 			return nil
 		}

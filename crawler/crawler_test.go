@@ -208,3 +208,27 @@ func TestRetries(t *testing.T) {
 		t.Errorf("Retry-After: 1 not honoured: job took %v", el)
 	}
 }
+
+// A chain of pages has one URL to fetch at a time, found by the page
+// before it: with a batch lingering an hour for more results, the crawl
+// only ends because the writer commits as soon as every worker waits for
+// a lease.
+func TestStarvedWriterCommitsAtOnce(t *testing.T) {
+	defer crawler.SetWriteLinger(time.Hour)()
+	site := testsite.New(30)
+	site.Links = 1 // page i links to page i+1 alone
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	cfg := testConfig(srv.URL + "/p/0")
+	cfg.Concurrency = 4
+	c, err := crawler.New(openStore(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, err := c.Run(ctx)
+	if err != nil || sum.Stored != 30 {
+		t.Fatalf("Run: %v, %d stored, want 30 (a batch waited for its linger)", err, sum.Stored)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -25,14 +26,19 @@ type result struct {
 // A batch of results is committed when it holds writeBatch results or
 // writeLinger after its first result arrived, whichever comes first: large
 // enough batches that bbolt writes each touched page once for many records.
+// It is committed at once when every worker waits for a lease: the links
+// the batch found may be all the work there is (a crawl's first pages, its
+// last), and nothing else would come while it lingers.
 // Results waiting for the writer hold at most writeBytes of memory (bodies
 // and found links): a worker with a result waits for room, so a site that
 // makes huge pages slows the crawl instead of filling the memory.
 const (
-	writeBatch  = 1024
-	writeLinger = 20 * time.Millisecond
-	writeBytes  = 64 << 20
+	writeBatch = 1024
+	writeBytes = 64 << 20
 )
+
+// writeLinger is a var for a test that makes it an hour.
+var writeLinger = 20 * time.Millisecond
 
 // size estimates the memory r holds.
 func (r *result) size() int64 {
@@ -56,13 +62,28 @@ type writer struct {
 	failed  chan struct{} // closed when a commit fails
 	done    chan struct{}
 	err     error
+
+	waiting atomic.Int32  // workers waiting for a lease
+	starved chan struct{} // a signal that every worker waits for one
 }
 
 func newWriter(c *Crawler) *writer {
 	w := &writer{c: c, room: semaphore.NewWeighted(writeBytes), results: make(chan *result, writeBatch),
-		failed: make(chan struct{}), done: make(chan struct{})}
+		failed: make(chan struct{}), done: make(chan struct{}), starved: make(chan struct{}, 1)}
 	go w.run()
 	return w
+}
+
+// lease is c.fr.Lease, counted among the workers waiting for one.
+func (w *writer) lease(ctx context.Context) (frontier.Lease, error) {
+	if w.waiting.Add(1) == int32(w.c.cfg.Concurrency) {
+		select {
+		case w.starved <- struct{}{}:
+		default:
+		}
+	}
+	defer w.waiting.Add(-1)
+	return w.c.fr.Lease(ctx)
 }
 
 // put hands r to the writer, waiting for room; it fails once a commit has
@@ -109,6 +130,10 @@ func (w *writer) run() {
 				batch = append(batch, r)
 			case <-linger.C:
 				break fill
+			case <-w.starved:
+				if w.waiting.Load() == int32(w.c.cfg.Concurrency) {
+					break fill
+				}
 			}
 		}
 		if w.err = w.commit(batch); w.err != nil {

@@ -237,10 +237,22 @@ func indexTx(tx *jobfile.Tx, urls []urlRef, bodies []bodyRef) error {
 		return fmt.Errorf("buckets missing")
 	}
 	ui.FillPercent, shas.FillPercent = 0.9, 0.9 // keys arrive in order
+	// When every key sorts after the index's last (the first indexing of
+	// a job), the index holds none of them, and the one that may hold a
+	// key is the entry before it.
+	freshURLs := len(urls) > 0 && after(ui, urls[0].key[:])
+	freshSums := len(bodies) > 0 && after(shas, bodies[0].sum[:])
 	t := newTally()
 	var replaced uint64
-	for _, r := range urls {
-		if old := ui.Get(r.key[:]); old != nil {
+	for i, r := range urls {
+		var old []byte
+		switch {
+		case !freshURLs:
+			old = ui.Get(r.key[:])
+		case i > 0 && urls[i-1].key == r.key:
+			old = binary.BigEndian.AppendUint64(nil, urls[i-1].rec)
+		}
+		if old != nil {
 			if len(old) != 8 {
 				return fmt.Errorf("%w: URL index entry %x", ErrDamaged, r.key)
 			}
@@ -256,8 +268,12 @@ func indexTx(tx *jobfile.Tx, urls []urlRef, bodies []bodyRef) error {
 			return err
 		}
 	}
-	for _, b := range bodies {
-		if shas.Get(b.sum[:]) == nil { // the first of a body stored twice stays
+	for i, b := range bodies {
+		held := i > 0 && bodies[i-1].sum == b.sum
+		if !freshSums {
+			held = shas.Get(b.sum[:]) != nil
+		}
+		if !held { // the first of a body stored twice stays
 			if err := shas.Put(b.sum[:], binary.BigEndian.AppendUint64(nil, b.body)); err != nil {
 				return err
 			}
@@ -269,6 +285,12 @@ func indexTx(tx *jobfile.Tx, urls []urlRef, bodies []bodyRef) error {
 		}
 	}
 	return t.apply(meta)
+}
+
+// after reports whether key sorts after every key of b.
+func after(b *bolt.Bucket, key []byte) bool {
+	last, _ := b.Cursor().Last()
+	return last == nil || bytes.Compare(last, key) < 0
 }
 
 // recentBodies remembers the keys of bodies saved lately, so that a body

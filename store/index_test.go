@@ -107,6 +107,15 @@ func TestCatchUpInPasses(t *testing.T) {
 		t.Errorf("%d bodies stored again after indexing", stored-before)
 	}
 	verify(st, "third run")
+	// Indexing it meets URLs the index holds (the first was of a job
+	// whose index was empty).
+	if _, err := st.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	verify(st, "third run, indexed")
+	if n, _, _ := st.Count(); n != len(want) {
+		t.Errorf("Count = %d after indexing again, want %d URLs", n, len(want))
+	}
 	st.Close()
 }
 

@@ -153,7 +153,9 @@ func Open(path string, opts *Options) (*Store, error) {
 // open.
 func New(f *jobfile.File) *Store {
 	// EncodeAll runs as many calls at once as the encoder's concurrency.
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)))
+	// Frames carry no checksum: a body's SHA-256 already checks it.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithEncoderCRC(false))
 	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
 	return &Store{file: f, blobs: f.Path() + ".blobs", enc: enc, dec: dec}
 }
@@ -496,7 +498,8 @@ func eachLatest(tx *jobfile.Tx, after []byte, fn func(key []byte, rec *Record) e
 	return nil
 }
 
-// Body returns the body of rec, decompressed, or read from its File.
+// Body returns the body of rec, decompressed and checked against its
+// SHA-256 (ErrDamaged if it does not match), or read from its File.
 func (s *Store) Body(rec *Record) ([]byte, error) {
 	if rec.SHA256 == "" {
 		return nil, nil
@@ -538,7 +541,10 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 	}
 	body, err := s.dec.DecodeAll(blob, make([]byte, 0, rec.Length))
 	if err != nil {
-		return nil, fmt.Errorf("store: body %s: %w", rec.SHA256, err)
+		return nil, fmt.Errorf("store: body %s: %w: %v", rec.SHA256, ErrDamaged, err)
+	}
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, fmt.Errorf("store: body %s: %w: it reads back as %x", rec.SHA256, ErrDamaged, got)
 	}
 	return body, nil
 }

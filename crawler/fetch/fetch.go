@@ -56,7 +56,9 @@ type TransportOptions struct {
 
 // NewTransport returns the transport trawl uses when none is given:
 // keep-alive sized to the job's concurrency, HTTP/2 (unless it records),
-// and bounded connect, TLS and response-header waits.
+// and bounded connect and TLS waits. It sets no response-header timeout,
+// which would cost a timer a request: every caller bounds its requests
+// (a Fetcher each attempt, robots.txt its fetch).
 func NewTransport(o TransportOptions) http.RoundTripper {
 	d := &net.Dialer{Timeout: min(o.Timeout, 10*time.Second), KeepAlive: 30 * time.Second}
 	proxy := http.ProxyFromEnvironment
@@ -79,7 +81,6 @@ func NewTransport(o TransportOptions) http.RoundTripper {
 		MaxIdleConnsPerHost:    max(o.PerHost, 2),
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    min(o.Timeout, 10*time.Second),
-		ResponseHeaderTimeout:  o.Timeout,
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: MaxHeaderBytes,
 		DisableCompression:     true, // bodies decode gzip, deflate and br themselves, with a size cap

@@ -174,7 +174,7 @@ func TestOlderLayout(t *testing.T) {
 			b    jobfile.Bucket
 			k, v []byte
 		}{
-			{jobfile.Bodies, one, p.blob}, {jobfile.SHA256, sum[:], one},
+			{jobfile.Bodies, one, st.enc.EncodeAll([]byte("old body"), nil)}, {jobfile.SHA256, sum[:], one},
 			{jobfile.Records, one, p.data}, {jobfile.URLs, p.Record.key(), one},
 		} {
 			b := tx.Bucket(kv.b)

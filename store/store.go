@@ -101,14 +101,15 @@ func (r *Record) Failed() bool {
 type Page struct {
 	Record Record
 	data   []byte // Record as JSON
-	blob   []byte // compressed body, or nil when the body is in a file or empty
+	blob   []byte // compressed body, or nil when the body is packed, in a file or empty
+	raw    []byte // the body, to pack (see packBody)
 	inFile bool
 	items  [][]byte // Items as JSON
 }
 
 // Size estimates the memory p holds: its record, body and items.
 func (p *Page) Size() int {
-	n := len(p.data) + len(p.blob) + 256
+	n := len(p.data) + len(p.blob) + len(p.raw) + 256
 	for _, it := range p.items {
 		n += len(it)
 	}
@@ -126,6 +127,7 @@ type Store struct {
 	enc   *zstd.Encoder
 	dec   *zstd.Decoder
 	known recentBodies // bodies saved lately, not yet in the digest index
+	packs packCache
 	// scratch holds *[]byte buffers NewPage compresses into.
 	scratch sync.Pool
 }
@@ -178,7 +180,8 @@ func (s *Store) Close() error {
 }
 
 // NewPage prepares rec, its body and the items extracted from it for Put:
-// it sets Length, SHA256 and Items, compresses the body, and writes bodies
+// it sets Length, SHA256 and Items, keeps a copy of a body small enough to
+// pack, compresses a larger one, and writes bodies
 // too large to inline to their blob file (durably, before any record can
 // name them). It is safe for concurrent use.
 func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
@@ -195,6 +198,12 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		sum := sha256.Sum256(body)
 		p.Record.SHA256 = hex.EncodeToString(sum[:])
 		p.Record.Length = int64(len(body))
+		if len(body) <= packBody {
+			p.raw = bytes.Clone(body)
+			body = nil
+		}
+	}
+	if len(body) > 0 {
 		// Encoded into a reused buffer, then kept at its own size: a page
 		// compresses to a fraction of the room an encoder wants.
 		scratch, _ := s.scratch.Get().(*[]byte)
@@ -294,6 +303,11 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 	var log indexLog
 	var first []byte
 	saved := make(map[[32]byte]uint64) // bodies this call saves
+	pk := packer{packs: tx.Bucket(jobfile.Packs)}
+	if pk.packs == nil {
+		return errors.New("store: buckets missing")
+	}
+	pk.packs.FillPercent = 1
 	for _, p := range pages {
 		var body uint64
 		if p.Record.SHA256 != "" && p.Record.File == "" {
@@ -302,13 +316,20 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
 			}
 			if body = s.bodyKey(shas, &sum, saved); body == 0 {
-				v := p.blob
-				if p.inFile {
-					v = inFileMark
-				}
 				seq, err := bodies.NextSequence()
 				if err != nil {
 					return err
+				}
+				v := p.blob
+				switch {
+				case p.inFile:
+					v = inFileMark
+				case p.raw != nil:
+					r, err := pk.add(p.raw)
+					if err != nil {
+						return err
+					}
+					v = r.value()
 				}
 				if err := bodies.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
 					return err
@@ -345,6 +366,9 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 		if p.Record.Failed() {
 			t.failAdd = append(t.failAdd, key)
 		}
+	}
+	if err := pk.flush(s); err != nil {
+		return err
 	}
 	if err := ilog.Put(first, log.value()); err != nil {
 		return err
@@ -511,7 +535,7 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: bad sha256 %q", rec.SHA256)
 	}
-	var blob []byte
+	var blob, body []byte
 	err = s.file.View(func(tx *jobfile.Tx) error {
 		shas, bodies := tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Bodies)
 		if shas == nil || bodies == nil {
@@ -521,27 +545,39 @@ func (s *Store) Body(rec *Record) ([]byte, error) {
 		if rec.body != 0 {
 			k = binary.BigEndian.AppendUint64(nil, rec.body)
 		}
+		var v []byte
 		if k != nil {
-			if v := bodies.Get(k); v != nil {
-				if !bytes.Equal(v, inFileMark) {
-					blob = bytes.Clone(v)
-				}
-				return nil
-			}
+			v = bodies.Get(k)
 		}
-		return fmt.Errorf("store: body %s missing", rec.SHA256)
+		switch {
+		case v == nil:
+			return fmt.Errorf("store: body %s missing", rec.SHA256)
+		case bytes.Equal(v, inFileMark):
+		case len(v) > 0 && v[0] == packTag:
+			r, err := parsePackRef(v)
+			if err == nil {
+				body, err = s.member(tx.Bucket(jobfile.Packs), r)
+			}
+			if err != nil {
+				return fmt.Errorf("store: body %s: %w", rec.SHA256, err)
+			}
+		default:
+			blob = bytes.Clone(v)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if blob == nil {
-		if blob, err = os.ReadFile(s.blobPath(rec.SHA256)); err != nil {
-			return nil, fmt.Errorf("store: %w", err)
+	if body == nil {
+		if blob == nil {
+			if blob, err = os.ReadFile(s.blobPath(rec.SHA256)); err != nil {
+				return nil, fmt.Errorf("store: %w", err)
+			}
 		}
-	}
-	body, err := s.dec.DecodeAll(blob, make([]byte, 0, rec.Length))
-	if err != nil {
-		return nil, fmt.Errorf("store: body %s: %w: %v", rec.SHA256, ErrDamaged, err)
+		if body, err = s.dec.DecodeAll(blob, make([]byte, 0, rec.Length)); err != nil {
+			return nil, fmt.Errorf("store: body %s: %w: %v", rec.SHA256, ErrDamaged, err)
+		}
 	}
 	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
 		return nil, fmt.Errorf("store: body %s: %w: it reads back as %x", rec.SHA256, ErrDamaged, got)

@@ -31,18 +31,21 @@ import (
 
 // Format names the layout of the whole file. A file whose meta bucket has
 // no format is not a trawl job; one with another format is refused.
-const Format = "trawl-job/3"
+const Format = "trawl-job/4"
 
 // Older formats, which Open upgrades in place (read-only, they are read
 // as they are):
 //   - formatV1, trawl 0.1's: the same buckets, with the store's counters
 //     in the meta bucket;
 //   - formatV2: no index log, and records that are JSON alone (see
-//     store's recordValue). Format 3 reads them as they are, and marks
-//     the job so that an older trawl does not misread its new records.
+//     store's recordValue). Later formats read them as they are, and mark
+//     the job so that an older trawl does not misread its new records;
+//   - formatV3: no packs of bodies (see store's Packs). Its bodies are
+//     read as they are.
 const (
 	formatV1 = "trawl-job/1"
 	formatV2 = "trawl-job/2"
+	formatV3 = "trawl-job/3"
 )
 
 // A Bucket names one bucket of the file. Only its Owner reads or writes it.
@@ -57,7 +60,8 @@ var (
 
 	Records    = Bucket{"store", []byte("records")}    // seq → JSON record
 	URLs       = Bucket{"store", []byte("urls")}       // URL key → record seq
-	Bodies     = Bucket{"store", []byte("bodies")}     // seq → compressed body
+	Bodies     = Bucket{"store", []byte("bodies")}     // seq → compressed body, or where it is
+	Packs      = Bucket{"store", []byte("packs")}      // seq → compressed bodies, one after another
 	SHA256     = Bucket{"store", []byte("sha256")}     // body digest → body seq
 	IndexLog   = Bucket{"store", []byte("index.log")}  // record seq → URL and digest index entries not yet indexed
 	Items      = Bucket{"store", []byte("items")}      // record seq, index → JSON item
@@ -68,7 +72,7 @@ var (
 	Cookies    = Bucket{"crawler/cookies", []byte("cookies")} // domain, path, name → JSON cookie
 
 	// Buckets lists the registry; Open creates them all.
-	Buckets = []Bucket{Meta, Records, URLs, Bodies, SHA256, IndexLog, Items, StoreMeta, Queue, Seen, RobotsTxts, Cookies}
+	Buckets = []Bucket{Meta, Records, URLs, Bodies, Packs, SHA256, IndexLog, Items, StoreMeta, Queue, Seen, RobotsTxts, Cookies}
 )
 
 var (
@@ -314,7 +318,7 @@ func checkMeta(path string, tx *bbolt.Tx) error {
 		return fmt.Errorf("%s: %w", path, ErrNotJob)
 	}
 	switch v := string(meta.Get(keyFormat)); {
-	case v == Format || v == formatV1 || v == formatV2:
+	case v == Format || v == formatV1 || v == formatV2 || v == formatV3:
 		return nil
 	case bytes.HasPrefix([]byte(v), []byte("trawl-job/")):
 		return fmt.Errorf("%s: %w (%s; this trawl reads %s): use a newer trawl", path, ErrNewer, v, Format)

@@ -106,7 +106,7 @@ func TestRefuseNewerAndForeign(t *testing.T) {
 // buckets it owns, and only this package and the store import bbolt.
 func TestOwnership(t *testing.T) {
 	owners := map[string]string{}
-	for name, b := range map[string]Bucket{"Meta": Meta, "Records": Records, "URLs": URLs, "Bodies": Bodies, "SHA256": SHA256,
+	for name, b := range map[string]Bucket{"Meta": Meta, "Records": Records, "URLs": URLs, "Bodies": Bodies, "Packs": Packs, "SHA256": SHA256,
 		"IndexLog": IndexLog, "Items": Items, "StoreMeta": StoreMeta, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts, "Cookies": Cookies} {
 		owners[name] = b.Owner
 	}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/trawl-dev/trawl/internal/jobfile"
+)
+
+// sitePage is a page of one made-up site: the markup its pages share,
+// and text of its own.
+func sitePage(r *rand.Rand, i int) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<!doctype html><html><head><title>Page %d</title><link rel=stylesheet href=/site.css></head>\n", i)
+	b.WriteString("<body><nav><a href=/>Home</a> <a href=/about>About</a> <a href=/blog>Blog</a> <a href=/contact>Contact</a></nav>\n<main>")
+	words := []string{"crawl", "frontier", "politeness", "archive", "robots", "sitemap", "lease", "queue", "host", "page",
+		"link", "scope", "depth", "retry", "batch", "index", "record", "body", "digest", "pack"}
+	for range 20 + r.IntN(40) {
+		b.WriteString("<p class=text>")
+		for range 10 + r.IntN(20) {
+			b.WriteString(words[r.IntN(len(words))] + " ")
+		}
+		b.WriteString("</p>\n")
+	}
+	b.WriteString("</main><footer>© Example Ltd — all rights reserved</footer></body></html>\n")
+	return b.Bytes()
+}
+
+// TestPacks saves a crawl's worth of small pages, and one large page, in
+// a few calls; reads every body back in saving order and in random order,
+// from a reopened job; and checks that the small ones went into packs
+// that take less room than the pages compressed one by one.
+func TestPacks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "job.db")
+	st, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	var want [][]byte
+	alone := 0 // bytes of the small pages compressed one by one
+	for call := range 3 {
+		var pages []*Page
+		for range 150 {
+			body := sitePage(r, len(want))
+			if len(want) == 200 {
+				body = bytes.Repeat(body, packBody/len(body)+1) // too large to pack
+			} else {
+				alone += len(st.enc.EncodeAll(body, nil))
+			}
+			p, err := st.NewPage(Record{URL: fmt.Sprintf("http://h.test/%d", len(want)), Status: 200}, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages, want = append(pages, p), append(want, body)
+		}
+		if call == 2 { // and one body saved on its own
+			p, _ := st.NewPage(Record{URL: "http://h.test/single", Status: 200}, []byte("one"))
+			pages, want = append(pages, p), append(want, []byte("one"))
+		}
+		if err := st.Put(pages...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	if st, err = Open(path, &Options{ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var recs []*Record
+	if err := st.Each(func(rec *Record) error { recs = append(recs, rec); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	check := func(order []int) {
+		t.Helper()
+		for _, i := range order {
+			got, err := st.Body(recs[i])
+			if err != nil || !bytes.Equal(got, want[i]) {
+				t.Fatalf("body %d: %d bytes, %v; want %d bytes", i, len(got), err, len(want[i]))
+			}
+		}
+	}
+	inOrder := make([]int, len(recs))
+	for i := range inOrder {
+		inOrder[i] = i
+	}
+	check(inOrder)
+	check(r.Perm(len(recs)))
+
+	packs, packed, refs := 0, 0, 0
+	st.file.View(func(tx *jobfile.Tx) error {
+		tx.Bucket(jobfile.Packs).ForEach(func(_, v []byte) error { packs++; packed += len(v); return nil })
+		return tx.Bucket(jobfile.Bodies).ForEach(func(_, v []byte) error {
+			if v[0] == packTag {
+				refs++
+			}
+			return nil
+		})
+	})
+	t.Logf("%d small pages in %d packs: %d bytes, against %d compressed one by one", refs, packs, packed, alone)
+	if refs != len(want)-1 || packs < 4 {
+		t.Errorf("%d of %d bodies in %d packs; want all but the large one, in several packs a call", refs, len(want), packs)
+	}
+	if packed >= alone*4/5 {
+		t.Errorf("packs take %d bytes, the pages compressed one by one %d", packed, alone)
+	}
+}
+
+// TestPackDamage reads bodies whose pack was changed, cut or lost, or
+// whose reference is broken: each read fails with ErrDamaged, none
+// returns wrong bytes.
+func TestPackDamage(t *testing.T) {
+	for _, damage := range []string{"byte", "cut", "lost", "ref", "range"} {
+		t.Run(damage, func(t *testing.T) {
+			st, err := Open(filepath.Join(t.TempDir(), "job.db"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			r := rand.New(rand.NewPCG(5, 6))
+			var pages []*Page
+			var want [][]byte
+			for i := range 10 {
+				body := sitePage(r, i)
+				p, _ := st.NewPage(Record{URL: fmt.Sprintf("http://h.test/%d", i), Status: 200}, body)
+				pages, want = append(pages, p), append(want, body)
+			}
+			if err := st.Put(pages...); err != nil {
+				t.Fatal(err)
+			}
+			one := binary.BigEndian.AppendUint64(nil, 1)
+			err = st.file.Update(func(tx *jobfile.Tx) error {
+				packs, bodies := tx.Bucket(jobfile.Packs), tx.Bucket(jobfile.Bodies)
+				frame := bytes.Clone(packs.Get(one))
+				switch damage {
+				case "byte":
+					frame[len(frame)/2] ^= 0x20
+					return packs.Put(one, frame)
+				case "cut":
+					return packs.Put(one, frame[:len(frame)/2])
+				case "lost":
+					return packs.Delete(one)
+				case "ref":
+					return bodies.Put(one, []byte{packTag, 0x80})
+				default:
+					return bodies.Put(one, packRef{pack: 1, off: 1 << 20, n: 10}.value())
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.packs = packCache{}
+			damaged := 0
+			for i := range want {
+				rec, err := st.Get(fmt.Sprintf("http://h.test/%d", i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch b, err := st.Body(rec); {
+				case errors.Is(err, ErrDamaged):
+					damaged++
+				case err != nil || !bytes.Equal(b, want[i]):
+					t.Errorf("body %d: %d bytes, %v; want its bytes or ErrDamaged", i, len(b), err)
+				}
+			}
+			if damaged == 0 {
+				t.Error("no body read as damaged")
+			}
+		})
+	}
+}

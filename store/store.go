@@ -128,8 +128,9 @@ type Store struct {
 	dec   *zstd.Decoder
 	known recentBodies // bodies saved lately, not yet in the digest index
 	packs packCache
-	// scratch holds *[]byte buffers NewPage compresses into.
-	scratch sync.Pool
+	// scratch holds *[]byte buffers compress encodes into; packBufs,
+	// those packs are gathered in.
+	scratch, packBufs sync.Pool
 }
 
 // Open opens the job file at path and its store, creating it unless opts
@@ -204,25 +205,13 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		}
 	}
 	if len(body) > 0 {
-		// Encoded into a reused buffer, then kept at its own size: a page
-		// compresses to a fraction of the room an encoder wants.
-		scratch, _ := s.scratch.Get().(*[]byte)
-		if scratch == nil {
-			scratch = new([]byte)
-		}
-		blob := s.enc.EncodeAll(body, (*scratch)[:0])
-		var err error
+		blob := s.compress(body)
 		if len(blob) <= InlineMax {
-			p.blob = bytes.Clone(blob)
-		} else if err = s.writeBlobFile(p.Record.SHA256, blob); err == nil {
-			p.inFile = true
-		}
-		if cap(blob) <= 4*InlineMax {
-			*scratch = blob[:0]
-			s.scratch.Put(scratch)
-		}
-		if err != nil {
+			p.blob = blob
+		} else if err := s.writeBlobFile(p.Record.SHA256, blob); err != nil {
 			return nil, err
+		} else {
+			p.inFile = true
 		}
 	}
 	var err error
@@ -230,6 +219,23 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return p, nil
+}
+
+// compress returns data compressed. It is encoded into a reused buffer,
+// then kept at its own size: data compresses to a fraction of the room an
+// encoder wants.
+func (s *Store) compress(data []byte) []byte {
+	scratch, _ := s.scratch.Get().(*[]byte)
+	if scratch == nil {
+		scratch = new([]byte)
+	}
+	blob := s.enc.EncodeAll(data, (*scratch)[:0])
+	out := bytes.Clone(blob)
+	if cap(blob) <= 2*(packTarget+packBody) {
+		*scratch = blob[:0]
+		s.scratch.Put(scratch)
+	}
+	return out
 }
 
 func (s *Store) blobPath(sum string) string {
@@ -303,7 +309,7 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 	var log indexLog
 	var first []byte
 	saved := make(map[[32]byte]uint64) // bodies this call saves
-	pk := packer{packs: tx.Bucket(jobfile.Packs)}
+	pk := packer{s: s, packs: tx.Bucket(jobfile.Packs)}
 	if pk.packs == nil {
 		return errors.New("store: buckets missing")
 	}
@@ -367,7 +373,7 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 			t.failAdd = append(t.failAdd, key)
 		}
 	}
-	if err := pk.flush(s); err != nil {
+	if err := pk.flush(); err != nil {
 		return err
 	}
 	if err := ilog.Put(first, log.value()); err != nil {

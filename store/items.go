@@ -229,7 +229,7 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 					p.items = append(p.items, data)
 				}
 			}
-			if p.data, err = json.Marshal(p.rec); err != nil {
+			if p.data, err = marshalRecord(p.rec); err != nil {
 				return n, fmt.Errorf("store: %w", err)
 			}
 		}

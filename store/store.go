@@ -215,7 +215,7 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		}
 	}
 	var err error
-	if p.data, err = json.Marshal(&p.Record); err != nil {
+	if p.data, err = marshalRecord(&p.Record); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return p, nil
@@ -347,7 +347,7 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 		data := p.data
 		if data == nil { // a Page not made by NewPage
 			var err error
-			if data, err = json.Marshal(&p.Record); err != nil {
+			if data, err = marshalRecord(&p.Record); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
 		}

@@ -182,3 +182,44 @@ func (s *Store) member(packs *bolt.Bucket, r packRef) ([]byte, error) {
 	}
 	return bytes.Clone(data[r.off : r.off+r.n]), nil
 }
+
+// rawBufs pools the buffers NewPage copies small bodies into, in size
+// classes of powers of two from 1 KB to packBody, so that a page holds
+// less than twice its size while it waits for Put.
+type rawBufs struct {
+	classes [7]sync.Pool // 1 KB << i
+}
+
+// class is the index of the smallest class that holds n bytes, or -1 when
+// none does.
+func (*rawBufs) class(n int) int {
+	for i := range 7 {
+		if n <= 1<<(10+i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// get returns an empty buffer of room for n bytes.
+func (r *rawBufs) get(n int) []byte {
+	i := r.class(n)
+	if i < 0 {
+		return make([]byte, 0, n)
+	}
+	if b, _ := r.classes[i].Get().(*[]byte); b != nil {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 1<<(10+i))
+}
+
+// put gives b back for a later get; nothing may use b after.
+func (r *rawBufs) put(b []byte) {
+	if b == nil {
+		return
+	}
+	if i := r.class(cap(b)); i >= 0 && cap(b) == 1<<(10+i) {
+		b = b[:0]
+		r.classes[i].Put(&b)
+	}
+}

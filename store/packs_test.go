@@ -257,3 +257,34 @@ func BenchmarkPacks(b *testing.B) {
 	b.ReportMetric(100*float64(packed)/float64(in), "packed-%")
 	b.ReportMetric(100*float64(alone)/float64(in), "alone-%")
 }
+
+// TestPagePutOnce: Put takes a page's body, so a second Put of the same
+// Page is refused rather than saving it without one.
+func TestPagePutOnce(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "job.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.NewPage(Record{URL: "http://h.test/", Status: 200}, []byte("<p>hello</p>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := p.Size()
+	if err := st.Put(p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Size() != size {
+		t.Errorf("Size %d after Put, %d before: the writer releases what it acquired", p.Size(), size)
+	}
+	if err := st.Put(p); err == nil {
+		t.Fatal("a Page put twice was saved again")
+	}
+	rec, err := st.Get("http://h.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := st.Body(rec); err != nil || string(body) != "<p>hello</p>" {
+		t.Fatalf("body %q, %v", body, err)
+	}
+}

@@ -102,13 +102,19 @@ type Page struct {
 	Record Record
 	data   []byte // Record as JSON
 	blob   []byte // compressed body, or nil when the body is packed, in a file or empty
-	raw    []byte // the body, to pack (see packBody)
+	raw    []byte // the body, to pack (see packBody), in a buffer of Store.raws
 	inFile bool
 	items  [][]byte // Items as JSON
+	size   int      // Size, as NewPage made it
+	spent  bool     // Put has taken it
 }
 
-// Size estimates the memory p holds: its record, body and items.
+// Size estimates the memory p holds: its record, body and items. It does
+// not change when Put takes p.
 func (p *Page) Size() int {
+	if p.size > 0 {
+		return p.size
+	}
 	n := len(p.data) + len(p.blob) + len(p.raw) + 256
 	for _, it := range p.items {
 		n += len(it)
@@ -131,6 +137,7 @@ type Store struct {
 	// scratch holds *[]byte buffers compress encodes into; packBufs,
 	// those packs are gathered in.
 	scratch, packBufs sync.Pool
+	raws              rawBufs // the bodies of Pages, until Put packs them
 }
 
 // Open opens the job file at path and its store, creating it unless opts
@@ -200,7 +207,7 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		p.Record.SHA256 = hex.EncodeToString(sum[:])
 		p.Record.Length = int64(len(body))
 		if len(body) <= packBody {
-			p.raw = bytes.Clone(body)
+			p.raw = append(s.raws.get(len(body)), body...)
 			body = nil
 		}
 	}
@@ -218,6 +225,7 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 	if p.data, err = marshalRecord(&p.Record); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	p.size = p.Size()
 	return p, nil
 }
 
@@ -290,6 +298,8 @@ func (s *Store) Put(pages ...*Page) error {
 
 // PutTx saves pages inside the caller's write transaction. A URL that
 // already has a record gets a new one that replaces it in lookups by URL.
+// A Page is put once: PutTx takes its body, whether or not the transaction
+// then commits, and refuses a Page it took before.
 //
 // Records and bodies are appended under sequence keys, and their index
 // entries to the index log (see CatchUp), so that a commit writes few
@@ -315,6 +325,12 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 	}
 	pk.packs.FillPercent = 1
 	for _, p := range pages {
+		if p.spent {
+			return errors.New("store: a Page put twice")
+		}
+		p.spent = true
+		raw := p.raw // packed below (copied), or a body saved already
+		p.raw = nil
 		var body uint64
 		if p.Record.SHA256 != "" && p.Record.File == "" {
 			var sum [32]byte
@@ -330,8 +346,8 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 				switch {
 				case p.inFile:
 					v = inFileMark
-				case p.raw != nil:
-					r, err := pk.add(p.raw)
+				case raw != nil:
+					r, err := pk.add(raw)
 					if err != nil {
 						return err
 					}
@@ -344,6 +360,7 @@ func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
 				log.addBody(&sum, seq)
 			}
 		}
+		s.raws.put(raw)
 		data := p.data
 		if data == nil { // a Page not made by NewPage
 			var err error

@@ -442,7 +442,7 @@ type record struct {
 }
 
 func bytesOpener(b []byte) func() (io.Reader, error) {
-	return func() (io.Reader, error) { return strings.NewReader(string(b)), nil }
+	return func() (io.Reader, error) { return bytes.NewReader(b), nil }
 }
 
 // append writes r as one gzip member at the end of the open file.

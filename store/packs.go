@@ -25,6 +25,8 @@ import (
 const (
 	packBody   = 64 << 10
 	packTarget = 256 << 10
+	// packWindow is the encoder's window: a pack's bytes fit in it.
+	packWindow = 512 << 10
 )
 
 // packTag starts the bodies value of a body kept in a pack; a zstd frame

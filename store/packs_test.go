@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/trawl-dev/trawl/internal/jobfile"
@@ -286,5 +287,30 @@ func TestPagePutOnce(t *testing.T) {
 	}
 	if body, err := st.Body(rec); err != nil || string(body) != "<p>hello</p>" {
 		t.Fatalf("body %q, %v", body, err)
+	}
+}
+
+// TestPackEncoderMemory: compressing a pack allocates history for the pack,
+// not for the level's default window (4 MB, so 8 MB of history an encoder,
+// kept for the job's life: 16 MB more heap on two cores).
+func TestPackEncoderMemory(t *testing.T) {
+	st, err := Open(filepath.Join(t.TempDir(), "job.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r := rand.New(rand.NewPCG(5, 6))
+	var pack []byte
+	for len(pack) < packTarget {
+		pack = append(pack, sitePage(r, len(pack))...)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	st.compress(pack)
+	runtime.ReadMemStats(&after)
+	n := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d bytes allocated", n)
+	if n > 5<<20 {
+		t.Errorf("compressing a %d-byte pack allocated %d bytes", len(pack), n)
 	}
 }

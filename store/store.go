@@ -163,9 +163,11 @@ func Open(path string, opts *Options) (*Store, error) {
 // open.
 func New(f *jobfile.File) *Store {
 	// EncodeAll runs as many calls at once as the encoder's concurrency.
-	// Frames carry no checksum: a body's SHA-256 already checks it.
+	// Frames carry no checksum: a body's SHA-256 already checks it. The
+	// window covers a whole pack: the level's own (4 MB) would cost each
+	// encoder 8 MB of history for nothing a pack can use.
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
-		zstd.WithEncoderCRC(false))
+		zstd.WithEncoderCRC(false), zstd.WithWindowSize(packWindow))
 	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
 	return &Store{file: f, blobs: f.Path() + ".blobs", enc: enc, dec: dec}
 }

@@ -186,17 +186,26 @@ func (s *Store) member(packs *bolt.Bucket, r packRef) ([]byte, error) {
 }
 
 // rawBufs pools the buffers NewPage copies small bodies into, in size
-// classes of powers of two from 1 KB to packBody, so that a page holds
+// classes of powers of two from rawMin to packBody, so that a page holds
 // less than twice its size while it waits for Put.
 type rawBufs struct {
-	classes [7]sync.Pool // 1 KB << i
+	classes [rawClasses]sync.Pool // rawMin << i
 }
+
+const (
+	rawMin     = 1 << 10
+	rawClasses = 7
+)
+
+// The largest class holds packBody bytes, the largest body packed: this
+// fails to compile when the two part.
+var _ = [1]struct{}{}[rawMin<<(rawClasses-1)-packBody]
 
 // class is the index of the smallest class that holds n bytes, or -1 when
 // none does.
 func (*rawBufs) class(n int) int {
-	for i := range 7 {
-		if n <= 1<<(10+i) {
+	for i := range rawClasses {
+		if n <= rawMin<<i {
 			return i
 		}
 	}
@@ -212,7 +221,7 @@ func (r *rawBufs) get(n int) []byte {
 	if b, _ := r.classes[i].Get().(*[]byte); b != nil {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, 1<<(10+i))
+	return make([]byte, 0, rawMin<<i)
 }
 
 // put gives b back for a later get; nothing may use b after.
@@ -220,7 +229,7 @@ func (r *rawBufs) put(b []byte) {
 	if b == nil {
 		return
 	}
-	if i := r.class(cap(b)); i >= 0 && cap(b) == 1<<(10+i) {
+	if i := r.class(cap(b)); i >= 0 && cap(b) == rawMin<<i {
 		b = b[:0]
 		r.classes[i].Put(&b)
 	}

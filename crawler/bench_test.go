@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/configs"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -69,23 +70,23 @@ func bareLoop(b *testing.B, base string) time.Duration {
 // crawlSite crawls the whole site into a new job file, with link
 // extraction, dedup, the frontier and the store all on.
 func crawlSite(b *testing.B, base string) time.Duration {
-	return crawlSiteWith(b, base, func(*crawler.Config) {})
+	return crawlSiteWith(b, base, func(*configs.Job) {})
 }
 
 // crawlSiteWith is crawlSite with the config changed by set.
-func crawlSiteWith(b *testing.B, base string, set func(*crawler.Config)) time.Duration {
+func crawlSiteWith(b *testing.B, base string, set func(*configs.Job)) time.Duration {
 	st, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cfg := crawler.DefaultConfig()
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = []string{base + "/p/0"}
-	cfg.Concurrency = benchConcurrency
-	cfg.PerHost = benchConcurrency
-	cfg.AutoThrottle = false // the bare loop does not pace either
+	cfg.Engine.Concurrency = benchConcurrency
+	cfg.Politeness.PerHost = benchConcurrency
+	cfg.Politeness.AutoThrottle = false // the bare loop does not pace either
 	set(&cfg)
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,14 +185,14 @@ func trawlDownload(b *testing.B, base, dir string) time.Duration {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	cfg := crawler.DefaultConfig()
-	cfg.Follow = false
-	cfg.Concurrency = benchConcurrency
-	cfg.PerHost = benchConcurrency
-	cfg.AutoThrottle = false
-	cfg.MaxBody = 0
-	cfg.OutDir = filepath.Join(dir, "out")
-	c, err := crawler.New(st, cfg)
+	cfg := configs.Default(configs.Crawl)
+	cfg.Engine.Follow = false
+	cfg.Engine.Concurrency = benchConcurrency
+	cfg.Politeness.PerHost = benchConcurrency
+	cfg.Politeness.AutoThrottle = false
+	cfg.Fetch.MaxBody = 0
+	cfg.Download.Dir = filepath.Join(dir, "out")
+	c, err := job.New(st, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func BenchmarkWARCVsPlain(b *testing.B) {
 		site = testsite.New(benchPages)
 		srv = httptest.NewServer(site)
 		dir := b.TempDir()
-		archived += crawlSiteWith(b, srv.URL, func(c *crawler.Config) { c.WARC = crawler.WARC{Dir: dir, Dedup: true} })
+		archived += crawlSiteWith(b, srv.URL, func(c *configs.Job) { c.WARC.Dir, c.WARC.Dedup = dir, true })
 		srv.Close()
 	}
 	n := float64(b.N * benchPages)

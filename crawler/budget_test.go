@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -20,8 +21,8 @@ func TestMaxPerHost(t *testing.T) {
 	st := openStore(t)
 	run := func(budget int, ctx context.Context) *crawler.Summary {
 		cfg := testConfig(srv.URL + "/p/0")
-		cfg.MaxPerHost = budget
-		c, err := crawler.New(st, cfg)
+		cfg.Engine.MaxPerHost = budget
+		c, err := job.New(st, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,9 +65,9 @@ func TestMaxPerHostQueued(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	cfg := testConfig()
-	cfg.Follow = false
-	cfg.MaxPerHost = 10
-	c, err := crawler.New(st, cfg)
+	cfg.Engine.Follow = false
+	cfg.Engine.MaxPerHost = 10
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

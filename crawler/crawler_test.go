@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -26,11 +28,11 @@ func openStore(t testing.TB) *store.Store {
 	return st
 }
 
-func testConfig(seeds ...string) crawler.Config {
-	cfg := crawler.DefaultConfig()
+func testConfig(seeds ...string) configs.Job {
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = seeds
-	cfg.PerHost = 16
-	cfg.Timeout = 10 * time.Second
+	cfg.Politeness.PerHost = 16
+	cfg.Fetch.Timeout = 10 * time.Second
 	return cfg
 }
 
@@ -40,7 +42,7 @@ func TestCrawlWholeSite(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 
-	c, err := crawler.New(st, testConfig(srv.URL+"/p/0"))
+	c, err := job.New(st, testConfig(srv.URL+"/p/0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func TestRerunFinishedJobFetchesNothing(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	for run := 0; run < 2; run++ {
-		c, err := crawler.New(st, testConfig(srv.URL+"/p/0"))
+		c, err := job.New(st, testConfig(srv.URL+"/p/0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,8 +117,8 @@ func TestMaxPagesAndDepth(t *testing.T) {
 	defer srv.Close()
 
 	cfg := testConfig(srv.URL + "/p/0")
-	cfg.MaxPages = 50
-	c, err := crawler.New(openStore(t), cfg)
+	cfg.Engine.MaxPages = 50
+	c, err := job.New(openStore(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +131,9 @@ func TestMaxPagesAndDepth(t *testing.T) {
 	}
 
 	cfg = testConfig(srv.URL + "/p/0")
-	cfg.MaxDepth = 1
+	cfg.Engine.MaxDepth = 1
 	st := openStore(t)
-	c, err = crawler.New(st, cfg)
+	c, err = job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +176,9 @@ func TestRetries(t *testing.T) {
 	defer srv.Close()
 
 	cfg := testConfig()
-	cfg.Follow = false
+	cfg.Engine.Follow = false
 	st := openStore(t)
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +222,8 @@ func TestStarvedWriterCommitsAtOnce(t *testing.T) {
 	srv := httptest.NewServer(site)
 	defer srv.Close()
 	cfg := testConfig(srv.URL + "/p/0")
-	cfg.Concurrency = 4
-	c, err := crawler.New(openStore(t), cfg)
+	cfg.Engine.Concurrency = 4
+	c, err := job.New(openStore(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -22,11 +22,11 @@ func download(t *testing.T, root string, timeout time.Duration, urls ...string) 
 	t.Helper()
 	st := openStore(t)
 	cfg := testConfig()
-	cfg.Follow = false
-	cfg.Retries = 0
-	cfg.Timeout = timeout
-	cfg.OutDir = root
-	c, err := crawler.New(st, cfg)
+	cfg.Engine.Follow = false
+	cfg.Fetch.Retries = 0
+	cfg.Fetch.Timeout = timeout
+	cfg.Download.Dir = root
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/crawltest"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -32,9 +33,9 @@ func Example() {
 	}
 	defer st.Close()
 
-	cfg := crawler.DefaultConfig()
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = []string{"http://site.example/"}
-	c, err := crawler.New(st, cfg, crawler.WithTransport(crawltest.HandlerTransport(site)))
+	c, err := job.New(st, cfg, job.WithTransport(crawltest.HandlerTransport(site)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -90,9 +91,9 @@ func Example_rules() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	cfg := crawler.DefaultConfig()
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = []string{"http://shop.example/list"}
-	c, err := crawler.New(st, cfg, crawler.WithTransport(crawltest.HandlerTransport(shop)), crawler.WithExtractor(rs))
+	c, err := job.New(st, cfg, job.WithTransport(crawltest.HandlerTransport(shop)), job.WithExtractor(rs))
 	if err != nil {
 		log.Fatal(err)
 	}

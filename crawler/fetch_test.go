@@ -20,18 +20,20 @@ import (
 
 	"github.com/andybalholm/brotli"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/links"
+	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/store"
 )
 
 // fetchAll runs a fetch job (no link following unless follow) over paths
 // of srv and returns the records by path.
-func fetchAll(t *testing.T, srv *httptest.Server, cfg crawler.Config, paths ...string) map[string]*store.Record {
+func fetchAll(t *testing.T, srv *httptest.Server, cfg configs.Job, paths ...string) map[string]*store.Record {
 	t.Helper()
 	st := openStore(t)
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +53,10 @@ func fetchAll(t *testing.T, srv *httptest.Server, cfg crawler.Config, paths ...s
 	return recs
 }
 
-func fetchConfig() crawler.Config {
+func fetchConfig() configs.Job {
 	cfg := testConfig()
-	cfg.Follow = false
-	cfg.Retries = 0
+	cfg.Engine.Follow = false
+	cfg.Fetch.Retries = 0
 	return cfg
 }
 
@@ -108,7 +110,7 @@ func TestBodyLimitsAndEncodings(t *testing.T) {
 	defer srv.Close()
 
 	cfg := fetchConfig()
-	cfg.MaxBody = 2 << 20
+	cfg.Fetch.MaxBody = 2 << 20
 	recs := fetchAll(t, srv, cfg, "/bomb", "/big", "/gzip", "/br", "/deflate")
 	for _, p := range []string{"/bomb", "/big"} {
 		r := recs[p]
@@ -162,9 +164,9 @@ func TestRedirects(t *testing.T) {
 
 	// In a crawl, each hop is checked against the scope.
 	cfg := testConfig(srv.URL + "/away")
-	cfg.Retries = 0
+	cfg.Fetch.Retries = 0
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	if _, err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +192,11 @@ func TestTimeoutsAndRefusals(t *testing.T) {
 	ln.Close()
 
 	cfg := fetchConfig()
-	cfg.Timeout = 300 * time.Millisecond
-	cfg.Retries = 1
-	cfg.IgnoreRobots = true // the fetcher's own retries; robots.txt is tested in politeness_test.go
+	cfg.Fetch.Timeout = 300 * time.Millisecond
+	cfg.Fetch.Retries = 1
+	cfg.Politeness.IgnoreRobots = true // the fetcher's own retries; robots.txt is tested in politeness_test.go
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	c.Enqueue(context.Background(), srv.URL+"/hang", dead)
 	start := time.Now()
 	if _, err := c.Run(context.Background()); err != nil {
@@ -247,11 +249,11 @@ func TestScope(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	crawl := func(seed string, mod func(*crawler.Config)) []string {
+	crawl := func(seed string, mod func(*configs.Job)) []string {
 		cfg := testConfig(srv.URL + seed)
 		mod(&cfg)
 		st := openStore(t)
-		c, err := crawler.New(st, cfg)
+		c, err := job.New(st, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -264,16 +266,16 @@ func TestScope(t *testing.T) {
 		return got
 	}
 	sorted := func(s []string) string { return fmt.Sprint(sortStrings(s)) }
-	if got := crawl("/", func(*crawler.Config) {}); sorted(got) != "[/ /blog/c /docs/a /docs/b?print=1]" {
+	if got := crawl("/", func(*configs.Job) {}); sorted(got) != "[/ /blog/c /docs/a /docs/b?print=1]" {
 		t.Errorf("host scope: %v", got)
 	}
-	if got := crawl("/docs/a", func(c *crawler.Config) { c.Scope = "subtree" }); sorted(got) != "[/docs/a /docs/b?print=1]" {
+	if got := crawl("/docs/a", func(c *configs.Job) { c.Scope.Mode = "subtree" }); sorted(got) != "[/docs/a /docs/b?print=1]" {
 		t.Errorf("subtree scope: %v", got)
 	}
-	if got := crawl("/", func(c *crawler.Config) { c.Exclude = []string{`\?print=`} }); sorted(got) != "[/ /blog/c /docs/a]" {
+	if got := crawl("/", func(c *configs.Job) { c.Scope.Exclude = []string{`\?print=`} }); sorted(got) != "[/ /blog/c /docs/a]" {
 		t.Errorf("exclude: %v", got)
 	}
-	if got := crawl("/", func(c *crawler.Config) { c.Include = []string{`/docs/`} }); sorted(got) != "[/ /docs/a /docs/b?print=1]" {
+	if got := crawl("/", func(c *configs.Job) { c.Scope.Include = []string{`/docs/`} }); sorted(got) != "[/ /docs/a /docs/b?print=1]" {
 		t.Errorf("include (seed always kept): %v", got)
 	}
 }
@@ -307,13 +309,13 @@ func TestPostRetries(t *testing.T) {
 		}))
 		st := openStore(t)
 		cfg := testConfig()
-		cfg.Follow = false
-		cfg.Retries = 2
-		cr, err := crawler.New(st, cfg)
+		cfg.Engine.Follow = false
+		cfg.Fetch.Retries = 2
+		cr, err := job.New(st, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cr.Add(context.Background(), fetch.Request{URL: srv.URL + "/form", Method: "POST", Body: "x=1"}); err != nil {
+		if _, err := cr.Add(context.Background(), task.Task{Request: fetch.Request{URL: srv.URL + "/form", Method: "POST", Body: "x=1"}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := cr.Run(context.Background()); err != nil {
@@ -346,9 +348,9 @@ func TestHugeHeaders(t *testing.T) {
 		paths = append(paths, fmt.Sprintf("/h%d", i))
 	}
 	cfg := fetchConfig()
-	cfg.Retries = 0
+	cfg.Fetch.Retries = 0
 	st := openStore(t)
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,9 +35,6 @@ type Visit struct {
 	Gap      time.Duration // the host's pace after it
 }
 
-// WithObserver makes the crawler report to o.
-func WithObserver(o Observer) Option { return func(c *Crawler) { c.observer = o } }
-
 // nopObserver is the Observer of a crawler given none.
 type nopObserver struct{}
 
@@ -48,7 +45,7 @@ func (nopObserver) Held(string, time.Time)       {}
 // DownHosts returns the hosts whose circuit is open: no answer from their
 // last URLs, so that theirs fail fast for now.
 func (c *Crawler) DownHosts() []string {
-	down := c.policy.Down(context.Background(), time.Now())
+	down := c.Politeness.Down(context.Background(), time.Now())
 	hosts := make([]string, 0, len(down))
 	for h := range down {
 		hosts = append(hosts, h)

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trawl-dev/trawl/crawler"
-	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/job"
+	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -91,7 +91,7 @@ func TestRobotsDisallowOnceAndCached(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	for run := 0; run < 2; run++ {
-		c, err := crawler.New(st, testConfig(srv.URL+"/p/0"))
+		c, err := job.New(st, testConfig(srv.URL+"/p/0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,8 +130,8 @@ func TestCrawlDelay(t *testing.T) {
 	srv := httptest.NewServer(log.wrap(site))
 	defer srv.Close()
 	cfg := testConfig(srv.URL + "/p/0")
-	cfg.PerHost = 4
-	c, _ := crawler.New(openStore(t), cfg)
+	cfg.Politeness.PerHost = 4
+	c, _ := job.New(openStore(t), cfg)
 	if _, err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +158,10 @@ func TestPerHostLimitAcrossHosts(t *testing.T) {
 		seeds = append(seeds, srv.URL+"/p/0")
 	}
 	cfg := testConfig(seeds...)
-	cfg.PerHost = 2
-	cfg.AutoThrottle = false
+	cfg.Politeness.PerHost = 2
+	cfg.Politeness.AutoThrottle = false
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	sum, err := c.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -201,11 +201,11 @@ func TestRetryAfterHoldsTheHost(t *testing.T) {
 	srv := httptest.NewServer(log.wrap(mux))
 	defer srv.Close()
 	cfg := fetchConfig()
-	cfg.Retries = 2
-	cfg.PerHost = 2
-	cfg.AutoThrottle = false
+	cfg.Fetch.Retries = 2
+	cfg.Politeness.PerHost = 2
+	cfg.Politeness.AutoThrottle = false
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	for _, p := range []string{"/warm", "/a", "/b", "/c", "/d", "/e"} {
 		c.Enqueue(context.Background(), srv.URL+p)
 	}
@@ -237,9 +237,9 @@ func TestDeadHostDoesNotHoldTheJob(t *testing.T) {
 	defer srv.Close()
 
 	cfg := testConfig()
-	cfg.Follow = false
+	cfg.Engine.Follow = false
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	var urls []string
 	for i := 0; i < 200; i++ {
 		urls = append(urls, srv.URL+testsite.Path(i), fmt.Sprintf("%s/x/%d", dead, i))
@@ -289,11 +289,11 @@ func TestDenyPrivate(t *testing.T) {
 	defer srv.Close()
 
 	cfg := testConfig(srv.URL + "/")
-	cfg.Scope = "any"
-	cfg.DenyPrivate = true
-	cfg.Retries = 0
+	cfg.Scope.Mode = "any"
+	cfg.Fetch.DenyPrivate = true
+	cfg.Fetch.Retries = 0
 	st := openStore(t)
-	c, _ := crawler.New(st, cfg)
+	c, _ := job.New(st, cfg)
 	if _, err := c.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestSlowDownAfter503(t *testing.T) {
 	}))
 	st := openStore(t)
 	cfg := testConfig(srv.URL + "/flaky")
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestRedirectHopsArePolite(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	cfg := testConfig(srv.URL + "/a")
-	c, err := crawler.New(st, cfg)
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,9 +428,9 @@ func TestHoldReleasesOneAtATime(t *testing.T) {
 	})))
 	defer srv.Close()
 	cfg := testConfig(srv.URL + "/")
-	cfg.PerHost = 2
-	cfg.AutoThrottle = false
-	c, err := crawler.New(openStore(t), cfg)
+	cfg.Politeness.PerHost = 2
+	cfg.Politeness.AutoThrottle = false
+	c, err := job.New(openStore(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,18 +480,18 @@ func TestRedirectToDeadHostSparesTheRedirector(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	cfg := testConfig()
-	cfg.Follow = false
-	cfg.Retries = 0
-	c, err := crawler.New(st, cfg)
+	cfg.Engine.Follow = false
+	cfg.Fetch.Retries = 0
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reqs []fetch.Request
+	var reqs []task.Task
 	for i := range 8 {
-		reqs = append(reqs, fetch.Request{URL: fmt.Sprintf("%s/r%d", srv.URL, i)})
+		reqs = append(reqs, task.Get(fmt.Sprintf("%s/r%d", srv.URL, i)))
 	}
 	for i := range 30 {
-		reqs = append(reqs, fetch.Request{URL: fmt.Sprintf("%s/ok%d", srv.URL, i)})
+		reqs = append(reqs, task.Get(fmt.Sprintf("%s/ok%d", srv.URL, i)))
 	}
 	if _, err := c.Add(context.Background(), reqs...); err != nil {
 		t.Fatal(err)

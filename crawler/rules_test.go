@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/testsite"
@@ -40,7 +41,7 @@ func crawlShop(t *testing.T, st *store.Store, shop *testsite.Shop, r rules.Rules
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := crawler.New(st, testConfig(srv.URL+"/shop/list/1"), crawler.WithExtractor(rs))
+	c, err := job.New(st, testConfig(srv.URL+"/shop/list/1"), job.WithExtractor(rs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestCustomExtractor(t *testing.T) {
 	srv := httptest.NewServer(shop)
 	defer srv.Close()
 	st := openStore(t)
-	c, err := crawler.New(st, testConfig(srv.URL+"/shop/list/1"), crawler.WithExtractor(titleOnly{}))
+	c, err := job.New(st, testConfig(srv.URL+"/shop/list/1"), job.WithExtractor(titleOnly{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/frontier/memory"
 	"github.com/trawl-dev/trawl/internal/testsite"
@@ -30,8 +30,8 @@ func TestCrawlWithMemoryFrontier(t *testing.T) {
 		return memory.New(o), nil
 	}
 	cfg := testConfig(srv.URL + "/p/0")
-	cfg.MaxPerHost = 400
-	c, err := crawler.New(st, cfg, crawler.WithFrontier(open))
+	cfg.Engine.MaxPerHost = 400
+	c, err := job.New(st, cfg, job.WithFrontier(open))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +77,9 @@ func TestSlowFetchKeepsItsLease(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	cfg := testConfig(srv.URL + "/slow")
-	cfg.Lease = 300 * time.Millisecond
-	cfg.Concurrency = 4
-	c, err := crawler.New(st, cfg)
+	cfg.Engine.Lease = 300 * time.Millisecond
+	cfg.Engine.Concurrency = 4
+	c, err := job.New(st, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestCredentialsNeverStored(t *testing.T) {
 	defer srv.Close()
 	st := openStore(t)
 	seed := strings.Replace(srv.URL, "http://", "http://ann:s3cret-pw@", 1) + "/a"
-	c, err := crawler.New(st, testConfig(seed))
+	c, err := job.New(st, testConfig(seed))
 	if err != nil {
 		t.Fatal(err)
 	}

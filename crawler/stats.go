@@ -50,7 +50,7 @@ type Summary struct {
 	MaxDepth   int
 	DownHosts  []string  // hosts whose circuit was open at the end
 	Failures   []Failure // the first failed URLs of the run (at most 20)
-	Reason     string    // done, max-pages, interrupted or error
+	Reason     Reason    // why the run ended
 	// Archived and Revisits count the responses written to WARC files this
 	// run, and how many of them as revisits of a payload archived before.
 	Archived, Revisits int64

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/trawl-dev/trawl/frontier"
-	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -53,8 +52,7 @@ func (r *result) size() int64 {
 }
 
 // writer is the single goroutine that saves results: each batch's records,
-// bodies and items, and its leases' completion, in one transaction when
-// the frontier is kept in the job file.
+// bodies and items, and its leases' completion, through the Saver.
 type writer struct {
 	c       *Crawler
 	room    *semaphore.Weighted // bytes of results not yet committed
@@ -76,14 +74,14 @@ func newWriter(c *Crawler) *writer {
 
 // lease is c.fr.Lease, counted among the workers waiting for one.
 func (w *writer) lease(ctx context.Context) (frontier.Lease, error) {
-	if w.waiting.Add(1) == int32(w.c.cfg.Concurrency) {
+	if w.waiting.Add(1) == int32(w.c.Config.Concurrency) {
 		select {
 		case w.starved <- struct{}{}:
 		default:
 		}
 	}
 	defer w.waiting.Add(-1)
-	return w.c.fr.Lease(ctx)
+	return w.c.Frontier.Lease(ctx)
 }
 
 // put hands r to the writer, waiting for room; it fails once a commit has
@@ -131,7 +129,7 @@ func (w *writer) run() {
 			case <-linger.C:
 				break fill
 			case <-w.starved:
-				if w.waiting.Load() == int32(w.c.cfg.Concurrency) {
+				if w.waiting.Load() == int32(w.c.Config.Concurrency) {
 					break fill
 				}
 			}
@@ -157,53 +155,24 @@ func (w *writer) commit(batch []*result) error {
 	}
 	start := time.Now()
 	// Bodies the sink wrote are durable before records say they are done.
-	if err := c.sink.Sync(); err != nil {
+	if err := c.Sink.Sync(); err != nil {
 		return err
 	}
-	var err, lost error
-	saveCookies := c.jar != nil && c.jar.Dirty()
-	if c.joint != nil {
-		err = c.store.File().Update(func(tx *jobfile.Tx) error {
-			if saveCookies { // with the pages that got them: a resume has its session
-				if err := c.jar.SaveTx(tx); err != nil {
-					return err
-				}
-			}
-			if err := c.store.PutTx(tx, pages...); err != nil {
-				return err
-			}
-			return c.joint.CompleteTx(tx, done, &lost)
-		})
-	} else {
-		err = c.commitApart(pages, done, saveCookies, &lost)
+	lost, err := c.Saver.Save(context.Background(), pages, done)
+	if err == nil {
+		err = ended(lost)
 	}
 	if err != nil {
 		return fmt.Errorf("saving results: %w", err)
 	}
 	nlost := 0
 	if le := (*frontier.LostError)(nil); errors.As(lost, &le) {
-		c.log.Info("results saved after their leases expired", "error", lost)
+		c.Log.Info("results saved after their leases expired", "error", lost)
 		nlost = len(le.Leases)
 	}
 	c.stats.saved(pages, nlost)
-	c.observer.Committed(len(batch), time.Since(start))
+	c.Observer.Committed(len(batch), time.Since(start))
 	return nil
-}
-
-// commitApart saves results when the frontier is not in the job file:
-// cookies and records first, completions second. A crash in between
-// fetches the pages again; it never loses them.
-func (c *Crawler) commitApart(pages []*store.Page, done []frontier.Done, saveCookies bool, lost *error) error {
-	if saveCookies {
-		if err := c.store.File().Update(c.jar.SaveTx); err != nil {
-			return err
-		}
-	}
-	if err := c.store.Put(pages...); err != nil {
-		return err
-	}
-	*lost = c.fr.Complete(context.Background(), done)
-	return c.ended(*lost)
 }
 
 // leases are the leases being fetched; they are extended while they are.

@@ -24,21 +24,28 @@ const MaxRetryAfter = 10 * time.Minute
 // MaxCrawlDelay bounds a robots.txt Crawl-delay, as Heritrix does.
 const MaxCrawlDelay = 5 * time.Minute
 
-// Options configure a Policy. The zero value of each field has the
-// default given.
-type Options struct {
+// Config is politeness as a job's settings give it.
+type Config struct {
 	PerHost int           // requests in flight to one host (default 2)
 	Delay   time.Duration // least gap between request starts to one host (default 0)
 	// RatePerHost, when positive, is the most requests a second to one
 	// host: a gap of 1/RatePerHost between starts, with PerHost still
 	// allowed in flight (unlike Delay, which allows one).
 	RatePerHost float64
-	UserAgent   string // matched against robots.txt groups
-
 	// AutoThrottle paces each host by its latency: gap = latency/PerHost,
 	// never below Delay nor above MaxDelay; 429 and 503 double it.
 	AutoThrottle bool
 	MaxDelay     time.Duration // default 60s
+	// IgnoreRobots fetches what robots.txt disallows (for one's own
+	// sites): the assembler then gives the policy no Robots client.
+	IgnoreRobots bool
+}
+
+// Options configure a Policy. The zero value of each field has the
+// default given.
+type Options struct {
+	Config
+	UserAgent string // matched against robots.txt groups
 
 	// Robots, when set, is the client that fetches robots.txt; nil ignores
 	// robots.txt.

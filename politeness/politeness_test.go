@@ -28,14 +28,14 @@ func TestRetryAfter(t *testing.T) {
 func TestPace(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	p := politeness.New(politeness.Options{PerHost: 4})
+	p := politeness.New(politeness.Options{Config: politeness.Config{PerHost: 4}})
 	if got := p.Pace(ctx, "h", politeness.Outcome{Status: 200}, now); got.Limit != 4 || got.Gap != 0 || !got.NotBefore.IsZero() {
 		t.Errorf("no delay: %+v", got)
 	}
 	if got := p.Pace(ctx, "h", politeness.Outcome{Status: 429, RetryAfter: 3 * time.Second}, now); !got.NotBefore.Equal(now.Add(3 * time.Second)) {
 		t.Errorf("Retry-After not applied to the host: %+v", got)
 	}
-	if got := politeness.New(politeness.Options{PerHost: 2, Delay: time.Second}).Initial(); got.Gap != time.Second || got.Limit != 1 {
+	if got := politeness.New(politeness.Options{Config: politeness.Config{PerHost: 2, Delay: time.Second}}).Initial(); got.Gap != time.Second || got.Limit != 1 {
 		t.Errorf("initial pace with delay: %+v", got)
 	}
 }
@@ -43,7 +43,7 @@ func TestPace(t *testing.T) {
 func TestAutoThrottle(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	p := politeness.New(politeness.Options{PerHost: 4, AutoThrottle: true, MaxDelay: 10 * time.Second})
+	p := politeness.New(politeness.Options{Config: politeness.Config{PerHost: 4, AutoThrottle: true, MaxDelay: 10 * time.Second}})
 	ok := politeness.Outcome{Status: 200, Latency: 100 * time.Millisecond}
 	if got := p.Pace(ctx, "h", ok, now); got.Gap != 25*time.Millisecond || got.Limit != 4 {
 		t.Fatalf("latency 100ms over 4 slots: %+v, want a 25ms gap", got)
@@ -99,7 +99,7 @@ func TestCircuitBreaker(t *testing.T) {
 func TestAutoThrottleRecoversOn4xx(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	p := politeness.New(politeness.Options{PerHost: 2, AutoThrottle: true, MaxDelay: 10 * time.Second})
+	p := politeness.New(politeness.Options{Config: politeness.Config{PerHost: 2, AutoThrottle: true, MaxDelay: 10 * time.Second}})
 	got := p.Pace(ctx, "h", politeness.Outcome{Status: 503, Latency: time.Millisecond}, now)
 	slow := got.Gap
 	for range 20 {

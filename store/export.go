@@ -75,8 +75,8 @@ func ExportMergedJSONL(w io.Writer, withBody bool, stores ...*Store) (int, error
 	for i, s := range stores {
 		err := s.Each(func(r *Record) error {
 			p := pick{i, r.FetchedAt, r.Status != 0}
-			if old, seen := picks[r.id()]; !seen || better(p, old) {
-				picks[r.id()] = p
+			if old, seen := picks[r.ID()]; !seen || better(p, old) {
+				picks[r.ID()] = p
 			}
 			return nil
 		})
@@ -86,7 +86,7 @@ func ExportMergedJSONL(w io.Writer, withBody bool, stores ...*Store) (int, error
 	}
 	n := 0
 	for i, s := range stores {
-		m, err := s.exportJSONL(w, withBody, func(r *Record) bool { return picks[r.id()].job == i })
+		m, err := s.exportJSONL(w, withBody, func(r *Record) bool { return picks[r.ID()].job == i })
 		n += m
 		if err != nil {
 			return n, err

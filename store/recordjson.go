@@ -36,6 +36,10 @@ func marshalRecord(r *Record) ([]byte, error) {
 	b = strconv.AppendInt(b, int64(r.Attempts), 10)
 	b = append(b, `,"error":`...)
 	b = appendString(b, r.Error)
+	if r.ErrorKind != "" {
+		b = append(b, `,"error_kind":`...)
+		b = appendString(b, r.ErrorKind)
+	}
 	if r.Skipped != "" {
 		b = append(b, `,"skipped":`...)
 		b = appendString(b, string(r.Skipped))

@@ -24,6 +24,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 )
 
@@ -62,10 +63,14 @@ type Record struct {
 	SHA256      string          `json:"sha256"`
 	Attempts    int             `json:"attempts"`
 	Error       string          `json:"error"`
-	Skipped     Skip            `json:"skipped,omitempty"` // why it was not fetched on purpose
-	FetchedAt   time.Time       `json:"fetched_at"`
-	DurationMS  int64           `json:"duration_ms"`
-	Header      http.Header     `json:"headers"`
+	// ErrorKind is the class of Error, as crawler/fetch classifies it
+	// (fetch.ErrorKind: timeout, refused, too_large…); "" in records of
+	// jobs written before it was kept.
+	ErrorKind  string      `json:"error_kind,omitempty"`
+	Skipped    Skip        `json:"skipped,omitempty"` // why it was not fetched on purpose
+	FetchedAt  time.Time   `json:"fetched_at"`
+	DurationMS int64       `json:"duration_ms"`
+	Header     http.Header `json:"headers"`
 
 	File  string `json:"file,omitempty"`  // where the body was saved, for downloads to a directory (not kept in the job)
 	Items int    `json:"items,omitempty"` // items extracted from the page
@@ -430,17 +435,15 @@ func urlKey(url string) []byte {
 	return sum[:16]
 }
 
-// id is the identity of the request r answers: its URL, and its request
-// spec if it has one (so that two POSTs to one URL are two records).
-func (r *Record) id() string {
-	if len(r.Request) == 0 {
-		return r.URL
-	}
-	return r.URL + "\x00" + string(r.Request)
+// ID is the identity of the request r answers, as the frontier defines it
+// (frontier.Request.ID): its URL, and its request spec if it has one (so
+// that two POSTs to one URL are two records).
+func (r *Record) ID() string {
+	return frontier.Request{URL: r.URL, Spec: string(r.Request)}.ID()
 }
 
 // key is r's key in the URL index.
-func (r *Record) key() []byte { return urlKey(r.id()) }
+func (r *Record) key() []byte { return urlKey(r.ID()) }
 
 func getUint(b *bolt.Bucket, k []byte) uint64 {
 	if v := b.Get(k); len(v) == 8 {

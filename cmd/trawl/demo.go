@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -72,11 +73,11 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintf(stdout, "demo site: %d pages of ~8 KB, 10 links each, at http://%s/\n", *pages, ln.Addr())
 	fmt.Fprintf(stdout, "running:   trawl crawl --job %s --per-host 16 %s\n\n", *job, seed)
 
-	o := defaultOptions()
-	o.Job, o.PerHost, o.quiet = *job, 16, *quiet
-	o.AutoThrottle = false // our own loopback site
+	o := configs.Default(configs.Crawl)
+	o.File, o.Politeness.PerHost, o.Output.Quiet = *job, 16, *quiet
+	o.Politeness.AutoThrottle = false // our own loopback site
 	o.Seeds = []string{seed}
-	if _, err := runJob(ctx, &o, o.crawlerConfig(), nil, stderr); err != nil {
+	if _, err := runJob(ctx, &o, nil, stderr); err != nil {
 		return err
 	}
 

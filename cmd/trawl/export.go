@@ -11,10 +11,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/cookies"
 	"github.com/trawl-dev/trawl/frontier/bolt"
 	"github.com/trawl-dev/trawl/internal/units"
@@ -197,8 +197,7 @@ func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *addr != "" || *name != "" {
-		o := jobOptions{Frontier: *addr, Crawl: *name, Lease: duration(time.Minute)}
-		if err := checkShared(&o); err != nil {
+		if err := configs.CheckShared(*addr, *name); err != nil {
 			return err
 		}
 		if fs.NArg() != 0 {

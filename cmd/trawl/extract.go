@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -37,20 +38,20 @@ func cmdExtract(ctx context.Context, args []string, stderr io.Writer) error {
 	if fs.NArg() > 1 {
 		return usagef("extract takes one JOB file, got %d arguments", fs.NArg())
 	}
-	o := defaultOptions()
-	o.Job = ""
-	if err := loadConfig(*config, &o, true); err != nil {
+	o := configs.Default(configs.Crawl)
+	o.File = ""
+	if err := configs.Load(configs.Crawl, *config, &o); err != nil {
 		return err
 	}
-	o.config = *config
-	if len(o.Extract) == 0 {
+	o.Config = *config
+	if len(o.Rules.Extract) == 0 {
 		return usagef("config %s has no extract rules", *config)
 	}
-	rs, err := o.extractor()
+	rs, err := extractor(&o)
 	if err != nil {
 		return err
 	}
-	job := o.Job
+	job := o.File
 	if fs.NArg() == 1 {
 		job = fs.Arg(0)
 	}

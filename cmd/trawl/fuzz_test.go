@@ -19,10 +19,10 @@ func FuzzListLine(f *testing.F) {
 			if s := strings.TrimSpace(line); s != "" && s[0] != '#' {
 				t.Fatalf("%q skipped but is neither blank nor a comment", line)
 			}
-		case err == nil && !strings.HasPrefix(r.URL, "http"):
+		case err == nil && !strings.HasPrefix(r.Request.URL, "http"):
 			t.Fatalf("%q gave %+v", line, r)
 		case err == nil:
-			if c, cerr := r.Canonical(); cerr != nil || c.URL != r.URL {
+			if c, cerr := r.Canonical(); cerr != nil || c.Request.URL != r.Request.URL {
 				t.Fatalf("%q gave an invalid request %+v", line, r)
 			}
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"github.com/trawl-dev/trawl/store/warc"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/trawl-dev/trawl/store/warc"
 )
 
 // authSites serves host A, which wants a bearer token and redirects to

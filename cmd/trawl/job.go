@@ -16,17 +16,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
-	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
+	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
 
 func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
-	o, rest, err := parseJobArgs("crawl", true, args)
+	o, rest, err := configs.Parse(configs.Crawl, args)
 	if err != nil {
 		return err
 	}
@@ -39,7 +41,7 @@ func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
 			return usagef("seed: %v", err)
 		}
 	}
-	sum, err := runJob(ctx, o, o.crawlerConfig(), nil, stderr)
+	sum, err := runJob(ctx, o, nil, stderr)
 	if err != nil {
 		return err
 	}
@@ -50,7 +52,7 @@ func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) error {
-	o, rest, err := parseJobArgs("fetch", false, args)
+	o, rest, err := configs.Parse(configs.Fetch, args)
 	if err != nil {
 		return err
 	}
@@ -66,20 +68,7 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 		defer f.Close()
 		name, in = rest[0], f
 	}
-	cfg := o.crawlerConfig()
-	cfg.Follow = false
-	if o.Checksums != "" {
-		f, err := os.Open(o.Checksums)
-		if err != nil {
-			return usagef("checksums: %v", err)
-		}
-		cfg.Checksums, err = download.ReadChecksums(f)
-		f.Close()
-		if err != nil {
-			return usagef("checksums %s: %v", o.Checksums, err)
-		}
-	}
-	sum, err := runJob(ctx, o, cfg, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, o.OutDir != "", stderr) }, stderr)
+	sum, err := runJob(ctx, o, func(c *crawler.Crawler) error { return enqueueList(ctx, c, name, in, o.Download.Dir != "", stderr) }, stderr)
 	if err != nil {
 		return err
 	}
@@ -95,7 +84,7 @@ func cmdFetch(ctx context.Context, args []string, stdin io.Reader, stderr io.Wri
 func enqueueList(ctx context.Context, c *crawler.Crawler, name string, in io.Reader, outDir bool, stderr io.Writer) error {
 	const batch = 10000
 	lines := &lineReader{r: bufio.NewReaderSize(in, 64<<10), max: maxListLine}
-	reqs := make([]fetch.Request, 0, batch)
+	reqs := make([]task.Task, 0, batch)
 	line, bad, total, added := 0, 0, 0, 0
 	warned := false
 	flush := func() error {
@@ -193,12 +182,15 @@ func (l *lineReader) next() bool {
 // such as {"url": "…", "method": "POST", "headers": {…}, "body": "…", "out":
 // "name"}. It returns nil for a blank or comment line, and an error for a
 // bad one.
-func parseListLine(line string) (*fetch.Request, error) {
+func parseListLine(line string) (*task.Task, error) {
 	s := strings.TrimSpace(line)
 	if s == "" || s[0] == '#' {
 		return nil, nil
 	}
-	var r fetch.Request
+	var r struct {
+		fetch.Request
+		Out string `json:"out,omitempty"`
+	}
 	if s[0] == '{' {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.DisallowUnknownFields()
@@ -214,36 +206,36 @@ func parseListLine(line string) (*fetch.Request, error) {
 	} else {
 		r.URL = s
 	}
-	r, err := r.Canonical()
+	t, err := task.Task{Request: r.Request, Out: r.Out}.Canonical()
 	if err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return &t, nil
 }
 
 // runJob opens the job, prepares the crawler, calls fill (if any) to add
 // work, runs the job with progress on a terminal, and prints the summary.
-func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*crawler.Crawler) error, stderr io.Writer) (*crawler.Summary, error) {
-	if err := cfg.Validate(); err != nil {
+func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) error, stderr io.Writer) (*crawler.Summary, error) {
+	if err := job.Check(*o); err != nil {
 		return nil, err
 	}
-	opts := []crawler.Option{}
-	ex, err := o.extractor()
+	opts := []job.Option{}
+	ex, err := extractor(o)
 	if err != nil {
 		return nil, err
 	}
 	if ex != nil {
-		opts = append(opts, crawler.WithExtractor(ex))
+		opts = append(opts, job.WithExtractor(ex))
 	}
-	mon, stopMonitor, err := serveMonitor(o.Metrics, stderr)
+	mon, stopMonitor, err := serveMonitor(o.Output.Metrics, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer stopMonitor()
 	if mon != nil {
-		opts = append(opts, crawler.WithObserver(mon))
+		opts = append(opts, job.WithObserver(mon))
 	}
-	st, err := store.Open(o.Job, nil)
+	st, err := store.Open(o.File, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +250,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		}
 	}
 	kind := "fetch"
-	if cfg.Follow {
+	if o.Engine.Follow {
 		kind = "crawl"
 	}
 	if was, err := st.File().ClaimKind(kind); err != nil {
@@ -266,12 +258,12 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 	} else if was != kind {
 		// A crawl's queue fetched without following links would end it
 		// short for good; a fetch list crawled would follow links.
-		return nil, usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.Job, was, was, o.Job)
+		return nil, usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.File, was, was, o.File)
 	}
-	log := o.logger(stderr)
+	log := logger(o, stderr)
 	note := func() string { return "" }
 	var sh *shared
-	if o.Frontier != "" {
+	if o.Shared.Frontier != "" {
 		if sh, err = joinShared(ctx, o, kind, st, log); err != nil {
 			return nil, err
 		}
@@ -282,7 +274,7 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 			mon.ShowShared(sh.view)
 		}
 	}
-	c, err := crawler.New(st, cfg, append(opts, crawler.WithLogger(log))...)
+	c, err := job.New(st, *o, append(opts, job.WithLogger(log))...)
 	if err != nil {
 		return nil, err
 	}
@@ -290,25 +282,25 @@ func runJob(ctx context.Context, o *jobOptions, cfg crawler.Config, fill func(*c
 		mon.Attach(c)
 	}
 	if p := c.Progress(); p.Total > 0 || p.Queued > 0 {
-		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.Job, p.Total, p.Queued)
+		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.File, p.Total, p.Queued)
 	}
 	if fill != nil {
 		if err := fill(c); err != nil {
 			return nil, err
 		}
 	}
-	if o.retryFailed {
+	if o.RetryFailed {
 		n, err := c.RetryFailed(ctx)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(stderr, "trawl: %d failed URLs queued again\n", n)
 	}
-	stopProgress := startProgress(c, o, !cfg.Follow, stderr, note)
+	stopProgress := startProgress(c, o, !o.Engine.Follow, stderr, note)
 	sum, err := c.Run(ctx)
 	stopProgress()
 	if sum != nil {
-		printSummary(stderr, o.Job, cfg, sum)
+		printSummary(stderr, o, sum)
 		if sh != nil {
 			sh.summary(stderr)
 		}
@@ -335,12 +327,12 @@ func serveMonitor(addr string, stderr io.Writer) (mon *monitor.Monitor, stop fun
 
 // logger returns the job's log: warnings (-q: errors only; -v: every
 // fetch).
-func (o *jobOptions) logger(stderr io.Writer) *slog.Logger {
+func logger(o *configs.Job, stderr io.Writer) *slog.Logger {
 	level := slog.LevelWarn
-	if o.verbose {
+	if o.Output.Verbose {
 		level = slog.LevelInfo
 	}
-	if o.quiet {
+	if o.Output.Quiet {
 		level = slog.LevelError
 	}
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -363,9 +355,9 @@ func listenMetrics(addr string) (net.Listener, error) {
 }
 
 // printSummary writes the end-of-run report of a job run with cfg.
-func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summary) {
+func printSummary(w io.Writer, o *configs.Job, s *crawler.Summary) {
 	what := "pages"
-	if cfg.OutDir != "" {
+	if o.Download.Dir != "" {
 		what = "files"
 	}
 	fmt.Fprintf(w, "trawl: %s after %s: %d %s saved (%d failed), %s, %.0f %s/s\n",
@@ -386,7 +378,7 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))
 	}
-	if cfg.Follow {
+	if o.Engine.Follow {
 		fmt.Fprintf(w, "  links     %d duplicates dropped, %d outside scope, %d spider traps", s.Duplicates, s.Offsite, s.Traps)
 		if s.Budget > 0 {
 			fmt.Fprintf(w, ", %d over a host's budget", s.Budget)
@@ -398,8 +390,8 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	if s.Items > 0 || s.ExtractErrors > 0 {
 		fmt.Fprintf(w, "  items     %d saved; %d pages with extraction errors (see trawl stats)\n", s.Items, s.ExtractErrors)
 	}
-	if cfg.WARC.Dir != "" {
-		fmt.Fprintf(w, "  archive   %d responses in %s (%d as revisits of an identical payload)\n", s.Archived, cfg.WARC.Dir, s.Revisits)
+	if o.WARC.Dir != "" {
+		fmt.Fprintf(w, "  archive   %d responses in %s (%d as revisits of an identical payload)\n", s.Archived, o.WARC.Dir, s.Revisits)
 	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  skipped   %d URLs not fetched: robots.txt disallows them, or their host's budget is spent\n", s.Skipped)
@@ -419,7 +411,7 @@ func printSummary(w io.Writer, job string, cfg crawler.Config, s *crawler.Summar
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued\n", job, s.Total, s.Queued)
+	fmt.Fprintf(w, "  job       %s: %d pages in all, %d URLs still queued\n", o.File, s.Total, s.Queued)
 	fmt.Fprintf(w, "  memory    Go heap %s at most", units.FormatSize(int64(ms.HeapSys)))
 	if own, file := residentNow(); own > 0 {
 		fmt.Fprintf(w, "; resident now %s of the process's own (heap, seen-set) and %s of mapped files (the job's pages, which the kernel reclaims at will)",
@@ -441,8 +433,12 @@ func helpFor(cmd string) string {
 	var b strings.Builder
 	switch cmd {
 	case "crawl", "fetch":
-		o := defaultOptions()
-		fs := o.flags(cmd, cmd == "crawl")
+		c := configs.Crawl
+		if cmd == "fetch" {
+			c = configs.Fetch
+		}
+		o := configs.Default(c)
+		fs := configs.Flags(c, &o)
 		fs.SetOutput(&b)
 		if cmd == "crawl" {
 			b.WriteString("Usage: trawl crawl [flags] URL...\n\nCrawl from the seed URLs, following links within --scope, and save every\npage in the job file. Running it again resumes the job. A --config file\nmay add follow and extract rules to turn pages into items.\n\nFlags:\n")

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/store"
@@ -116,12 +117,12 @@ func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
 		return exitOK
 	case errors.As(err, &es):
 		return int(es)
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, configs.ErrUsage):
 		hint := "trawl " + cmd + " --help"
 		if !knownCommand(cmd) {
 			hint = "trawl help"
 		}
-		fmt.Fprintf(stderr, "trawl %s: %s\nRun '%s' for usage.\n", cmd, ue.msg, hint)
+		fmt.Fprintf(stderr, "trawl %s: %v\nRun '%s' for usage.\n", cmd, err, hint)
 		return exitUsage
 	case errors.Is(err, crawler.ErrConfig), errors.Is(err, store.ErrNotJob),
 		errors.Is(err, jobfile.ErrNewer), errors.Is(err, fs.ErrNotExist):

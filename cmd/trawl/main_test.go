@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trawl-dev/trawl/configs"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -395,16 +397,23 @@ func TestExampleConfigs(t *testing.T) {
 	}
 	for _, f := range files {
 		crawl := !strings.Contains(f, "fetch")
-		o := defaultOptions()
-		if err := loadConfig(f, &o, crawl); err != nil {
+		cmd := configs.Fetch
+		if crawl {
+			cmd = configs.Crawl
+		}
+		o := configs.Default(cmd)
+		if err := configs.Load(cmd, f, &o); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
-		if cfg := o.crawlerConfig(); crawl {
-			if err := cfg.Validate(); err != nil {
+		if err := o.Check(cmd); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if crawl {
+			if err := job.Check(o.Resolve()); err != nil {
 				t.Errorf("%s: %v", f, err)
 			}
 		}
-		if _, err := o.extractor(); err != nil {
+		if _, err := extractor(&o); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -423,11 +432,11 @@ func TestDenyPrivateDefault(t *testing.T) {
 		{[]string{"--deny-private", "http://h/"}, true},
 	}
 	for _, c := range cases {
-		o, _, err := parseJobArgs("crawl", true, c.args)
+		o, _, err := configs.Parse(configs.Crawl, c.args)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := o.crawlerConfig().DenyPrivate; got != c.want {
+		if got := o.Fetch.DenyPrivate; got != c.want {
 			t.Errorf("%v: DenyPrivate %v, want %v", c.args, got, c.want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/internal/units"
 )
@@ -18,9 +19,9 @@ import (
 // fetch (whose list says how much there is) a bar with percent, rate and
 // ETA; elsewhere (a CI log, a file) a plain line every 10 seconds.
 // note adds what the line must say besides the counts.
-func startProgress(c *crawler.Crawler, o *jobOptions, known bool, stderr io.Writer, note func() string) func() {
-	mode := o.progress
-	if o.quiet || o.verbose || mode == "none" {
+func startProgress(c *crawler.Crawler, o *configs.Job, known bool, stderr io.Writer, note func() string) func() {
+	mode := o.Output.Progress
+	if o.Output.Quiet || o.Output.Verbose || mode == "none" {
 		return func() {}
 	}
 	f, isFile := stderr.(*os.File)

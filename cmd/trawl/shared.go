@@ -11,7 +11,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/configs"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/frontier"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
@@ -28,41 +29,41 @@ type shared struct {
 
 // joinShared joins the crawl that o names, for the job in st: a job takes
 // part in one shared crawl, and only from its start.
-func joinShared(ctx context.Context, o *jobOptions, kind string, st *store.Store, log *slog.Logger) (*shared, error) {
+func joinShared(ctx context.Context, o *configs.Job, kind string, st *store.Store, log *slog.Logger) (*shared, error) {
 	name, epoch, err := st.File().Crawl()
 	if err != nil {
 		return nil, err
 	}
-	if name != "" && name != o.Crawl {
-		return nil, usagef("%s is a job of the shared crawl %q, not %q", o.Job, name, o.Crawl)
+	if name != "" && name != o.Shared.Crawl {
+		return nil, usagef("%s is a job of the shared crawl %q, not %q", o.File, name, o.Shared.Crawl)
 	}
 	if name == "" {
 		if n, _, err := st.Count(); err != nil {
 			return nil, err
 		} else if n > 0 {
-			return nil, usagef("%s holds %d pages of a job of its own: give each process of a shared crawl a new --job", o.Job, n)
+			return nil, usagef("%s holds %d pages of a job of its own: give each process of a shared crawl a new --job", o.File, n)
 		}
 	}
 	goredis.SetLogger(quiet{})
-	client, err := redisf.Dial(ctx, o.Frontier)
+	client, err := redisf.Dial(ctx, o.Shared.Frontier)
 	if err != nil {
 		return nil, fmt.Errorf("--frontier: %w", err)
 	}
-	cr, err := redisf.Join(ctx, client, o.Crawl, redisf.Options{Epoch: epoch, Kind: kind, Log: log})
+	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: kind, Log: log})
 	if errors.Is(err, redisf.ErrKind) {
 		client.Close()
 		return nil, usagef("%v: join it with 'trawl %s'", err, map[string]string{"crawl": "fetch", "fetch": "crawl"}[kind])
 	}
 	if errors.Is(err, redisf.ErrGone) {
 		client.Close()
-		return nil, fmt.Errorf("%w\n  %s took part in crawl %q, which Redis no longer holds: it was restarted without persistence (use appendonly yes),\n  or the keys were deleted. Nothing is re-crawled from scratch: start a new crawl with a new --crawl and new --job files", err, o.Job, o.Crawl)
+		return nil, fmt.Errorf("%w\n  %s took part in crawl %q, which Redis no longer holds: it was restarted without persistence (use appendonly yes),\n  or the keys were deleted. Nothing is re-crawled from scratch: start a new crawl with a new --crawl and new --job files", err, o.File, o.Shared.Crawl)
 	}
 	if err != nil {
 		client.Close()
 		return nil, err
 	}
 	if epoch == "" {
-		if err := st.File().ClaimCrawl(o.Crawl, cr.Epoch()); err != nil {
+		if err := st.File().ClaimCrawl(o.Shared.Crawl, cr.Epoch()); err != nil {
 			client.Close()
 			return nil, err
 		}
@@ -71,14 +72,14 @@ func joinShared(ctx context.Context, o *jobOptions, kind string, st *store.Store
 }
 
 // options returns the crawler options that make it work in the crawl.
-func (s *shared) options() []crawler.Option {
-	return []crawler.Option{
-		crawler.WithFrontier(func(fo frontier.Options) (frontier.Frontier, error) {
+func (s *shared) options() []job.Option {
+	return []job.Option{
+		job.WithFrontier(func(fo frontier.Options) (frontier.Frontier, error) {
 			var err error
 			s.fr, err = s.crawl.Frontier(s.ctx, fo)
 			return s.fr, err
 		}),
-		crawler.WithPolitenessState(s.crawl.State()),
+		job.WithPolitenessState(s.crawl.State()),
 	}
 }
 

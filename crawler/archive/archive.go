@@ -85,7 +85,7 @@ var _ fetch.Sink = (*Sink)(nil)
 func New(inner fetch.Sink, a *Archiver) *Sink { return &Sink{Archiver: a, inner: inner} }
 
 // Open returns the body of req.
-func (s *Sink) Open(req fetch.Request) fetch.Body {
+func (s *Sink) Open(req fetch.Target) fetch.Body {
 	return &body{inner: s.inner.Open(req), a: s.Archiver, url: req.URL}
 }
 

@@ -269,3 +269,12 @@ func WriteNetscape(w io.Writer, f *jobfile.File) (int, error) {
 	}
 	return len(lines), bw.Flush()
 }
+
+// Config is a cookie jar as a job's settings give it.
+type Config struct {
+	Keep bool   // keep cookies as a browser does, saved in the job
+	File string // a Netscape cookies.txt to start with (implies Keep)
+}
+
+// On reports whether the job keeps a jar.
+func (c Config) On() bool { return c.Keep || c.File != "" }

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
-	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -33,7 +32,7 @@ func New(root, layout string, checksums map[string]string, st *store.Store) (*Fi
 	}
 	err = st.Each(func(r *store.Record) error {
 		if rel, err := filepath.Rel(d.Root(), r.File); r.File != "" && err == nil {
-			d.Reserve(frontier.Request{URL: r.URL, Spec: string(r.Request)}.ID(), rel)
+			d.Reserve(r.ID(), rel)
 		}
 		return nil
 	})
@@ -44,11 +43,11 @@ func New(root, layout string, checksums map[string]string, st *store.Store) (*Fi
 }
 
 // Open returns the body of req: a file, but for HEAD.
-func (f *Files) Open(req fetch.Request) fetch.Body {
+func (f *Files) Open(req fetch.Target) fetch.Body {
 	if req.Method == http.MethodHead {
 		return fetch.Memory{}.Open(req)
 	}
-	key := req.ID()
+	key := req.ID
 	return &fileBody{files: f, d: &download{
 		key:  key,
 		url:  req.URL,
@@ -136,4 +135,11 @@ func (f *Files) checksum(d *download, finalURL string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// Config is a download folder as a job's settings give it.
+type Config struct {
+	Dir       string // where bodies go; "" keeps them in the job
+	Layout    string // how URLs become file names (see store.Dir): host, flat or hash
+	Checksums string // a sha256sum file to verify downloads against (see ReadChecksums)
 }

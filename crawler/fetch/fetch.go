@@ -93,9 +93,9 @@ func NewTransport(o TransportOptions) http.RoundTripper {
 	return t
 }
 
-// Options configure a Fetcher.
-type Options struct {
-	Transport http.RoundTripper
+// Config is fetching as a job's settings give it: what the Fetcher, its
+// transport and its limits are built with.
+type Config struct {
 	UserAgent string
 	MaxBody   int64         // bytes of body; 0 is no limit
 	Retries   int           // attempts after the first, for transient failures
@@ -103,8 +103,32 @@ type Options struct {
 	// Header is sent with every request (a request's own headers win).
 	// Its secret headers (see Redactor) are not sent on a redirect hop
 	// to another origin than the redirected request's.
-	Header   http.Header
-	Redactor *Redactor
+	Header http.Header
+	// Redact names headers, besides Authorization, Cookie,
+	// Proxy-Authorization and Set-Cookie, whose values are secrets: never
+	// written to the job, a log or an export (see Redactor).
+	Redact []string
+	// Insecure skips TLS certificate verification.
+	Insecure bool
+	// DenyPrivate refuses private, loopback and link-local addresses, but
+	// the seeds' own (see TransportOptions).
+	DenyPrivate bool
+	// Proxy sends every request through this proxy (http://, https:// or
+	// socks5:// URL) instead of the environment's; NoProxy ignores the
+	// environment's proxies.
+	Proxy   string
+	NoProxy bool
+	// Rate caps the job's requests a second (robots.txt and retries
+	// included), LimitRate its body bytes a second; 0 is no limit.
+	Rate      float64
+	LimitRate int64
+}
+
+// Options configure a Fetcher.
+type Options struct {
+	Config
+	Transport http.RoundTripper
+	Redactor  *Redactor
 	// Jar, when set, keeps the cookies of responses and sends them with
 	// requests (each redirect hop is a request of its own, so a host gets
 	// only its own cookies).
@@ -128,6 +152,10 @@ func New(opts Options) *Fetcher {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
+
+// Describe turns a fetch error into a message a person can read (see the
+// function Describe).
+func (f *Fetcher) Describe(err error) string { return Describe(err, f.opts.Timeout) }
 
 // Received returns how many body bytes streaming bodies received so far,
 // of unfinished ones too.
@@ -298,7 +326,7 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 		return r
 	}
 	from := body.Prepare(req.Header)
-	cross := fr.Via != nil && origin(fr.URL) != origin(fr.Via.URL)
+	cross := fr.RedirectedFrom != "" && Origin(fr.URL) != Origin(fr.RedirectedFrom)
 	for k, vs := range f.opts.Header {
 		if cross && f.opts.Redactor != nil && f.opts.Redactor.Secret(k) {
 			continue

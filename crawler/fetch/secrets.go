@@ -3,7 +3,6 @@ package fetch
 import (
 	"net/http"
 	"strings"
-	"sync"
 )
 
 // Redacted stands for a secret header value wherever one would be written.
@@ -41,74 +40,4 @@ func (r *Redactor) Header(h http.Header) http.Header {
 		return h
 	}
 	return out
-}
-
-// Secrets keeps the secret header values of list requests out of the job:
-// Strip replaces them with Redacted before the request is queued (and so
-// stored), and remembers them in memory; Restore puts them back before the
-// request is sent. A list read again on resume gives them again.
-type Secrets struct {
-	r  *Redactor
-	mu sync.Mutex
-	m  map[string]map[string]string // by the stripped request's ID
-}
-
-// NewSecrets returns Secrets for the headers r names.
-func NewSecrets(r *Redactor) *Secrets {
-	return &Secrets{r: r, m: make(map[string]map[string]string)}
-}
-
-// Strip returns req with its secret header values redacted, remembering
-// them.
-func (s *Secrets) Strip(req Request) Request {
-	var kept map[string]string
-	for k, v := range req.Header {
-		if s.r.Secret(k) && v != Redacted {
-			if kept == nil {
-				kept = make(map[string]string)
-				h := make(map[string]string, len(req.Header))
-				for k2, v2 := range req.Header {
-					h[k2] = v2
-				}
-				req.Header = h
-			}
-			kept[k] = v
-			req.Header[k] = Redacted
-		}
-	}
-	if kept != nil {
-		s.mu.Lock()
-		s.m[req.ID()] = kept
-		s.mu.Unlock()
-	}
-	return req
-}
-
-// Restore returns req with the secret values Strip took out put back; a
-// redacted header whose value is not known (the list that gave it was not
-// read this run) is left out.
-func (s *Secrets) Restore(req Request) Request {
-	var redacted bool
-	for _, v := range req.Header {
-		if v == Redacted {
-			redacted = true
-		}
-	}
-	if !redacted {
-		return req
-	}
-	s.mu.Lock()
-	kept := s.m[req.ID()]
-	s.mu.Unlock()
-	h := make(map[string]string, len(req.Header))
-	for k, v := range req.Header {
-		switch {
-		case v != Redacted:
-			h[k] = v
-		case kept[k] != "":
-			h[k] = kept[k]
-		}
-	}
-	req.Header = h
-	return req
 }

@@ -22,11 +22,20 @@ import (
 // to files (package download), or an archive. It is chosen once per job.
 // Its methods are called from many workers at once.
 type Sink interface {
-	// Open returns the Body that receives the attempts of req.
-	Open(req Request) Body
+	// Open returns the Body that receives the attempts of the request t
+	// names.
+	Open(t Target) Body
 	// Sync makes every body that Receive finished so far durable. The
 	// crawler calls it before it commits records that name them.
 	Sync() error
+}
+
+// A Target names what a body is for: a sink keys and names a file by it.
+type Target struct {
+	ID     string // the request's identity (see crawler/task)
+	URL    string // the URL fetched
+	Method string // "" for GET
+	Out    string // the file name asked for; "" to name it by URL
 }
 
 // A Body receives the responses of one request's attempts, in order, from
@@ -71,7 +80,7 @@ var ErrRestart = errors.New("server refused to continue the partial download; st
 type Memory struct{}
 
 // Open returns a body kept in memory.
-func (Memory) Open(Request) Body { return memoryBody{} }
+func (Memory) Open(Target) Body { return memoryBody{} }
 
 // Sync does nothing: the job commits what it keeps.
 func (Memory) Sync() error { return nil }

@@ -15,7 +15,8 @@ import (
 
 	"net/http/httptest"
 
-	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/configs"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -73,10 +74,10 @@ func TestStatusPageInBrowser(t *testing.T) {
 	mon := monitor.New()
 	ms := httptest.NewServer(mon.Handler())
 	defer ms.Close()
-	cfg := crawler.DefaultConfig()
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = []string{srv.URL + "/p/0"}
-	cfg.AutoThrottle = false
-	c, err := crawler.New(st, cfg, crawler.WithObserver(mon))
+	cfg.Politeness.AutoThrottle = false
+	c, err := job.New(st, cfg, job.WithObserver(mon))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
@@ -53,11 +55,11 @@ func crawl(t *testing.T, srv *httptest.Server, perHost int) (*store.Store, strin
 	mon := monitor.New()
 	ms := httptest.NewServer(mon.Handler())
 	t.Cleanup(ms.Close)
-	cfg := crawler.DefaultConfig()
+	cfg := configs.Default(configs.Crawl)
 	cfg.Seeds = []string{srv.URL + "/p/0"}
-	cfg.PerHost = perHost
-	cfg.AutoThrottle = false
-	c, err := crawler.New(st, cfg, crawler.WithObserver(mon))
+	cfg.Politeness.PerHost = perHost
+	cfg.Politeness.AutoThrottle = false
+	c, err := job.New(st, cfg, job.WithObserver(mon))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,15 +15,42 @@ import (
 	"github.com/trawl-dev/trawl/frontier"
 )
 
-// Scopes lists the values Config.Scope accepts.
-var Scopes = []string{"host", "domain", "subtree", "any"}
+// A Mode says which hosts and paths a crawl follows links to.
+type Mode string
+
+// The modes of a scope.
+const (
+	Host    Mode = "host"    // the seeds' hosts
+	Domain  Mode = "domain"  // the seeds' registrable domains, subdomains included
+	Subtree Mode = "subtree" // below each seed's directory
+	Any     Mode = "any"     // anywhere
+)
+
+// Modes lists the modes a Config may name.
+var Modes = []Mode{Host, Domain, Subtree, Any}
+
+// Reaches reports whether m follows links beyond the seeds' own hosts.
+func (m Mode) Reaches() bool { return m == Domain || m == Any }
+
+// Config is the scope of a crawl, as its settings give it.
+type Config struct {
+	Mode    Mode     // "" is Host
+	Include []string // follow only URLs matching one of these regexps
+	Exclude []string // never follow URLs matching one of these regexps
+}
+
+// Check reports what is wrong with c: an unknown mode or a bad pattern.
+func (c Config) Check() error {
+	_, err := New(c, nil)
+	return err
+}
 
 // ErrOffsite is the error of a URL outside the crawl's scope.
 var ErrOffsite = errors.New("outside the crawl scope")
 
 // Scope decides which URLs a crawl follows.
 type Scope struct {
-	mode     string
+	mode     Mode
 	hosts    map[string]bool // host[:port] of each seed
 	domains  map[string]bool // registrable domain of each seed
 	prefixes []string        // directory URL of each seed
@@ -31,14 +58,15 @@ type Scope struct {
 	exclude  []*regexp.Regexp
 }
 
-func New(mode string, seeds []string, include, exclude []string) (*Scope, error) {
-	s := &Scope{mode: mode, hosts: map[string]bool{}, domains: map[string]bool{}}
-	switch mode {
+// New returns the scope c makes around the canonical seeds.
+func New(c Config, seeds []string) (*Scope, error) {
+	s := &Scope{mode: c.Mode, hosts: map[string]bool{}, domains: map[string]bool{}}
+	switch c.Mode {
 	case "":
-		s.mode = "host"
-	case "host", "domain", "subtree", "any":
+		s.mode = Host
+	case Host, Domain, Subtree, Any:
 	default:
-		return nil, fmt.Errorf("unknown scope %q (want %s)", mode, strings.Join(Scopes, ", "))
+		return nil, fmt.Errorf("unknown scope %q (want host, domain, subtree or any)", c.Mode)
 	}
 	for _, seed := range seeds {
 		u, err := url.Parse(seed)
@@ -54,10 +82,10 @@ func New(mode string, seeds []string, include, exclude []string) (*Scope, error)
 		s.prefixes = append(s.prefixes, dir)
 	}
 	var err error
-	if s.include, err = compileAll("include", include); err != nil {
+	if s.include, err = compileAll("include", c.Include); err != nil {
 		return nil, err
 	}
-	if s.exclude, err = compileAll("exclude", exclude); err != nil {
+	if s.exclude, err = compileAll("exclude", c.Exclude); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -91,11 +119,11 @@ func registrable(host string) string {
 // Check returns nil when the canonical URL u is in scope.
 func (s *Scope) Check(u string) error {
 	switch s.mode {
-	case "host":
+	case Host:
 		if !s.hosts[frontier.Host(u)] {
 			return ErrOffsite
 		}
-	case "domain":
+	case Domain:
 		h := frontier.Host(u)
 		if hn, _, err := net.SplitHostPort(h); err == nil {
 			h = hn
@@ -103,7 +131,7 @@ func (s *Scope) Check(u string) error {
 		if !s.domains[registrable(strings.Trim(h, "[]"))] {
 			return ErrOffsite
 		}
-	case "subtree":
+	case Subtree:
 		ok := false
 		for _, p := range s.prefixes {
 			if strings.HasPrefix(u, p) {

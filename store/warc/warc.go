@@ -34,17 +34,22 @@ import (
 
 // Options configure a Writer.
 type Options struct {
-	Dir     string // where the files go (created if missing)
-	Prefix  string // of file names (default "trawl")
-	MaxSize int64  // a file is closed once it passes this size (default 1 GB)
-	// Dedup writes a payload met before (same payload digest) as a revisit
-	// record of the first capture.
-	Dedup bool
+	Config
 	// Info are the fields of each file's warcinfo record after software,
 	// format, conformsTo and hostname (the job's settings, say), in order.
 	Info [][2]string
 	// Software names the writer in warcinfo (default "trawl").
 	Software string
+}
+
+// Config is an archive as a job's settings give it.
+type Config struct {
+	Dir     string // where the files go (created if missing); "" for no archive
+	Prefix  string // of file names (default "trawl")
+	MaxSize int64  // a file is closed once it passes this size (default 1 GB)
+	// Dedup writes a payload met before (same payload digest) as a revisit
+	// record of the first capture.
+	Dedup bool
 	// CDX writes a CDXJ index beside each file as it is closed (and beside
 	// each file Open mends).
 	CDX bool

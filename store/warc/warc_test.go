@@ -52,7 +52,7 @@ func readAll(t *testing.T, path string) []*Record {
 // whole records and closed; the next writer goes on with the next serial.
 func TestMendAndRotate(t *testing.T) {
 	dir := t.TempDir()
-	w, err := Open(Options{Dir: dir, MaxSize: 1 << 20, Dedup: true})
+	w, err := Open(Options{Config: Config{Dir: dir, MaxSize: 1 << 20, Dedup: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestMendAndRotate(t *testing.T) {
 	cut := data[:len(whole)+10]
 	os.WriteFile(open[0], cut, 0o644)
 
-	w2, err := Open(Options{Dir: dir, MaxSize: 1 << 20})
+	w2, err := Open(Options{Config: Config{Dir: dir, MaxSize: 1 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestMendAndRotate(t *testing.T) {
 		t.Errorf("files %v: want the second writer's file numbered 00002", files)
 	}
 	// Rotation: a small MaxSize gives a file a record or two.
-	w3, _ := Open(Options{Dir: t.TempDir(), MaxSize: 600})
+	w3, _ := Open(Options{Config: Config{Dir: t.TempDir(), MaxSize: 600}})
 	for range 5 {
 		w3.Write(capture("http://a/r", strings.Repeat("r", 400)))
 	}
@@ -114,7 +114,7 @@ func TestMendAndRotate(t *testing.T) {
 
 // An empty payload is never a revisit.
 func TestEmptyPayloadNoRevisit(t *testing.T) {
-	w, _ := Open(Options{Dir: t.TempDir(), Dedup: true})
+	w, _ := Open(Options{Config: Config{Dir: t.TempDir(), Dedup: true}})
 	for range 2 {
 		if res, err := w.Write(capture("http://a/empty", "")); err != nil || res.Revisit {
 			t.Fatalf("empty payload: %+v, %v", res, err)

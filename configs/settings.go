@@ -1,0 +1,289 @@
+package configs
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/scope"
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/units"
+	"github.com/trawl-dev/trawl/store/warc"
+)
+
+// A Setting is the declaration of one job setting.
+type Setting struct {
+	Name    string  // the flag's long name; the YAML key is Key()
+	Short   string  // the flag's one-letter name, if any
+	Cmds    Command // the commands that take it
+	Default string  // as typed on the command line; "" for the type's zero
+	Help    string
+	Group   string // the reference's section
+	// Only says where the setting is given when not in both places: a flag
+	// only (say, --config), or a config file only (seeds, follow…).
+	Only  Where
+	bind  func(*Job) value
+	check func(*Job) error // nil: any value of its type
+}
+
+// Where a setting may be given.
+type Where uint8
+
+// Places a setting may be given.
+const (
+	Anywhere Where = iota // as a flag and as a config file key
+	FlagOnly
+	FileOnly
+)
+
+// Key is the setting's key in a YAML config.
+func (s Setting) Key() string {
+	b := []byte(s.Name)
+	for i, c := range b {
+		if c == '-' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// Type is the form of the setting's value: int, bool, duration, size…
+func (s Setting) Type() string {
+	var j Job
+	return s.bind(&j).Type()
+}
+
+func i(p func(*Job) *int) func(*Job) value     { return func(j *Job) value { return intValue{p(j)} } }
+func b(p func(*Job) *bool) func(*Job) value    { return func(j *Job) value { return boolValue{p(j)} } }
+func f(p func(*Job) *float64) func(*Job) value { return func(j *Job) value { return floatValue{p(j)} } }
+func str(p func(*Job) *string) func(*Job) value {
+	return func(j *Job) value { return stringValue{p(j)} }
+}
+func size(p func(*Job) *int64) func(*Job) value { return func(j *Job) value { return sizeValue{p(j)} } }
+func list(p func(*Job) *[]string) func(*Job) value {
+	return func(j *Job) value { return listValue{p(j), new(bool)} }
+}
+func dur(p func(*Job) *time.Duration) func(*Job) value {
+	return func(j *Job) value { return durationValue{p(j)} }
+}
+
+// atLeast checks that an int setting is at least min.
+func atLeast(name string, min int, get func(*Job) int) func(*Job) error {
+	return func(j *Job) error {
+		switch v := get(j); {
+		case v < 0:
+			return usagef("--%s must not be negative (got %d)", name, v)
+		case v < min:
+			return usagef("--%s must be at least %d", name, min)
+		}
+		return nil
+	}
+}
+
+// notNegative checks that a number setting is not below zero.
+func notNegative[T int | int64 | float64](name string, get func(*Job) T) func(*Job) error {
+	return func(j *Job) error {
+		if v := get(j); v < 0 {
+			return usagef("--%s must not be negative (got %v)", name, v)
+		}
+		return nil
+	}
+}
+
+// oneOf checks that a string setting is one of the values given.
+func oneOf(name string, get func(*Job) string, values ...string) func(*Job) error {
+	return func(j *Job) error {
+		v := get(j)
+		for _, ok := range values {
+			if v == ok {
+				return nil
+			}
+		}
+		return usagef("--%s %q: want %s", name, v, orList(values))
+	}
+}
+
+func orList(vs []string) string {
+	var out string
+	for k, v := range vs {
+		switch {
+		case k == 0:
+		case k == len(vs)-1:
+			out += " or "
+		default:
+			out += ", "
+		}
+		if v == "" {
+			v = `""`
+		}
+		out += v
+	}
+	return out
+}
+
+// Settings returns every job setting, in the order --help shows them.
+func Settings() []Setting {
+	return append(append(jobSettings(), fetchSettings()...), outputSettings()...)
+}
+
+func jobSettings() []Setting {
+	return []Setting{
+		{Name: "job", Group: "Job", Cmds: Both, Default: "trawl.db", Help: "job file: results, queue and state (resumed when it exists)",
+			bind: str(func(j *Job) *string { return &j.File })},
+		{Name: "config", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "YAML job config (see configs/); flags override it",
+			bind: str(func(j *Job) *string { return &j.Config })},
+		{Name: "seeds", Group: "Job", Cmds: Crawl, Only: FileOnly, Help: "URLs to start from (on the command line: the arguments)",
+			bind: list(func(j *Job) *[]string { return &j.Seeds })},
+		{Name: "concurrency", Short: "c", Group: "Job", Cmds: Both, Default: "16", Help: "requests in flight in all",
+			bind: i(func(j *Job) *int { return &j.Engine.Concurrency }), check: atLeast("concurrency", 1, func(j *Job) int { return j.Engine.Concurrency })},
+		{Name: "scope", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
+			bind: str(func(j *Job) *string { return (*string)(&j.Scope.Mode) }),
+			check: func(j *Job) error {
+				if err := (scope.Config{Mode: j.Scope.Mode}).Check(); err != nil {
+					return usagef("--scope: %v", err)
+				}
+				return nil
+			}},
+		{Name: "include", Group: "Scope", Cmds: Crawl, Help: "follow only URLs matching this regexp (repeatable)",
+			bind: list(func(j *Job) *[]string { return &j.Scope.Include }), check: patterns(func(j *Job) []string { return j.Scope.Include })},
+		{Name: "exclude", Group: "Scope", Cmds: Crawl, Help: "never follow URLs matching this regexp (repeatable)",
+			bind: list(func(j *Job) *[]string { return &j.Scope.Exclude }), check: patterns(func(j *Job) []string { return j.Scope.Exclude })},
+		{Name: "depth", Group: "Scope", Cmds: Crawl, Default: strconv.Itoa(scope.DefaultMaxDepth), Help: "most hops from a seed (a guard against endless link chains); 0 = no limit",
+			bind: i(func(j *Job) *int { return &j.Engine.MaxDepth }), check: notNegative("depth", func(j *Job) int { return j.Engine.MaxDepth })},
+		{Name: "max-pages", Group: "Scope", Cmds: Crawl, Help: "stop when the job holds this many pages; 0 = no limit",
+			bind: i(func(j *Job) *int { return &j.Engine.MaxPages }), check: notNegative("max-pages", func(j *Job) int { return j.Engine.MaxPages })},
+		{Name: "max-per-host", Group: "Scope", Cmds: Crawl, Help: "most pages fetched from one host (a page budget); 0 = no limit",
+			bind: i(func(j *Job) *int { return &j.Engine.MaxPerHost }), check: notNegative("max-per-host", func(j *Job) int { return j.Engine.MaxPerHost })},
+		{Name: "max-links", Group: "Scope", Cmds: Crawl, Default: "6000", Help: "most links followed from one page (the rest are left, and the record says links_truncated); 0 = no limit",
+			bind: i(func(j *Job) *int { return &j.Engine.MaxLinks }), check: notNegative("max-links", func(j *Job) int { return j.Engine.MaxLinks })},
+		{Name: "sitemaps", Group: "Scope", Cmds: Crawl, Help: "also crawl the URLs the seeds' hosts list in sitemaps (robots.txt Sitemap lines and /sitemap.xml; indexes 3 deep, gzip and text ones), in scope",
+			bind: b(func(j *Job) *bool { return &j.Engine.Sitemaps })},
+		{Name: "requisites", Group: "Scope", Cmds: Crawl, Help: "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth",
+			bind: b(func(j *Job) *bool { return &j.Engine.Requisites })},
+		{Name: "out-dir", Group: "Downloads", Cmds: Fetch, Help: "stream each 2xx body to a file under this folder, not into the job",
+			bind: str(func(j *Job) *string { return &j.Download.Dir })},
+		{Name: "layout", Group: "Downloads", Cmds: Fetch, Help: "file names under --out-dir: host (DIR/host/path), flat (DIR/name) or hash (DIR/ab/abcd….ext)",
+			bind:  str(func(j *Job) *string { return &j.Download.Layout }),
+			check: oneOf("layout", func(j *Job) string { return j.Download.Layout }, "", "host", "flat", "hash")},
+		{Name: "checksums", Group: "Downloads", Cmds: Fetch, Help: "sha256sum file to verify downloads against (by file name or URL)",
+			bind: str(func(j *Job) *string { return &j.Download.Checksums })},
+		{Name: "retry-failed", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
+			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
+	}
+}
+
+func fetchSettings() []Setting {
+	return []Setting{
+		{Name: "per-host", Group: "Politeness", Cmds: Both, Default: "2", Help: "requests in flight to one host",
+			bind: i(func(j *Job) *int { return &j.Politeness.PerHost }), check: atLeast("per-host", 1, func(j *Job) int { return j.Politeness.PerHost })},
+		{Name: "delay", Group: "Politeness", Cmds: Both, Help: "least time between requests to one host (e.g. 500ms)",
+			bind: dur(func(j *Job) *time.Duration { return &j.Politeness.Delay })},
+		{Name: "rate-per-host", Group: "Politeness", Cmds: Both, Help: "most requests a second to one host (--per-host may still be in flight); 0 = no limit",
+			bind: f(func(j *Job) *float64 { return &j.Politeness.RatePerHost }), check: notNegative("rate-per-host", func(j *Job) float64 { return j.Politeness.RatePerHost })},
+		{Name: "auto-throttle", Group: "Politeness", Cmds: Both, Default: "true", Help: "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)",
+			bind: b(func(j *Job) *bool { return &j.Politeness.AutoThrottle })},
+		{Name: "max-delay", Group: "Politeness", Cmds: Both, Default: "60s", Help: "most delay auto-throttle may reach",
+			bind: dur(func(j *Job) *time.Duration { return &j.Politeness.MaxDelay })},
+		{Name: "ignore-robots", Group: "Politeness", Cmds: Both, Help: "fetch what robots.txt disallows (only for your own sites)",
+			bind: b(func(j *Job) *bool { return &j.Politeness.IgnoreRobots })},
+		{Name: "retries", Group: "Fetching", Cmds: Both, Default: "3", Help: "retries after the first attempt, on timeouts, connection errors, 408/425/429/5xx",
+			bind: i(func(j *Job) *int { return &j.Fetch.Retries }), check: notNegative("retries", func(j *Job) int { return j.Fetch.Retries })},
+		{Name: "timeout", Group: "Fetching", Cmds: Both, Default: "30s", Help: "time limit of one attempt, body included (with --out-dir: most time without a byte)",
+			bind: dur(func(j *Job) *time.Duration { return &j.Fetch.Timeout }),
+			check: func(j *Job) error {
+				if j.Fetch.Timeout <= 0 {
+					return usagef("--timeout must be positive")
+				}
+				return nil
+			}},
+		{Name: "user-agent", Group: "Fetching", Cmds: Both, Default: crawler.DefaultUserAgent, Help: "User-Agent header",
+			bind: str(func(j *Job) *string { return &j.Fetch.UserAgent })},
+		{Name: "max-body", Group: "Fetching", Cmds: Both, Default: "10MB", Help: "largest decoded body kept (KB, MB, GB); 0 = no limit (with --out-dir: none unless given)",
+			bind: size(func(j *Job) *int64 { return &j.Fetch.MaxBody })},
+		{Name: "insecure", Group: "Fetching", Cmds: Both, Help: "do not verify TLS certificates",
+			bind: b(func(j *Job) *bool { return &j.Fetch.Insecure })},
+		{Name: "deny-private", Group: "Fetching", Cmds: Both, Help: "refuse loopback, private, link-local and metadata addresses other than the seeds', also behind redirects and proxies (default: on for crawl --scope domain and any)",
+			bind: b(func(j *Job) *bool { return &j.Fetch.DenyPrivate })},
+		{Name: "header", Short: "H", Alias: "headers", Group: "Fetching", Cmds: Both, Help: "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win); in a config file a map or a list",
+			bind: func(j *Job) value { return headerValue{&j.Fetch.Header, new(bool)} }},
+		{Name: "redact", Group: "Fetching", Cmds: Both, Help: "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)",
+			bind: list(func(j *Job) *[]string { return &j.Fetch.Redact })},
+		{Name: "rate", Group: "Fetching", Cmds: Both, Help: "most requests a second in all (robots.txt and retries included); 0 = no limit",
+			bind: f(func(j *Job) *float64 { return &j.Fetch.Rate }), check: notNegative("rate", func(j *Job) float64 { return j.Fetch.Rate })},
+		{Name: "limit-rate", Group: "Fetching", Cmds: Both, Help: "most body bytes a second in all (e.g. 500KB, 2MB); 0 = no limit",
+			bind: size(func(j *Job) *int64 { return &j.Fetch.LimitRate })},
+		{Name: "cookies", Group: "Fetching", Cmds: Both, Help: "keep cookies as a browser does (public-suffix aware), saved in the job: a resumed job goes on with its session",
+			bind: b(func(j *Job) *bool { return &j.Cookies.Keep })},
+		{Name: "load-cookies", Group: "Fetching", Cmds: Both, Help: "start with the cookies of this Netscape cookies.txt (as curl, wget and browser extensions write); implies --cookies",
+			bind: str(func(j *Job) *string { return &j.Cookies.File })},
+		{Name: "proxy", Group: "Fetching", Cmds: Both, Help: "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)",
+			bind: str(func(j *Job) *string { return &j.Fetch.Proxy }), check: checkProxy},
+		{Name: "no-proxy", Group: "Fetching", Cmds: Both, Help: "ignore the proxy environment variables",
+			bind: b(func(j *Job) *bool { return &j.Fetch.NoProxy })},
+		{Name: "warc", Group: "Archive", Cmds: Both, Help: "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)",
+			bind: str(func(j *Job) *string { return &j.WARC.Dir })},
+		{Name: "warc-max-size", Group: "Archive", Cmds: Both, Default: units.FormatSize(warc.DefaultMaxSize), Help: "start a new WARC file past this size",
+			bind: size(func(j *Job) *int64 { return &j.WARC.MaxSize }), check: needsWARC("warc-max-size")},
+		{Name: "warc-prefix", Group: "Archive", Cmds: Both, Default: "trawl", Help: "WARC file names: PREFIX-TIMESTAMP-SERIAL-HOST.warc.gz",
+			bind: str(func(j *Job) *string { return &j.WARC.Prefix }), check: needsWARC("warc-prefix")},
+		{Name: "warc-dedup", Group: "Archive", Cmds: Both, Default: "true", Help: "write a payload archived before as a revisit record (--warc-dedup=false: always whole)",
+			bind: b(func(j *Job) *bool { return &j.WARC.Dedup }), check: needsWARC("warc-dedup")},
+		{Name: "warc-cdx", Group: "Archive", Cmds: Both, Help: "write a CDXJ index (pywb's) beside each WARC file",
+			bind: b(func(j *Job) *bool { return &j.WARC.CDX }), check: needsWARC("warc-cdx")},
+	}
+}
+
+func outputSettings() []Setting {
+	return []Setting{
+		{Name: "frontier", Group: "Shared crawl", Cmds: Both, Help: "share one crawl with other trawl processes through this Redis (redis://HOST:6379/0, rediss://, unix://); needs --crawl",
+			bind: str(func(j *Job) *string { return &j.Shared.Frontier }), check: checkShared},
+		{Name: "crawl", Group: "Shared crawl", Cmds: Both, Help: "name of the shared crawl (with --frontier)",
+			bind: str(func(j *Job) *string { return &j.Shared.Crawl })},
+		{Name: "lease", Group: "Shared crawl", Cmds: Both, Default: frontier.DefaultLeaseTTL.String(), Help: "how long a URL stays leased to a process that stops extending it (a killed one); running fetches are extended",
+			bind: dur(func(j *Job) *time.Duration { return &j.Engine.Lease }),
+			check: func(j *Job) error {
+				if j.Engine.Lease <= 0 {
+					return usagef("--lease must be positive")
+				}
+				return nil
+			}},
+		{Name: "metrics", Group: "Output", Cmds: Both, Help: "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)",
+			bind: str(func(j *Job) *string { return &j.Output.Metrics })},
+		{Name: "progress", Group: "Output", Cmds: Both, Only: FlagOnly, Default: "auto", Help: "progress display: bar (a fetch's list: percent, rate, ETA), line, none; auto: bar or line on a terminal, a plain line every 10s elsewhere",
+			bind:  str(func(j *Job) *string { return &j.Output.Progress }),
+			check: oneOf("progress", func(j *Job) string { return j.Output.Progress }, "bar", "line", "none", "auto")},
+		{Name: "quiet", Short: "q", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "no progress line and no log, only the summary and errors",
+			bind: b(func(j *Job) *bool { return &j.Output.Quiet })},
+		{Name: "verbose", Short: "v", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "log every fetch to stderr",
+			bind: b(func(j *Job) *bool { return &j.Output.Verbose })},
+	}
+}
+
+// needsWARC checks that an archive setting given comes with --warc.
+func needsWARC(name string) func(*Job) error {
+	return func(j *Job) error {
+		if j.WARC.Dir == "" && j.Set(name) {
+			return usagef("--%s needs --warc DIR", name)
+		}
+		return nil
+	}
+}
+
+// The rules' keys of a config file: not flags, decoded into Job.Rules.
+var ruleKeys = []Setting{
+	{Name: "follow", Group: "Rules", Cmds: Crawl, Only: FileOnly, Help: "CSS selectors of the links to follow; when present, only those are followed (see docs/scrape.md)"},
+	{Name: "extract", Group: "Rules", Cmds: Both, Only: FileOnly, Help: "item rules: name, match, each, fields (see docs/scrape.md)"},
+}
+
+// lookup returns the setting whose YAML key is key.
+func lookup(key string) (Setting, bool) {
+	for _, s := range Settings() {
+		if s.Key() == key || s.Alias != "" && s.Alias == key {
+			return s, true
+		}
+	}
+	return Setting{}, false
+}
+
+func (s Setting) String() string { return fmt.Sprintf("--%s", s.Name) }

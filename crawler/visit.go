@@ -1,0 +1,176 @@
+package crawler
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/task"
+	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/politeness"
+	"github.com/trawl-dev/trawl/store"
+)
+
+// visit asks politeness about one leased task, fetches it, and builds its
+// result. It returns nil when the task went back to the queue or ctx
+// ended during the fetch.
+func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) {
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return nil, fmt.Errorf("frontier gave a bad URL %q: %w", l.URL, err)
+	}
+	t, err := task.Decode(l.Request)
+	if err != nil {
+		return nil, err
+	}
+	t.Request.User = c.users.of(l.URL)
+	t = c.secrets.Restore(t)
+	if l.OverBudget {
+		return c.unfetched(ctx, l, t, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.Config.MaxPerHost))
+	}
+	v := c.Politeness.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
+	switch v.Action {
+	case politeness.Later:
+		return nil, ended(c.Frontier.Return(ctx, l, v.Until))
+	case politeness.Skip:
+		return c.unfetched(ctx, l, t, store.SkipRobots, v.Reason)
+	case politeness.Fail:
+		return c.unfetched(ctx, l, t, "", v.Reason)
+	}
+	c.active.add(l)
+	r := c.Fetcher.Fetch(ctx, t.Request, c.Sink.Open(t.Target()), c.holder(ctx, l.Host))
+	c.active.remove(l)
+	pace := c.Politeness.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
+	if err := ended(c.Frontier.Release(ctx, l, pace)); err != nil {
+		return nil, err
+	}
+	c.Observer.Visited(Visit{Host: l.Host, Status: r.Status, Kind: fetch.Classify(r.Err), Attempts: r.Attempts,
+		Duration: r.Duration, Bytes: max(int64(len(r.Payload.Data)), r.Payload.Length), Gap: pace.Gap})
+	if ctx.Err() != nil {
+		return nil, nil
+	}
+	if r.Err == nil && r.Location != "" {
+		hop, err := c.redirect(l, t, r)
+		if err == nil {
+			fetch.Recycle(r.Payload.Data)
+			return &result{done: frontier.Done{Lease: l, Found: []frontier.Request{hop}}}, nil
+		}
+		r.Err = err
+	}
+	if r.Err == nil && r.LocationErr != nil {
+		r.Err = r.LocationErr
+	}
+	return c.fetched(l, t, r)
+}
+
+// holder returns what the fetcher calls before a retry: a server that asks
+// us to slow down means the whole host. The retry goes first when the hold
+// ends; the host's other URLs a gap later, so that they do not arrive
+// together.
+func (c *Crawler) holder(ctx context.Context, host string) func(r *fetch.Response, wait time.Duration) {
+	return func(r *fetch.Response, wait time.Duration) {
+		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
+			after := max(c.Politeness.Current(ctx, host).Gap, fetch.MinSlowDown)
+			until := time.Now().Add(max(wait, r.RetryAfter) + after)
+			ended(c.Frontier.Hold(ctx, host, until))
+			c.Observer.Held(host, until)
+		}
+	}
+}
+
+// redirect returns the hop that follows a redirect response, queued as a
+// task of its own so that it meets robots.txt, its host's pace and its
+// budget; or why the chain ends here.
+func (c *Crawler) redirect(l frontier.Lease, t task.Task, r *fetch.Response) (frontier.Request, error) {
+	chain := t.Chain()
+	switch {
+	case slices.Contains(chain, r.Location):
+		return frontier.Request{}, fmt.Errorf("redirect loop at %s", r.Location)
+	case len(chain) >= fetch.MaxRedirects:
+		return frontier.Request{}, fmt.Errorf("stopped after %d redirects", fetch.MaxRedirects)
+	}
+	if c.Config.Follow {
+		if err := c.Scope.Check(r.Location); err != nil {
+			return frontier.Request{}, fmt.Errorf("redirect to %s: %w", r.Location, err)
+		}
+	}
+	return t.Hop(l.Request, r.Location, r.Status).Encode()
+}
+
+// record returns the record of t, leased as l, before anything of its
+// fetch is known.
+func record(l frontier.Lease, t task.Task) store.Record {
+	src := t.Source(l.Request)
+	rec := store.Record{URL: src.URL, FinalURL: l.URL, Depth: src.Depth}
+	if src.Spec != "" {
+		rec.Request = []byte(src.Spec)
+	}
+	return rec
+}
+
+// fetched builds the result of a fetch: the record, the body kept in
+// memory (with its items and the links to follow), or the file it went to.
+func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*result, error) {
+	rec := record(l, t)
+	if r.FinalURL != "" {
+		rec.FinalURL = r.FinalURL
+	}
+	rec.Status, rec.ContentType, rec.Attempts = r.Status, r.ContentType, r.Attempts
+	rec.Error, rec.ErrorKind = c.Fetcher.Describe(r.Err), string(fetch.Classify(r.Err))
+	rec.FetchedAt, rec.DurationMS = r.Start.UTC(), r.Duration.Milliseconds()
+	rec.Header = c.Redactor.Header(r.Header)
+	rec.File, rec.Length, rec.SHA256 = r.Payload.File, r.Payload.Length, r.Payload.SHA256
+	if r.Payload.Resumed && r.Err == nil {
+		rec.Status = http.StatusOK // the whole file, continued from an earlier run
+	}
+	var body []byte
+	var d discovery
+	if r.Err == nil && r.Payload.Data != nil {
+		body = r.Payload.Data
+		d = c.discover(l, t, rec.Depth, r)
+		rec.ExtractError, rec.LinksTruncated, rec.Lastmod = d.note, d.truncated, d.lastmod
+	}
+	if rec.Error != "" {
+		c.Log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
+	} else {
+		c.Log.Info("fetched", "url", l.URL, "status", r.Status, "bytes", max(int64(len(body)), rec.Length), "links", len(d.found), "ms", rec.DurationMS)
+	}
+	p, err := c.Store.NewPage(rec, body, d.items...)
+	fetch.Recycle(r.Payload.Data)
+	if err != nil {
+		return nil, err
+	}
+	return &result{page: p, done: frontier.Done{Lease: l, Found: d.found}}, nil
+}
+
+// unfetched releases l and returns its result with no fetch made: the
+// record holds why, and skipped (if set) says it was by choice.
+func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, skipped store.Skip, reason string) (*result, error) {
+	pace := c.Politeness.Current(ctx, l.Host)
+	if err := ended(c.Frontier.Release(ctx, l, pace)); err != nil {
+		return nil, err
+	}
+	v := Visit{Host: l.Host, Skipped: skipped, Gap: pace.Gap}
+	if skipped == "" {
+		v.Kind = fetch.KindHostDown
+	}
+	c.Observer.Visited(v)
+	if t.Via != nil {
+		reason = "redirect to " + l.URL + ": " + reason
+	}
+	rec := record(l, t)
+	rec.Error, rec.Skipped, rec.FetchedAt = reason, skipped, time.Now().UTC()
+	if skipped == "" {
+		rec.ErrorKind = string(fetch.KindHostDown)
+	}
+	c.Log.Info("not fetched", "url", l.URL, "reason", reason)
+	p, err := c.Store.NewPage(rec, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &result{page: p, done: frontier.Done{Lease: l}}, nil
+}

@@ -22,7 +22,9 @@ type Setting struct {
 	Group   string // the reference's section
 	// Only says where the setting is given when not in both places: a flag
 	// only (say, --config), or a config file only (seeds, follow…).
-	Only  Where
+	Only Where
+	// Alias is another key a config file may use (headers, for header).
+	Alias string
 	bind  func(*Job) value
 	check func(*Job) error // nil: any value of its type
 }

@@ -139,6 +139,8 @@ func jobSettings() []Setting {
 			bind: list(func(j *Job) *[]string { return &j.Seeds })},
 		{Name: "concurrency", Short: "c", Group: "Job", Cmds: Both, Default: "16", Help: "requests in flight in all",
 			bind: i(func(j *Job) *int { return &j.Engine.Concurrency }), check: atLeast("concurrency", 1, func(j *Job) int { return j.Engine.Concurrency })},
+		{Name: "retry-failed", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
+			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
 		{Name: "scope", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
 			bind: str(func(j *Job) *string { return (*string)(&j.Scope.Mode) }),
 			check: func(j *Job) error {
@@ -170,8 +172,6 @@ func jobSettings() []Setting {
 			check: oneOf("layout", func(j *Job) string { return j.Download.Layout }, "", "host", "flat", "hash")},
 		{Name: "checksums", Group: "Downloads", Cmds: Fetch, Help: "sha256sum file to verify downloads against (by file name or URL)",
 			bind: str(func(j *Job) *string { return &j.Download.Checksums })},
-		{Name: "retry-failed", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
-			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
 	}
 }
 

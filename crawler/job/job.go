@@ -294,4 +294,3 @@ func Check(j configs.Job) error {
 	_, _, err := seedsAndScope(j)
 	return err
 }
-

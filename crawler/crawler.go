@@ -14,14 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/keeper"
 	"github.com/trawl-dev/trawl/crawler/links"
 	"github.com/trawl-dev/trawl/crawler/page"
 	"github.com/trawl-dev/trawl/crawler/sitemap"
@@ -111,9 +110,9 @@ type Crawler struct {
 	Parts
 	known    *links.Known  // links handed on, when there is no Extractor
 	secrets  *task.Secrets // secret header values of list lines, kept out of the job
-	users    users         // credentials by origin, from seeds and lists
+	users    task.Users    // credentials by origin, from seeds and lists
 	stats    *stats
-	active   leases           // being fetched, extended while they are
+	active   keeper.Keeper    // being fetched, extended while they are
 	lastmods sitemap.Lastmods // what sitemaps said of the URLs they listed
 }
 
@@ -125,7 +124,7 @@ func New(p Parts) (*Crawler, error) {
 	if p.Frontier == nil || p.Store == nil || p.Saver == nil || p.Politeness == nil || p.Fetcher == nil || p.Sink == nil || p.Scope == nil || p.Redactor == nil {
 		return nil, errors.New("crawler: a required part is missing")
 	}
-	c := &Crawler{Parts: p, active: leases{m: make(map[uint64]frontier.Lease)}, users: users{m: make(map[string]*url.Userinfo)}}
+	c := &Crawler{Parts: p}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -137,7 +136,7 @@ func New(p Parts) (*Crawler, error) {
 	}
 	c.secrets = task.NewSecrets(c.Redactor)
 	for _, s := range p.Seeds {
-		c.users.remember(s.Request)
+		c.users.Remember(s.Request)
 	}
 	held, _, err := c.Store.Count()
 	if err != nil {
@@ -166,7 +165,7 @@ func (c *Crawler) Add(ctx context.Context, ts ...task.Task) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", t.Request.URL, err)
 		}
-		c.users.remember(t.Request)
+		c.users.Remember(t.Request)
 		fr, err := c.secrets.Strip(t).Encode()
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", t.Request.URL, err)
@@ -229,7 +228,7 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	for range c.Config.Concurrency {
 		g.Go(func() error { return c.work(gctx, w) })
 	}
-	stopExtending := c.active.extend(gctx, c.Frontier, c.Config.Lease/3, c.Log)
+	stopExtending := c.active.Extend(gctx, c.Frontier, c.Config.Lease/3, c.Log)
 	runErr := g.Wait()
 	stopExtending()
 	writeErr := w.close()
@@ -298,31 +297,6 @@ func (c *Crawler) work(ctx context.Context, w *writer) error {
 			return err
 		}
 	}
-}
-
-// users are the credentials that seeds and list lines gave in their URLs,
-// by origin: kept in memory only, so no job file or export holds them.
-type users struct {
-	mu sync.Mutex
-	m  map[string]*url.Userinfo
-}
-
-func (us *users) remember(r fetch.Request) {
-	if r.User == nil {
-		return
-	}
-	us.mu.Lock()
-	us.m[fetch.Origin(r.URL)] = r.User
-	us.mu.Unlock()
-}
-
-func (us *users) of(u string) *url.Userinfo {
-	us.mu.Lock()
-	defer us.mu.Unlock()
-	if len(us.m) == 0 {
-		return nil
-	}
-	return us.m[fetch.Origin(u)]
 }
 
 // ended reports a frontier error that must stop the worker: a lost lease

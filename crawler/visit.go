@@ -27,7 +27,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if err != nil {
 		return nil, err
 	}
-	t.Request.User = c.users.of(l.URL)
+	t.Request.User = c.users.Of(l.URL)
 	t = c.secrets.Restore(t)
 	if l.OverBudget {
 		return c.unfetched(ctx, l, t, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.Config.MaxPerHost))
@@ -41,9 +41,9 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	case politeness.Fail:
 		return c.unfetched(ctx, l, t, "", v.Reason)
 	}
-	c.active.add(l)
+	c.active.Add(l)
 	r := c.Fetcher.Fetch(ctx, t.Request, c.Sink.Open(t.Target()), c.holder(ctx, l.Host))
-	c.active.remove(l)
+	c.active.Remove(l)
 	pace := c.Politeness.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
 	if err := ended(c.Frontier.Release(ctx, l, pace)); err != nil {
 		return nil, err

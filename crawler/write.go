@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -173,53 +171,4 @@ func (w *writer) commit(batch []*result) error {
 	c.stats.saved(pages, nlost)
 	c.Observer.Committed(len(batch), time.Since(start))
 	return nil
-}
-
-// leases are the leases being fetched; they are extended while they are.
-type leases struct {
-	mu sync.Mutex
-	m  map[uint64]frontier.Lease
-}
-
-func (a *leases) add(l frontier.Lease) {
-	a.mu.Lock()
-	a.m[l.Token] = l
-	a.mu.Unlock()
-}
-
-func (a *leases) remove(l frontier.Lease) {
-	a.mu.Lock()
-	delete(a.m, l.Token)
-	a.mu.Unlock()
-}
-
-// extend extends every active lease each interval until the returned
-// function is called.
-func (a *leases) extend(ctx context.Context, fr frontier.Frontier, every time.Duration, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			a.mu.Lock()
-			ls := make([]frontier.Lease, 0, len(a.m))
-			for _, l := range a.m {
-				ls = append(ls, l)
-			}
-			a.mu.Unlock()
-			for _, l := range ls {
-				if err := fr.Extend(ctx, l); err != nil && ctx.Err() == nil {
-					log.Info("lease not extended", "url", l.URL, "error", err)
-				}
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }

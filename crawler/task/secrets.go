@@ -1,6 +1,7 @@
 package task
 
 import (
+	"net/url"
 	"sync"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
@@ -76,4 +77,35 @@ func (s *Secrets) Restore(t Task) Task {
 	}
 	req.Header = h
 	return t
+}
+
+// Users are the credentials that seeds and list lines gave in their URLs,
+// by origin: kept in memory only, so no job file or export holds them.
+// It is safe for concurrent use; the zero value is ready.
+type Users struct {
+	mu sync.Mutex
+	m  map[string]*url.Userinfo
+}
+
+// Remember keeps r's credentials for its origin.
+func (us *Users) Remember(r fetch.Request) {
+	if r.User == nil {
+		return
+	}
+	us.mu.Lock()
+	if us.m == nil {
+		us.m = make(map[string]*url.Userinfo)
+	}
+	us.m[fetch.Origin(r.URL)] = r.User
+	us.mu.Unlock()
+}
+
+// Of returns the credentials kept for u's origin, or nil.
+func (us *Users) Of(u string) *url.Userinfo {
+	us.mu.Lock()
+	defer us.mu.Unlock()
+	if len(us.m) == 0 {
+		return nil
+	}
+	return us.m[fetch.Origin(u)]
 }

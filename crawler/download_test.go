@@ -14,6 +14,7 @@ import (
 
 	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/layout"
 )
 
 // download fetches urls into the folder root with no retries and returns
@@ -82,7 +83,7 @@ func TestDownloadRestartOn416(t *testing.T) {
 	defer srv.Close()
 	// A partial file, with validators, left by an earlier run.
 	root := filepath.Join(t.TempDir(), "out")
-	d, err := store.OpenDir(root, "")
+	d, err := layout.Open(root, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/frontier/memory"
 	"github.com/trawl-dev/trawl/internal/testsite"
+	"github.com/trawl-dev/trawl/store/export"
 )
 
 // A crawl through WithFrontier: the memory frontier holds the queue, the
@@ -136,7 +137,7 @@ func TestCredentialsNeverStored(t *testing.T) {
 		t.Fatalf("%d requests, %d authorized; want both pages fetched with the seed's credentials", asked.Load(), authorized.Load())
 	}
 	var out bytes.Buffer
-	if _, err := st.ExportJSONL(&out, true); err != nil {
+	if _, err := export.JSONL(&out, st, true); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "s3cret-pw") || strings.Contains(out.String(), "ann:") {

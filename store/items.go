@@ -1,17 +1,13 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
-	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -275,76 +271,4 @@ func (s *Store) ItemsIncomplete() (bool, error) {
 		return nil
 	})
 	return incomplete, err
-}
-
-// ExportItems writes items as JSON Lines, one flat object each, and returns
-// how many it wrote. typ, when not empty, keeps one item type.
-func (s *Store) ExportItems(w io.Writer, typ string) (int, error) {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	n := 0
-	err := s.Items(typ, func(it *Item) error {
-		data, err := it.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		n++
-		bw.Write(data)
-		return bw.WriteByte('\n')
-	})
-	if err != nil {
-		return n, err
-	}
-	return n, bw.Flush()
-}
-
-// ExportCSV writes the items of one type as CSV: a header row of type, url,
-// fetched_at and the field names in name order, then a row an item. Lists
-// and other non-scalar values are written as JSON; missing ones are empty.
-func (s *Store) ExportCSV(w io.Writer, typ string) (int, error) {
-	names := map[string]bool{}
-	err := s.Items(typ, func(it *Item) error {
-		for k := range it.Fields {
-			names[k] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	cols := sortedKeys(names)
-	cw := csv.NewWriter(w)
-	if err := cw.Write(append([]string{"type", "url", "fetched_at"}, cols...)); err != nil {
-		return 0, err
-	}
-	n := 0
-	row := make([]string, 3+len(cols))
-	err = s.Items(typ, func(it *Item) error {
-		row[0], row[1], row[2] = it.Type, it.URL, it.FetchedAt.Format(time.RFC3339)
-		for i, c := range cols {
-			row[3+i] = csvValue(it.Fields[c])
-		}
-		n++
-		return cw.Write(row)
-	})
-	if err != nil {
-		return n, err
-	}
-	cw.Flush()
-	return n, cw.Error()
-}
-
-func csvValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	default:
-		data, _ := json.Marshal(v)
-		return string(data)
-	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/export"
 )
 
 func putPage(t *testing.T, st *store.Store, url, body string, items ...store.Item) {
@@ -55,14 +56,14 @@ func TestItems(t *testing.T) {
 		t.Errorf("%d items of all types, want 3", n)
 	}
 	var sb strings.Builder
-	if n, err := st.ExportItems(&sb, "q"); n != 1 || err != nil {
+	if n, err := export.Items(&sb, st, "q"); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	if want := `{"type":"q","url":"http://h/a","fetched_at":"2026-01-02T03:04:05Z","m":null}` + "\n"; sb.String() != want {
 		t.Errorf("jsonl %q, want %q", sb.String(), want)
 	}
 	sb.Reset()
-	if _, err := st.ExportCSV(&sb, "p"); err != nil {
+	if _, err := export.CSV(&sb, st, "p"); err != nil {
 		t.Fatal(err)
 	}
 	if want := "type,url,fetched_at,n,s,tags\np,http://h/a,2026-01-02T03:04:05Z,1.5,<b>&,\"[\"\"x\"\",\"\"y\"\"]\"\np,http://h/b,2026-01-02T03:04:05Z,3,,\n"; sb.String() != want {

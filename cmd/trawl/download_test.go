@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/layout"
 )
 
 // fileContent is the body of /f/N: 64 KiB, different for every N.
@@ -91,7 +92,7 @@ func TestDownloadList(t *testing.T) {
 	if count != n {
 		t.Errorf("%d records, want %d", count, n)
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "out", store.PartialDir)); len(entries) != 0 {
+	if entries, _ := os.ReadDir(filepath.Join(dir, "out", layout.PartialDir)); len(entries) != 0 {
 		t.Errorf("%d partial files left", len(entries))
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, "dl.db")); fi.Size() > 16<<20 {
@@ -145,7 +146,7 @@ func TestDownloadKillResumeRange(t *testing.T) {
 	args := []string{"fetch", "--job", "big.db", "--out-dir", "out", "-"}
 	// Kill once half the file is on disk with its validators beside it.
 	killWhen(t, dir, srv.URL+"/big.bin\n", args, func() bool {
-		return partialSize(filepath.Join(dir, "out", store.PartialDir)) >= 2<<20
+		return partialSize(filepath.Join(dir, "out", layout.PartialDir)) >= 2<<20
 	})
 	cut := sent.Load()
 	if cut >= int64(len(content)) {

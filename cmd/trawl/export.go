@@ -19,6 +19,8 @@ import (
 	"github.com/trawl-dev/trawl/frontier/bolt"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/export"
+	"github.com/trawl-dev/trawl/store/layout"
 )
 
 const exportHelp = `Usage: trawl export [flags] JOB [JOB...]
@@ -58,7 +60,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	out := fs.StringP("output", "o", "-", "output file or directory")
 	noBody := fs.Bool("no-body", false, "leave bodies out of jsonl")
 	typ := fs.String("type", "", "item type")
-	layout := fs.String("layout", "host", "file names of --format files: host, flat or hash")
+	names := fs.String("layout", "host", "file names of --format files: host, flat or hash")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -77,10 +79,10 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if *format == "csv" && *typ == "" {
 		return usagef("--format csv needs --type NAME (one item type a CSV)")
 	}
-	switch *layout {
-	case store.LayoutHost, store.LayoutFlat, store.LayoutHash:
+	switch *names {
+	case layout.Host, layout.Flat, layout.Hash:
 	default:
-		return usagef("unknown --layout %q (want host, flat or hash)", *layout)
+		return usagef("unknown --layout %q (want host, flat or hash)", *names)
 	}
 	if *format == "files" && *out == "-" {
 		return usagef("--format files needs -o DIR")
@@ -96,7 +98,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	}
 	st := stores[0]
 	if *format == "files" {
-		n, err := st.ExportFiles(*out, *layout)
+		n, err := export.Files(st, *out, *names)
 		if err != nil {
 			return err
 		}
@@ -118,17 +120,17 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	switch *format {
 	case "jsonl":
 		if len(stores) > 1 {
-			n, err = store.ExportMergedJSONL(w, !*noBody, stores...)
+			n, err = export.MergedJSONL(w, !*noBody, stores...)
 		} else {
-			n, err = st.ExportJSONL(w, !*noBody)
+			n, err = export.JSONL(w, st, !*noBody)
 		}
 	case "items":
 		warnIncompleteItems(st, stderr)
-		n, err = st.ExportItems(w, *typ)
+		n, err = export.Items(w, st, *typ)
 		what = "items"
 	case "csv":
 		warnIncompleteItems(st, stderr)
-		n, err = st.ExportCSV(w, *typ)
+		n, err = export.CSV(w, st, *typ)
 		what = *typ + " items"
 	case "cookies":
 		n, err = cookies.WriteNetscape(w, st.File())

@@ -1,6 +1,6 @@
 // Package download is the Sink of bulk downloads: each 2xx body streams to
 // a partial file under the download folder, with its SHA-256 computed on
-// the way, and takes its name (see store.Dir) once whole and verified
+// the way, and takes its name (see layout.Dir) once whole and verified
 // against the job's checksums. A partial file outlives the process, with
 // the response's validators beside it, so that a rerun continues it with
 // Range and If-Range.

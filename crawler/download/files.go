@@ -10,12 +10,13 @@ import (
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/layout"
 )
 
 // Files is the Sink that streams every 2xx body to a file under a folder.
 // A HEAD request, which has no body, is kept as a record only.
 type Files struct {
-	dir       *store.Dir
+	dir       *layout.Dir
 	checksums map[string]string // expected hex SHA-256 by URL or file name
 	placed    atomic.Int64      // files named since the last Sync
 }
@@ -23,10 +24,10 @@ type Files struct {
 var _ fetch.Sink = (*Files)(nil)
 
 // New opens the download folder root with its names' layout (see
-// store.Dir), and reserves the names that st's records already give files
+// layout.Dir), and reserves the names that st's records already give files
 // there. checksums (see ReadChecksums) may be nil.
-func New(root, layout string, checksums map[string]string, st *store.Store) (*Files, error) {
-	d, err := store.OpenDir(root, layout)
+func New(root string, mode layout.Mode, checksums map[string]string, st *store.Store) (*Files, error) {
+	d, err := layout.Open(root, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +141,6 @@ func (f *Files) checksum(d *download, finalURL string) (string, bool) {
 // Config is a download folder as a job's settings give it.
 type Config struct {
 	Dir       string // where bodies go; "" keeps them in the job
-	Layout    string // how URLs become file names (see store.Dir): host, flat or hash
+	Layout    string // how URLs become file names (see layout.Dir): host, flat or hash
 	Checksums string // a sha256sum file to verify downloads against (see ReadChecksums)
 }

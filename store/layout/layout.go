@@ -1,4 +1,6 @@
-package store
+// Package layout names the files bodies are written to under a folder:
+// downloads (crawler/download) and trawl export --format files share it.
+package layout
 
 import (
 	"crypto/sha256"
@@ -12,14 +14,21 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
-// Layouts of a Dir: how a URL becomes a file name.
+// A Mode is how a URL becomes a file name.
+type Mode = string
+
+// The modes of a Dir.
 const (
-	LayoutHost = "host" // DIR/host/path, the query folded into the last name after '@' (as wget)
-	LayoutFlat = "flat" // DIR/name: the last path segment only
-	LayoutHash = "hash" // DIR/ab/abcdef….ext: the SHA-256 of the request, two levels
+	Host Mode = "host" // DIR/host/path, the query folded into the last name after '@' (as wget)
+	Flat Mode = "flat" // DIR/name: the last path segment only
+	Hash Mode = "hash" // DIR/ab/abcdef….ext: the SHA-256 of the request, two levels
 )
+
+// Modes lists the modes Open accepts ("" is Host).
+var Modes = []Mode{Host, Flat, Hash}
 
 // PartialDir is the folder inside a Dir where unfinished downloads live.
 const PartialDir = ".trawl-partial"
@@ -39,12 +48,12 @@ type Dir struct {
 	dirs    map[string]bool   // relative directories made for claimed names
 }
 
-// OpenDir prepares root (creating it) for files named by layout.
-func OpenDir(root, layout string) (*Dir, error) {
+// Open prepares root (creating it) for files named by layout.
+func Open(root string, layout Mode) (*Dir, error) {
 	switch layout {
 	case "":
-		layout = LayoutHost
-	case LayoutHost, LayoutFlat, LayoutHash:
+		layout = Host
+	case Host, Flat, Hash:
 	default:
 		return nil, fmt.Errorf("unknown layout %q (want host, flat or hash)", layout)
 	}
@@ -77,9 +86,9 @@ func (d *Dir) Name(key, rawURL, out string) string {
 		}
 	}
 	switch d.layout {
-	case LayoutFlat:
+	case Flat:
 		return filepath.Base(FileName(rawURL))
-	case LayoutHash:
+	case Hash:
 		sum := sha256.Sum256([]byte(key))
 		h := hex.EncodeToString(sum[:])
 		name := h
@@ -250,4 +259,84 @@ func (d *Dir) WriteFile(key, rel string, data []byte) (string, error) {
 		os.Remove(tmp)
 	}
 	return dst, err
+}
+
+// maxSegment is the longest file name FileName makes, below the 255 bytes
+// most file systems allow.
+const maxSegment = 200
+
+// FileName maps a URL to a relative file path: host, then the path
+// segments, with "index.html" for a directory and the query folded into the
+// last name after '@'. Every segment is decoded and made safe: no "." or
+// "..", no separators, NUL or control bytes, no Windows-reserved names, and
+// at most 200 bytes (longer ones end in a hash). The result never leaves
+// the directory it is joined to.
+func FileName(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return filepath.Join("_invalid", safeSegment(rawURL))
+	}
+	parts := []string{safeSegment(u.Host)}
+	segs := strings.Split(u.EscapedPath(), "/")
+	last := segs[len(segs)-1]
+	for _, seg := range segs[:len(segs)-1] {
+		if seg == "" {
+			continue
+		}
+		parts = append(parts, safeSegment(unescape(seg)))
+	}
+	name := unescape(last)
+	if name == "" {
+		name = "index.html"
+	}
+	if u.RawQuery != "" {
+		name += "@" + unescape(u.RawQuery)
+	}
+	parts = append(parts, safeSegment(name))
+	return filepath.Join(parts...)
+}
+
+func unescape(s string) string {
+	if d, err := url.PathUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+var windowsReserved = map[string]bool{"CON": true, "PRN": true, "AUX": true, "NUL": true,
+	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
+	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true}
+
+// safeSegment makes s usable as one file name.
+func safeSegment(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			b.WriteByte('_')
+		case strings.ContainsRune(`/\:*?"<>|`, r):
+			b.WriteByte('_')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := b.String()
+	switch {
+	case out == "" || out == "." || out == "..":
+		out = "_" + out
+	case windowsReserved[strings.ToUpper(strings.TrimRight(strings.SplitN(out, ".", 2)[0], " "))]:
+		out = "_" + out
+	}
+	if strings.HasSuffix(out, ".") || strings.HasSuffix(out, " ") {
+		out += "_" // Windows drops trailing dots and spaces
+	}
+	if len(out) > maxSegment {
+		sum := sha256.Sum256([]byte(s))
+		cut := maxSegment - 17
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "~" + hex.EncodeToString(sum[:8])
+	}
+	return out
 }

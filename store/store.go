@@ -312,107 +312,163 @@ func (s *Store) Put(pages ...*Page) error {
 // entries to the index log (see CatchUp), so that a commit writes few
 // pages whatever the job's size.
 func (s *Store) PutTx(tx *jobfile.Tx, pages ...*Page) error {
-	recs, bodies, shas, items, meta, ilog := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Bodies),
-		tx.Bucket(jobfile.SHA256), tx.Bucket(jobfile.Items), tx.Bucket(jobfile.StoreMeta), tx.Bucket(jobfile.IndexLog)
-	if recs == nil || bodies == nil || shas == nil || items == nil || meta == nil || ilog == nil {
-		return errors.New("store: buckets missing")
-	}
 	if len(pages) == 0 {
-		return nil
+		return checkBuckets(tx)
 	}
-	recs.FillPercent, bodies.FillPercent, items.FillPercent, ilog.FillPercent = 1, 1, 1, 1 // append-only
-	count, total := getUint(meta, keyCount), getUint(meta, keyBytes)
-	t := newTally()
-	var log indexLog
-	var first []byte
-	saved := make(map[[32]byte]uint64) // bodies this call saves
-	pk := packer{s: s, packs: tx.Bucket(jobfile.Packs)}
-	if pk.packs == nil {
-		return errors.New("store: buckets missing")
+	w, err := s.newBatch(tx)
+	if err != nil {
+		return err
 	}
-	pk.packs.FillPercent = 1
 	for _, p := range pages {
-		if p.spent {
-			return errors.New("store: a Page put twice")
+		if err := w.put(p); err != nil {
+			return err
 		}
-		p.spent = true
-		raw := p.raw // packed below (copied), or a body saved already
-		p.raw = nil
-		var body uint64
-		if p.Record.SHA256 != "" && p.Record.File == "" {
-			var sum [32]byte
-			if n, err := hex.Decode(sum[:], []byte(p.Record.SHA256)); err != nil || n != len(sum) {
-				return fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
-			}
-			if body = s.bodyKey(shas, &sum, saved); body == 0 {
-				seq, err := bodies.NextSequence()
-				if err != nil {
-					return err
-				}
-				v := p.blob
-				switch {
-				case p.inFile:
-					v = inFileMark
-				case raw != nil:
-					r, err := pk.add(raw)
-					if err != nil {
-						return err
-					}
-					v = r.value()
-				}
-				if err := bodies.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
-					return err
-				}
-				body, saved[sum] = seq, seq
-				log.addBody(&sum, seq)
-			}
+	}
+	return w.finish(tx)
+}
+
+// checkBuckets reports a job file without the store's buckets.
+func checkBuckets(tx *jobfile.Tx) error {
+	for _, b := range []jobfile.Bucket{jobfile.Records, jobfile.Bodies, jobfile.SHA256, jobfile.Items, jobfile.StoreMeta, jobfile.IndexLog, jobfile.Packs} {
+		if tx.Bucket(b) == nil {
+			return errors.New("store: buckets missing")
 		}
-		s.raws.put(raw)
-		data := p.data
-		if data == nil { // a Page not made by NewPage
-			var err error
-			if data, err = marshalRecord(&p.Record); err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
-		}
-		seq, err := recs.NextSequence()
+	}
+	return nil
+}
+
+// batch is one PutTx: the buckets it appends to, and what it has added to
+// the counts, tallies and index log so far.
+type batch struct {
+	s                               *Store
+	recs, bodies, shas, items, meta *bolt.Bucket
+	ilog                            *bolt.Bucket
+	count, total                    uint64
+	t                               *tally
+	log                             indexLog
+	first                           []byte
+	saved                           map[[32]byte]uint64 // bodies this call saves
+	pk                              packer
+}
+
+func (s *Store) newBatch(tx *jobfile.Tx) (*batch, error) {
+	if err := checkBuckets(tx); err != nil {
+		return nil, err
+	}
+	w := &batch{s: s, recs: tx.Bucket(jobfile.Records), bodies: tx.Bucket(jobfile.Bodies), shas: tx.Bucket(jobfile.SHA256),
+		items: tx.Bucket(jobfile.Items), meta: tx.Bucket(jobfile.StoreMeta), ilog: tx.Bucket(jobfile.IndexLog),
+		t: newTally(), saved: make(map[[32]byte]uint64), pk: packer{s: s, packs: tx.Bucket(jobfile.Packs)}}
+	for _, b := range []*bolt.Bucket{w.recs, w.bodies, w.items, w.ilog, w.pk.packs} {
+		b.FillPercent = 1 // append-only
+	}
+	w.count, w.total = getUint(w.meta, keyCount), getUint(w.meta, keyBytes)
+	return w, nil
+}
+
+// put appends p's body (unless the job holds it), record and items.
+func (w *batch) put(p *Page) error {
+	if p.spent {
+		return errors.New("store: a Page put twice")
+	}
+	p.spent = true
+	raw := p.raw // packed below (copied), or a body saved already
+	p.raw = nil
+	body, err := w.body(p, raw)
+	w.s.raws.put(raw)
+	if err != nil {
+		return err
+	}
+	return w.record(p, body)
+}
+
+// body returns the key of p's body, appending it when the job does not
+// hold it yet; 0 for a page without one.
+func (w *batch) body(p *Page, raw []byte) (uint64, error) {
+	if p.Record.SHA256 == "" || p.Record.File != "" {
+		return 0, nil
+	}
+	var sum [32]byte
+	if n, err := hex.Decode(sum[:], []byte(p.Record.SHA256)); err != nil || n != len(sum) {
+		return 0, fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
+	}
+	if body := w.s.bodyKey(w.shas, &sum, w.saved); body != 0 {
+		return body, nil
+	}
+	seq, err := w.bodies.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	v := p.blob
+	switch {
+	case p.inFile:
+		v = inFileMark
+	case raw != nil:
+		r, err := w.pk.add(raw)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		key := binary.BigEndian.AppendUint64(nil, seq)
-		if first == nil {
-			first = key
-		}
-		if err := recs.Put(key, recordValue(body, data)); err != nil {
-			return err
-		}
-		if err := putItems(items, key, p.items); err != nil {
-			return err
-		}
-		log.addURL(p.Record.key(), seq)
-		count++ // CatchUp takes it back if the URL had a record
-		total += uint64(p.Record.Length)
-		t.add(&p.Record, 1)
-		if p.Record.Failed() {
-			t.failAdd = append(t.failAdd, key)
+		v = r.value()
+	}
+	if err := w.bodies.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+		return 0, err
+	}
+	w.saved[sum] = seq
+	w.log.addBody(&sum, seq)
+	return seq, nil
+}
+
+// record appends p's record, naming body, and its items.
+func (w *batch) record(p *Page, body uint64) error {
+	data := p.data
+	if data == nil { // a Page not made by NewPage
+		var err error
+		if data, err = marshalRecord(&p.Record); err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 	}
-	if err := pk.flush(); err != nil {
+	seq, err := w.recs.NextSequence()
+	if err != nil {
 		return err
 	}
-	if err := ilog.Put(first, log.value()); err != nil {
+	key := binary.BigEndian.AppendUint64(nil, seq)
+	if w.first == nil {
+		w.first = key
+	}
+	if err := w.recs.Put(key, recordValue(body, data)); err != nil {
 		return err
 	}
-	if len(saved) > 0 {
-		tx.OnCommit(func() { s.known.put(saved) })
-	}
-	if err := t.apply(meta); err != nil {
+	if err := putItems(w.items, key, p.items); err != nil {
 		return err
 	}
-	if err := putUint(meta, keyCount, count); err != nil {
+	w.log.addURL(p.Record.key(), seq)
+	w.count++ // CatchUp takes it back if the URL had a record
+	w.total += uint64(p.Record.Length)
+	w.t.add(&p.Record, 1)
+	if p.Record.Failed() {
+		w.t.failAdd = append(w.t.failAdd, key)
+	}
+	return nil
+}
+
+// finish writes the packs, the index log entry, the tallies and counts.
+func (w *batch) finish(tx *jobfile.Tx) error {
+	if err := w.pk.flush(); err != nil {
 		return err
 	}
-	return putUint(meta, keyBytes, total)
+	if err := w.ilog.Put(w.first, w.log.value()); err != nil {
+		return err
+	}
+	if len(w.saved) > 0 {
+		saved := w.saved
+		tx.OnCommit(func() { w.s.known.put(saved) })
+	}
+	if err := w.t.apply(w.meta); err != nil {
+		return err
+	}
+	if err := putUint(w.meta, keyCount, w.count); err != nil {
+		return err
+	}
+	return putUint(w.meta, keyBytes, w.total)
 }
 
 // bodyKey returns the key of the body whose digest is sum if the job

@@ -170,30 +170,14 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: %w", err)
 	}
-	const batch = 256
-	type page struct {
-		key   []byte
-		rec   *Record
-		data  []byte
-		items [][]byte
-	}
 	var after []byte
 	n := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		var pages []*page
-		err := s.file.View(func(tx *jobfile.Tx) error {
-			return eachLatest(tx, after, func(key []byte, rec *Record) error {
-				if len(pages) == batch {
-					return errStop
-				}
-				pages = append(pages, &page{key: bytes.Clone(key), rec: rec})
-				return nil
-			})
-		})
-		if err != nil && !errors.Is(err, errStop) {
+		pages, err := s.nextPages(after, 256)
+		if err != nil {
 			return n, err
 		}
 		if len(pages) == 0 {
@@ -204,55 +188,97 @@ func (s *Store) RewriteItems(ctx context.Context, fn ExtractFunc) (int, error) {
 			return n, nil
 		}
 		for _, p := range pages {
-			if p.rec.Status < 200 || p.rec.Status > 299 || p.rec.SHA256 == "" {
-				p.rec.Items, p.rec.ExtractError = 0, ""
-			} else {
-				body, err := s.Body(p.rec)
-				if err != nil {
-					return n, err
-				}
-				items, xerr := fn(p.rec, body)
-				n++
-				p.rec.Items, p.rec.ExtractError = len(items), ""
-				if xerr != nil {
-					p.rec.ExtractError = xerr.Error()
-				}
-				for i := range items {
-					data, err := json.Marshal(&items[i])
-					if err != nil {
-						return n, fmt.Errorf("store: item of %s: %w", p.rec.URL, err)
-					}
-					p.items = append(p.items, data)
-				}
-			}
-			if p.data, err = marshalRecord(p.rec); err != nil {
-				return n, fmt.Errorf("store: %w", err)
+			done, err := s.extractPage(p, fn)
+			n += done
+			if err != nil {
+				return n, err
 			}
 		}
-		err = s.file.Update(func(tx *jobfile.Tx) error {
-			recs, items := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
-			t := newTally() // extraction errors change
-			for _, p := range pages {
-				if v := recs.Get(p.key); v != nil {
-					if old, err := decodeRecord(p.key, v); err == nil {
-						t.add(old, -1)
-						t.add(p.rec, 1)
-					}
-				}
-				if err := recs.Put(p.key, recordValue(p.rec.body, p.data)); err != nil {
-					return err
-				}
-				if err := putItems(items, p.key, p.items); err != nil {
-					return err
-				}
-			}
-			return t.apply(tx.Bucket(jobfile.StoreMeta))
-		})
-		if err != nil {
+		if err := s.file.Update(func(tx *jobfile.Tx) error { return rewriteTx(tx, pages) }); err != nil {
 			return n, fmt.Errorf("store: %w", err)
 		}
 		after = pages[len(pages)-1].key
 	}
+}
+
+// rewritten is a record whose items are being made again.
+type rewritten struct {
+	key   []byte
+	rec   *Record
+	data  []byte
+	items [][]byte
+}
+
+// nextPages returns up to n latest records after the key after.
+func (s *Store) nextPages(after []byte, n int) ([]*rewritten, error) {
+	var pages []*rewritten
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		return eachLatest(tx, after, func(key []byte, rec *Record) error {
+			if len(pages) == n {
+				return errStop
+			}
+			pages = append(pages, &rewritten{key: bytes.Clone(key), rec: rec})
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	return pages, nil
+}
+
+// extractPage runs fn over p's body and keeps its items and record; it
+// returns 1 when fn ran.
+func (s *Store) extractPage(p *rewritten, fn ExtractFunc) (int, error) {
+	ran := 0
+	if p.rec.Status < 200 || p.rec.Status > 299 || p.rec.SHA256 == "" {
+		p.rec.Items, p.rec.ExtractError = 0, ""
+	} else {
+		body, err := s.Body(p.rec)
+		if err != nil {
+			return 0, err
+		}
+		items, xerr := fn(p.rec, body)
+		ran = 1
+		p.rec.Items, p.rec.ExtractError = len(items), ""
+		if xerr != nil {
+			p.rec.ExtractError = xerr.Error()
+		}
+		for i := range items {
+			data, err := json.Marshal(&items[i])
+			if err != nil {
+				return ran, fmt.Errorf("store: item of %s: %w", p.rec.URL, err)
+			}
+			p.items = append(p.items, data)
+		}
+	}
+	var err error
+	if p.data, err = marshalRecord(p.rec); err != nil {
+		return ran, fmt.Errorf("store: %w", err)
+	}
+	return ran, nil
+}
+
+// rewriteTx saves rewritten records and their items in place, with the
+// tallies they change.
+func rewriteTx(tx *jobfile.Tx, pages []*rewritten) error {
+	recs, items := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items)
+	t := newTally() // extraction errors change
+	for _, p := range pages {
+		if v := recs.Get(p.key); v != nil {
+			if old, err := decodeRecord(p.key, v); err == nil {
+				t.add(old, -1)
+				t.add(p.rec, 1)
+			}
+		}
+		if err := recs.Put(p.key, recordValue(p.rec.body, p.data)); err != nil {
+			return err
+		}
+		if err := putItems(items, p.key, p.items); err != nil {
+			return err
+		}
+	}
+	return t.apply(tx.Bucket(jobfile.StoreMeta))
 }
 
 var errStop = errors.New("stop")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -49,37 +50,7 @@ func marshalRecord(r *Record) ([]byte, error) {
 	b = append(b, `","duration_ms":`...)
 	b = strconv.AppendInt(b, r.DurationMS, 10)
 	b = append(b, `,"headers":`...)
-	if r.Header == nil {
-		b = append(b, "null"...)
-	} else {
-		keys := make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			vs := r.Header[k]
-			if vs == nil {
-				b = append(b, "null"...)
-				continue
-			}
-			b = append(b, '[')
-			for j, v := range vs {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, v)
-			}
-			b = append(b, ']')
-		}
-		b = append(b, '}')
-	}
+	b = appendHeader(b, r.Header)
 	if r.File != "" {
 		b = append(b, `,"file":`...)
 		b = appendString(b, r.File)
@@ -157,4 +128,39 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendHeader appends h as encoding/json writes an http.Header: keys in
+// order, each with its list of values.
+func appendHeader(b []byte, h http.Header) []byte {
+	if h == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		vs := h[k]
+		if vs == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		b = append(b, '[')
+		for j, v := range vs {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }

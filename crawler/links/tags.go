@@ -365,108 +365,114 @@ func (t *tags) isRawEnd(p int) bool {
 	return e < len(b) && b[p] == '<' && b[p+1] == '/' && lowerIs(b[p+2:e], name) && (isSpace(b[e]) || b[e] == '/' || b[e] == '>')
 }
 
+// The tokenizer's states inside a script's text.
+const (
+	scriptData = iota
+	escaped
+	escapedDash
+	escapedDashDash
+	double
+	doubleDash
+	doubleDashDash
+)
+
 // script moves past a script's text, following the tokenizer's states for
 // "<!--" escapes and "<script" inside them.
 func (t *tags) script() {
-	b := t.b
-	p := t.pos
-	defer func() { t.pos = p }()
-	at := func(i int, c byte) bool { return i < len(b) && b[i] == c }
-	const (
-		data = iota
-		escaped
-		escapedDash
-		escapedDashDash
-		double
-		doubleDash
-		doubleDashDash
-	)
-	state := data
-	for p < len(b) {
+	p, state, done := t.pos, scriptData, false
+	for p < len(t.b) && !done {
 		switch state {
-		case data:
-			i := bytes.IndexByte(b[p:], '<')
-			if i < 0 {
-				p = len(b)
-				return
-			}
-			p += i
-			if t.isRawEnd(p) {
-				return
-			}
-			p++
-			if at(p, '!') && at(p+1, '-') && at(p+2, '-') {
-				p += 3
-				state = escapedDashDash
-			}
+		case scriptData:
+			p, state, done = t.scriptText(p)
 		case escaped, escapedDash, escapedDashDash:
-			c := b[p]
-			p++
-			switch c {
-			case '-':
-				if state == escaped {
-					state = escapedDash
-				} else {
-					state = escapedDashDash
-				}
-			case '>':
-				if state == escapedDashDash {
-					state = data
-				} else {
-					state = escaped
-				}
-			case '<':
-				q := p - 1
-				switch {
-				case t.isRawEnd(q):
-					p = q
-					return
-				case at(p, '/'):
-					p++ // "</" but not the end tag: escaped text
-					state = escaped
-				case p < len(b) && isLetter(b[p]):
-					e := p + len("script")
-					if e < len(b) && lowerIs(b[p:e], "script") && (isSpace(b[e]) || b[e] == '/' || b[e] == '>') {
-						p = e + 1
-						state = double
-					} else {
-						state = escaped
-					}
-				default:
-					state = data
-				}
-			default:
-				state = escaped
-			}
-		default: // double escaped
-			c := b[p]
-			p++
-			switch c {
-			case '-':
-				if state == double {
-					state = doubleDash
-				} else {
-					state = doubleDashDash
-				}
-			case '>':
-				if state == doubleDashDash {
-					state = data
-				} else {
-					state = double
-				}
-			case '<':
-				if t.isRawEnd(p - 1) {
-					p += len("/script") + 1
-					state = escaped
-				} else {
-					if at(p, '/') {
-						p++
-					}
-					state = double
-				}
-			default:
-				state = double
-			}
+			p, state, done = t.scriptEscaped(p, state)
+		default:
+			p, state = t.scriptDouble(p, state)
 		}
 	}
+	t.pos = p
+}
+
+// at reports whether b[i] is c.
+func (t *tags) at(i int, c byte) bool { return i < len(t.b) && t.b[i] == c }
+
+// scriptText is the script data state: up to the end tag, or into an
+// escape at "<!--".
+func (t *tags) scriptText(p int) (int, int, bool) {
+	b := t.b
+	i := bytes.IndexByte(b[p:], '<')
+	if i < 0 {
+		return len(b), scriptData, true
+	}
+	p += i
+	if t.isRawEnd(p) {
+		return p, scriptData, true
+	}
+	p++
+	if t.at(p, '!') && t.at(p+1, '-') && t.at(p+2, '-') {
+		return p + 3, escapedDashDash, false
+	}
+	return p, scriptData, false
+}
+
+// scriptEscaped is one byte of the escaped states.
+func (t *tags) scriptEscaped(p, state int) (int, int, bool) {
+	b := t.b
+	c := b[p]
+	p++
+	switch c {
+	case '-':
+		if state == escaped {
+			return p, escapedDash, false
+		}
+		return p, escapedDashDash, false
+	case '>':
+		if state == escapedDashDash {
+			return p, scriptData, false
+		}
+		return p, escaped, false
+	case '<':
+		q := p - 1
+		switch {
+		case t.isRawEnd(q):
+			return q, state, true
+		case t.at(p, '/'):
+			return p + 1, escaped, false // "</" but not the end tag: escaped text
+		case p < len(b) && isLetter(b[p]):
+			e := p + len("script")
+			if e < len(b) && lowerIs(b[p:e], "script") && (isSpace(b[e]) || b[e] == '/' || b[e] == '>') {
+				return e + 1, double, false
+			}
+			return p, escaped, false
+		}
+		return p, scriptData, false
+	}
+	return p, escaped, false
+}
+
+// scriptDouble is one byte of the double-escaped states.
+func (t *tags) scriptDouble(p, state int) (int, int) {
+	c := t.b[p]
+	p++
+	switch c {
+	case '-':
+		if state == double {
+			return p, doubleDash
+		}
+		return p, doubleDashDash
+	case '>':
+		if state == doubleDashDash {
+			return p, scriptData
+		}
+		return p, double
+	case '<':
+		if t.isRawEnd(p - 1) {
+			return p + len("/script") + 1, escaped
+		}
+		if t.at(p, '/') {
+			p++
+		}
+		return p, double
+	}
+	return p, double
 }

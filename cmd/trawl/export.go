@@ -2,22 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/cookies"
-	"github.com/trawl-dev/trawl/frontier/bolt"
-	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/store/export"
 	"github.com/trawl-dev/trawl/store/layout"
@@ -148,45 +142,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// statsJSON writes what stats prints as one JSON object.
-func statsJSON(w io.Writer, st *store.Store, s *store.Summary, queued int) error {
-	incomplete, err := st.ItemsIncomplete()
-	if err != nil {
-		return err
-	}
-	type failure struct {
-		URL    string `json:"url"`
-		Status int    `json:"status"`
-		Error  string `json:"error,omitempty"`
-	}
-	failures := make([]failure, 0, len(s.Failures))
-	for _, r := range s.Failures {
-		failures = append(failures, failure{r.URL, r.Status, r.Error})
-	}
-	byStatus := make(map[string]int, len(s.ByStatus))
-	for k, v := range s.ByStatus {
-		byStatus[strconv.Itoa(k)] = v
-	}
-	out := map[string]any{
-		"job": st.Path(), "records": s.Records, "queued": queued, "bytes": s.Bytes,
-		"by_status": byStatus, "skipped": s.Skipped, "hosts": len(s.Hosts), "errors": s.Errors,
-		"attempts": s.Attempts, "first": s.First, "last": s.Last, "span_s": s.Span,
-		"failed": s.Failed, "failures": failures, "items": s.Items, "extract_errors": s.ExtractErrors,
-		"items_incomplete": incomplete,
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-// warnIncompleteItems says so when an interrupted "trawl extract" left the
-// job with the items of only some pages.
-func warnIncompleteItems(st *store.Store, w io.Writer) {
-	if bad, err := st.ItemsIncomplete(); err == nil && bad {
-		fmt.Fprintf(w, "warning   the items are incomplete: a 'trawl extract' on %s was interrupted; run it again\n", st.Path())
-	}
-}
-
+// cmdStats prints a job's report (see statsReport), or a shared crawl's.
 func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("stats", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -220,74 +176,14 @@ func cmdStats(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	s, err := st.Summarize()
-	if err != nil {
-		return err
-	}
-	queued, err := bolt.Queued(st.File())
+	r, err := newStatsReport(st)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return statsJSON(stdout, st, s, queued)
+		return r.json(stdout)
 	}
-	warnIncompleteItems(st, stdout)
-	fmt.Fprintf(stdout, "job       %s\n", st.Path())
-	fmt.Fprintf(stdout, "records   %d (%d URLs still queued)\n", s.Records, queued)
-	if n, err := st.Unindexed(); err != nil {
-		return err
-	} else if n > 0 {
-		fmt.Fprintf(stdout, "index     %d pages saved by a run that stopped are not indexed yet: a URL saved twice among them counts twice until the next run indexes them\n", n)
-	}
-	fmt.Fprintf(stdout, "bytes     %s (%d)\n", units.FormatSize(s.Bytes), s.Bytes)
-	codes := make([]int, 0, len(s.ByStatus))
-	for k := range s.ByStatus {
-		codes = append(codes, k)
-	}
-	sort.Ints(codes)
-	for _, k := range codes {
-		label := fmt.Sprint(k)
-		if k == 0 {
-			label = "no answer"
-		}
-		fmt.Fprintf(stdout, "status    %-9s %d\n", label, s.ByStatus[k])
-	}
-	for _, why := range slices.Sorted(maps.Keys(s.Skipped)) {
-		fmt.Fprintf(stdout, "skipped   %-9s %d\n", why, s.Skipped[why])
-	}
-	fmt.Fprintf(stdout, "hosts     %d\n", len(s.Hosts))
-	for _, h := range top(s.Hosts, 10) {
-		fmt.Fprintf(stdout, "  %-40s %d\n", h, s.Hosts[h])
-	}
-	if len(s.Errors) > 0 {
-		fmt.Fprintf(stdout, "errors    %d kinds\n", len(s.Errors))
-		for _, e := range top(s.Errors, 10) {
-			fmt.Fprintf(stdout, "  %6d  %s\n", s.Errors[e], e)
-		}
-	}
-	if s.Failed > 0 {
-		fmt.Fprintf(stdout, "failed    %d URLs; the first %d:\n", s.Failed, len(s.Failures))
-		for _, r := range s.Failures {
-			fmt.Fprintf(stdout, "  %s  %s\n", r.URL, failureText(r.Status, r.Error))
-		}
-	}
-	if len(s.Items) > 0 {
-		fmt.Fprintf(stdout, "items     %d\n", total(s.Items))
-		printCounts(stdout, "  ", s.Items)
-	}
-	if len(s.ExtractErrors) > 0 {
-		fmt.Fprintf(stdout, "extraction errors  %d pages\n", total(s.ExtractErrors))
-		for _, e := range top(s.ExtractErrors, 10) {
-			fmt.Fprintf(stdout, "  %6d  %s\n", s.ExtractErrors[e], e)
-		}
-	}
-	if s.Records > 0 {
-		fmt.Fprintf(stdout, "attempts  %d (%.2f a record)\n", s.Attempts, float64(s.Attempts)/float64(s.Records))
-		fmt.Fprintf(stdout, "time      %s to %s (%.1fs)\n", s.First, s.Last, s.Span)
-		if s.Span > 0 {
-			fmt.Fprintf(stdout, "rate      %.1f records/s\n", float64(s.Records)/s.Span)
-		}
-	}
+	r.text(stdout)
 	return nil
 }
 
@@ -304,4 +200,12 @@ func top(m map[string]int, n int) []string {
 		return strings.Compare(keys[i], keys[j]) < 0
 	})
 	return keys[:min(n, len(keys))]
+}
+
+// warnIncompleteItems says so when an interrupted "trawl extract" left the
+// job with the items of only some pages.
+func warnIncompleteItems(st *store.Store, w io.Writer) {
+	if bad, err := st.ItemsIncomplete(); err == nil && bad {
+		fmt.Fprintf(w, "warning   the items are incomplete: a 'trawl extract' on %s was interrupted; run it again\n", st.Path())
+	}
 }

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -362,18 +363,9 @@ func printSummary(w io.Writer, o *configs.Job, s *crawler.Summary) {
 	}
 	fmt.Fprintf(w, "trawl: %s after %s: %d %s saved (%d failed), %s, %.0f %s/s\n",
 		s.Reason, s.Elapsed.Round(time.Millisecond), s.Stored, what, s.Failed, units.FormatSize(s.Bytes), s.PagesPerSecond(), what)
-	codes := make([]int, 0, len(s.ByStatus))
-	for k := range s.ByStatus {
-		codes = append(codes, k)
-	}
-	sort.Ints(codes)
 	var parts []string
-	for _, k := range codes {
-		label := fmt.Sprint(k)
-		if k == 0 {
-			label = "no answer"
-		}
-		parts = append(parts, fmt.Sprintf("%s: %d", label, s.ByStatus[k]))
+	for _, k := range slices.Sorted(maps.Keys(s.ByStatus)) {
+		parts = append(parts, fmt.Sprintf("%s: %d", statusLabel(k), s.ByStatus[k]))
 	}
 	if len(parts) > 0 {
 		fmt.Fprintf(w, "  status    %s\n", strings.Join(parts, ", "))

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,41 +51,12 @@ func openJobReadOnly(path string) (*store.Store, error) {
 }
 
 func cmdExport(args []string, stdout, stderr io.Writer) error {
-	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "jsonl", "jsonl or files")
-	out := fs.StringP("output", "o", "-", "output file or directory")
-	noBody := fs.Bool("no-body", false, "leave bodies out of jsonl")
-	typ := fs.String("type", "", "item type")
-	names := fs.String("layout", "host", "file names of --format files: host, flat or hash")
-	fs.BoolP("help", "h", false, "show help")
-	if err := parseFlags(fs, args); err != nil {
+	o, err := parseExport(args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
-		return usagef("export takes a JOB file (or several, with --format jsonl)")
-	}
-	if fs.NArg() > 1 && *format != "jsonl" {
-		return usagef("several JOB files are merged only with --format jsonl")
-	}
-	switch *format {
-	case "jsonl", "files", "items", "csv", "cookies":
-	default:
-		return usagef("unknown --format %q (want jsonl, files, items, csv or cookies)", *format)
-	}
-	if *format == "csv" && *typ == "" {
-		return usagef("--format csv needs --type NAME (one item type a CSV)")
-	}
-	switch *names {
-	case layout.Host, layout.Flat, layout.Hash:
-	default:
-		return usagef("unknown --layout %q (want host, flat or hash)", *names)
-	}
-	if *format == "files" && *out == "-" {
-		return usagef("--format files needs -o DIR")
-	}
 	var stores []*store.Store
-	for _, path := range fs.Args() {
+	for _, path := range o.jobs {
 		st, err := openJobReadOnly(path)
 		if err != nil {
 			return err
@@ -90,56 +64,134 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		defer st.Close()
 		stores = append(stores, st)
 	}
-	st := stores[0]
-	if *format == "files" {
-		n, err := export.Files(st, *out, *names)
+	if o.format == "files" {
+		n, err := export.Files(stores[0], o.out, o.layout)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "trawl export: %d files written under %s\n", n, *out)
+		fmt.Fprintf(stderr, "trawl export: %d files written under %s\n", n, o.out)
 		return nil
 	}
-	w := stdout
-	var file *os.File
-	var err error
-	if *out != "-" {
-		if file, err = os.Create(*out); err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
+	if o.out == "-" {
+		_, _, err := o.write(stdout, stores, stderr)
+		return err
 	}
-	var n int
-	what := "records"
-	switch *format {
+	return writeFileAtomic(o.out, func(w io.Writer) error {
+		n, what, err := o.write(w, stores, stderr)
+		if err == nil {
+			fmt.Fprintf(stderr, "trawl export: %d %s written to %s\n", n, what, o.out)
+		}
+		return err
+	})
+}
+
+// exportOptions are the flags and jobs of trawl export.
+type exportOptions struct {
+	format, out, typ, layout string
+	noBody                   bool
+	jobs                     []string
+}
+
+// parseExport reads and checks export's command line. An output that is
+// one of the jobs it reads is refused before anything is opened.
+func parseExport(args []string) (*exportOptions, error) {
+	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &exportOptions{}
+	fs.StringVar(&o.format, "format", "jsonl", "jsonl, files, items, csv or cookies")
+	fs.StringVarP(&o.out, "output", "o", "-", "output file or directory")
+	fs.BoolVar(&o.noBody, "no-body", false, "leave bodies out of jsonl")
+	fs.StringVar(&o.typ, "type", "", "item type")
+	fs.StringVar(&o.layout, "layout", "host", "file names of --format files: host, flat or hash")
+	fs.BoolP("help", "h", false, "show help")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	o.jobs = fs.Args()
+	switch {
+	case len(o.jobs) == 0:
+		return nil, usagef("export takes a JOB file (or several, with --format jsonl)")
+	case len(o.jobs) > 1 && o.format != "jsonl":
+		return nil, usagef("several JOB files are merged only with --format jsonl")
+	case !slices.Contains([]string{"jsonl", "files", "items", "csv", "cookies"}, o.format):
+		return nil, usagef("unknown --format %q (want jsonl, files, items, csv or cookies)", o.format)
+	case o.format == "csv" && o.typ == "":
+		return nil, usagef("--format csv needs --type NAME (one item type a CSV)")
+	case !slices.Contains(layout.Modes, o.layout):
+		return nil, usagef("unknown --layout %q (want host, flat or hash)", o.layout)
+	case o.format == "files" && o.out == "-":
+		return nil, usagef("--format files needs -o DIR")
+	}
+	if o.out != "-" {
+		for _, j := range o.jobs {
+			if sameFile(o.out, j) {
+				return nil, usagef("-o %s is the job %s itself: give another output file", o.out, j)
+			}
+		}
+	}
+	return o, nil
+}
+
+// write writes the export to w and says how many of what it wrote.
+func (o *exportOptions) write(w io.Writer, stores []*store.Store, stderr io.Writer) (n int, what string, err error) {
+	st := stores[0]
+	switch o.format {
 	case "jsonl":
 		if len(stores) > 1 {
-			n, err = export.MergedJSONL(w, !*noBody, stores...)
+			n, err = export.MergedJSONL(w, !o.noBody, stores...)
 		} else {
-			n, err = export.JSONL(w, st, !*noBody)
+			n, err = export.JSONL(w, st, !o.noBody)
 		}
+		return n, "records", err
 	case "items":
 		warnIncompleteItems(st, stderr)
-		n, err = export.Items(w, st, *typ)
-		what = "items"
+		n, err = export.Items(w, st, o.typ)
+		return n, "items", err
 	case "csv":
 		warnIncompleteItems(st, stderr)
-		n, err = export.CSV(w, st, *typ)
-		what = *typ + " items"
-	case "cookies":
-		n, err = cookies.WriteNetscape(w, st.File())
-		what = "cookies"
+		n, err = export.CSV(w, st, o.typ)
+		return n, o.typ + " items", err
 	}
+	n, err = cookies.WriteNetscape(w, st.File())
+	return n, "cookies", err
+}
+
+// sameFile reports whether the paths a and b are one file (through links
+// too).
+func sameFile(a, b string) bool {
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
+// writeFileAtomic writes path whole through fill: under a temporary name
+// beside it, renamed when complete, so that a failed write never leaves a
+// half file in place of a good one.
+func writeFileAtomic(path string, fill func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
 	if err != nil {
 		return err
 	}
-	if file != nil {
-		if err := file.Close(); err != nil {
-			return err
-		}
-		fmt.Fprintf(stderr, "trawl export: %d %s written to %s\n", n, what, *out)
+	bw := bufio.NewWriterSize(f, 256<<10)
+	err = f.Chmod(0o644) // as os.Create makes it, less the umask's share
+	if err == nil {
+		err = fill(bw)
 	}
-	return nil
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Close()
+	} else {
+		f.Close()
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // cmdStats prints a job's report (see statsReport), or a shared crawl's.

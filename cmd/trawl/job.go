@@ -24,6 +24,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -236,31 +237,11 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 	if mon != nil {
 		opts = append(opts, job.WithObserver(mon))
 	}
-	st, err := store.Open(o.File, nil)
+	st, kind, err := openJob(ctx, o, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	if n, err := st.Unindexed(); err != nil {
-		return nil, err
-	} else if n > 0 {
-		// Left by a run that stopped before it could index them.
-		fmt.Fprintf(stderr, "trawl: indexing %d pages saved by the last run\n", n)
-		if _, err := st.CatchUp(ctx); err != nil {
-			return nil, err
-		}
-	}
-	kind := "fetch"
-	if o.Engine.Follow {
-		kind = "crawl"
-	}
-	if was, err := st.File().ClaimKind(kind); err != nil {
-		return nil, err
-	} else if was != kind {
-		// A crawl's queue fetched without following links would end it
-		// short for good; a fetch list crawled would follow links.
-		return nil, usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.File, was, was, o.File)
-	}
 	log := logger(o, stderr)
 	note := func() string { return "" }
 	var sh *shared
@@ -282,20 +263,8 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 	if mon != nil {
 		mon.Attach(c)
 	}
-	if p := c.Progress(); p.Total > 0 || p.Queued > 0 {
-		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.File, p.Total, p.Queued)
-	}
-	if fill != nil {
-		if err := fill(c); err != nil {
-			return nil, err
-		}
-	}
-	if o.RetryFailed {
-		n, err := c.RetryFailed(ctx)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(stderr, "trawl: %d failed URLs queued again\n", n)
+	if err := addWork(ctx, c, o, fill, stderr); err != nil {
+		return nil, err
 	}
 	stopProgress := startProgress(c, o, !o.Engine.Follow, stderr, note)
 	sum, err := c.Run(ctx)
@@ -307,6 +276,66 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		}
 	}
 	return sum, err
+}
+
+// openJob opens the job file of o, indexes what a stopped run left, and
+// claims it for o's kind of job.
+func openJob(ctx context.Context, o *configs.Job, stderr io.Writer) (*store.Store, jobfile.Kind, error) {
+	st, err := store.Open(o.File, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	kind, err := claimJob(ctx, st, o, stderr)
+	if err != nil {
+		st.Close()
+		return nil, "", err
+	}
+	return st, kind, nil
+}
+
+func claimJob(ctx context.Context, st *store.Store, o *configs.Job, stderr io.Writer) (jobfile.Kind, error) {
+	if n, err := st.Unindexed(); err != nil {
+		return "", err
+	} else if n > 0 {
+		// Left by a run that stopped before it could index them.
+		fmt.Fprintf(stderr, "trawl: indexing %d pages saved by the last run\n", n)
+		if _, err := st.CatchUp(ctx); err != nil {
+			return "", err
+		}
+	}
+	kind := jobfile.FetchJob
+	if o.Engine.Follow {
+		kind = jobfile.CrawlJob
+	}
+	if was, err := st.File().ClaimKind(kind); err != nil {
+		return "", err
+	} else if was != kind {
+		// A crawl's queue fetched without following links would end it
+		// short for good; a fetch list crawled would follow links.
+		return "", usagef("%s is a %s job: resume it with 'trawl %s --job %s'", o.File, was, was, o.File)
+	}
+	return kind, nil
+}
+
+// addWork says what a resumed job holds, and adds the run's work: fill's
+// (a list), and the failed URLs with --retry-failed.
+func addWork(ctx context.Context, c *crawler.Crawler, o *configs.Job, fill func(*crawler.Crawler) error, stderr io.Writer) error {
+	if p := c.Progress(); p.Total > 0 || p.Queued > 0 {
+		fmt.Fprintf(stderr, "trawl: resuming job %s: %d pages stored, %d URLs queued\n", o.File, p.Total, p.Queued)
+	}
+	if fill != nil {
+		if err := fill(c); err != nil {
+			return err
+		}
+	}
+	if o.RetryFailed {
+		n, err := c.RetryFailed(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "trawl: %d failed URLs queued again\n", n)
+	}
+	return nil
 }
 
 // serveMonitor serves the status page and metrics at addr (none when

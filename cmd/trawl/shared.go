@@ -16,6 +16,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/frontier"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
+	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -29,7 +30,7 @@ type shared struct {
 
 // joinShared joins the crawl that o names, for the job in st: a job takes
 // part in one shared crawl, and only from its start.
-func joinShared(ctx context.Context, o *configs.Job, kind string, st *store.Store, log *slog.Logger) (*shared, error) {
+func joinShared(ctx context.Context, o *configs.Job, kind jobfile.Kind, st *store.Store, log *slog.Logger) (*shared, error) {
 	name, epoch, err := st.File().Crawl()
 	if err != nil {
 		return nil, err
@@ -49,10 +50,10 @@ func joinShared(ctx context.Context, o *configs.Job, kind string, st *store.Stor
 	if err != nil {
 		return nil, fmt.Errorf("--frontier: %w", err)
 	}
-	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: kind, Log: log})
+	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: string(kind), Log: log})
 	if errors.Is(err, redisf.ErrKind) {
 		client.Close()
-		return nil, usagef("%v: join it with 'trawl %s'", err, map[string]string{"crawl": "fetch", "fetch": "crawl"}[kind])
+		return nil, usagef("%v: join it with 'trawl %s'", err, map[jobfile.Kind]jobfile.Kind{jobfile.CrawlJob: jobfile.FetchJob, jobfile.FetchJob: jobfile.CrawlJob}[kind])
 	}
 	if errors.Is(err, redisf.ErrGone) {
 		client.Close()

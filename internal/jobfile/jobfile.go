@@ -326,14 +326,22 @@ func checkMeta(path string, tx *bbolt.Tx) error {
 	return fmt.Errorf("%s: %w", path, ErrNotJob)
 }
 
-// ClaimKind records that the job is of kind (what command runs it: "crawl"
-// or "fetch"), when it has no kind yet, and returns the job's kind: kind,
-// or the one recorded before.
-func (f *File) ClaimKind(kind string) (string, error) {
+// A Kind is what command runs a job: its name.
+type Kind string
+
+// The kinds of job.
+const (
+	CrawlJob Kind = "crawl" // trawl crawl: follows links
+	FetchJob Kind = "fetch" // trawl fetch: a list, no links followed
+)
+
+// ClaimKind records that the job is of kind, when it has no kind yet, and
+// returns the job's kind: kind, or the one recorded before.
+func (f *File) ClaimKind(kind Kind) (Kind, error) {
 	err := f.Update(func(tx *Tx) error {
 		meta := tx.Bucket(Meta)
 		if k := meta.Get(keyKind); k != nil {
-			kind = string(k)
+			kind = Kind(k)
 			return nil
 		}
 		return meta.Put(keyKind, []byte(kind))

@@ -45,30 +45,7 @@ func TestCatchUpInPasses(t *testing.T) {
 			}
 		}
 	}
-	verify := func(st *Store, when string) {
-		t.Helper()
-		got := map[string]string{}
-		err := st.Each(func(rec *Record) error {
-			if _, dup := got[rec.URL]; dup {
-				return fmt.Errorf("%s twice", rec.URL)
-			}
-			b, err := st.Body(rec)
-			got[rec.URL] = string(b)
-			return err
-		})
-		if err != nil {
-			t.Fatalf("%s: %v", when, err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: Each gave %d URLs, want %d (or bodies differ)", when, len(got), len(want))
-		}
-		for _, u := range []string{"http://h.test/1", "http://h.test/2999", "http://h.test/1500"} {
-			rec, err := st.Get(u)
-			if err != nil || (rec == nil) != (want[u] == "") {
-				t.Fatalf("%s: Get(%s) = %v, %v", when, u, rec, err)
-			}
-		}
-	}
+	verify := func(st *Store, when string) { verifyLatest(t, st, when, want) }
 	st, err := Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +94,33 @@ func TestCatchUpInPasses(t *testing.T) {
 		t.Errorf("Count = %d after indexing again, want %d URLs", n, len(want))
 	}
 	st.Close()
+}
+
+// verifyLatest fails when st's latest records and their bodies are not
+// want (URL → body), by Each and by Get.
+func verifyLatest(t *testing.T, st *Store, when string, want map[string]string) {
+	t.Helper()
+	got := map[string]string{}
+	err := st.Each(func(rec *Record) error {
+		if _, dup := got[rec.URL]; dup {
+			return fmt.Errorf("%s twice", rec.URL)
+		}
+		b, err := st.Body(rec)
+		got[rec.URL] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", when, err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: Each gave %d URLs, want %d (or bodies differ)", when, len(got), len(want))
+	}
+	for _, u := range []string{"http://h.test/1", "http://h.test/2999", "http://h.test/1500"} {
+		rec, err := st.Get(u)
+		if err != nil || (rec == nil) != (want[u] == "") {
+			t.Fatalf("%s: Get(%s) = %v, %v", when, u, rec, err)
+		}
+	}
 }
 
 // TestRecordValue checks the record value of this layout and the JSON one

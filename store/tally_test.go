@@ -25,59 +25,11 @@ func TestTalliesMatchScan(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	put := func(recs ...Record) {
-		t.Helper()
-		var pages []*Page
-		for i, r := range recs {
-			r.FetchedAt = at.Add(time.Duration(i) * time.Second)
-			var items []Item
-			if r.Status == 200 {
-				items = []Item{{Type: "book", URL: r.URL, Fields: map[string]any{"n": i}}}
-			}
-			p, err := st.NewPage(r, []byte("body of "+r.URL), items...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pages = append(pages, p)
-		}
-		if err := st.Put(pages...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var first []Record
-	for i := range 40 {
-		r := Record{URL: fmt.Sprintf("http://h%d.test/%d", i%3, i), Status: 200, Attempts: 1, Length: int64(100 + i)}
-		switch i % 5 {
-		case 1:
-			r.Status, r.Error = 503, "HTTP 503"
-		case 2:
-			r.Status, r.Error = 0, "dial tcp: connection refused"
-		case 3:
-			r.Skipped, r.Status = SkipRobots, 0
-		}
-		first = append(first, r)
-	}
-	put(first...)
+	put := func(recs ...Record) { putAt(t, st, at, recs...) }
+	put(mixedRecords()...)
 	// Some pages again (--retry-failed, or a lease lost): now answered.
 	put(Record{URL: "http://h1.test/1", Status: 200, Attempts: 2, Length: 7}, Record{URL: "http://h2.test/2", Status: 404, Attempts: 1})
-	check := func(when string) {
-		t.Helper()
-		fromTallies, ok, err := st.summaryFromTallies()
-		if err != nil || !ok {
-			t.Fatalf("%s: tallies: %v, %v", when, ok, err)
-		}
-		scan, err := st.scanSummary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(fromTallies.Failures) != len(scan.Failures) {
-			t.Errorf("%s: %d failures named, the scan %d", when, len(fromTallies.Failures), len(scan.Failures))
-		}
-		fromTallies.Failures, scan.Failures = nil, nil
-		if !reflect.DeepEqual(fromTallies, scan) {
-			t.Errorf("%s:\n tallies %+v\n scan    %+v", when, fromTallies, scan)
-		}
-	}
+	check := func(when string) { checkTallies(t, st, when) }
 	// Until the index catches up, the repeats count twice in the tallies
 	// (the scan, which reads the index log, does not).
 	if sum, _, _ := st.summaryFromTallies(); sum.Records != 42 {
@@ -110,21 +62,7 @@ func TestTalliesMatchScan(t *testing.T) {
 	check("after re-extraction")
 	// As a job of an older trawl: no tallies. Read-only, it is scanned;
 	// opened for writing, it is counted once.
-	err = st.file.Update(func(tx *jobfile.Tx) error {
-		meta := tx.Bucket(jobfile.StoreMeta)
-		var keys [][]byte
-		c := meta.Cursor()
-		for k, _ := c.Seek(tallyPrefix); k != nil && bytes.HasPrefix(k, tallyPrefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
-		}
-		for _, k := range keys {
-			meta.Delete(k)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dropTallies(t, st)
 	want, _ := st.scanSummary()
 	st.Close()
 	ro, err := Open(path, &Options{ReadOnly: true})
@@ -140,6 +78,87 @@ func TestTalliesMatchScan(t *testing.T) {
 	}
 	defer st.Close()
 	check("after counting an old job")
+}
+
+// putAt puts recs as pages fetched a second apart from at, each 200 with
+// an item.
+func putAt(t *testing.T, st *Store, at time.Time, recs ...Record) {
+	t.Helper()
+	var pages []*Page
+	for i, r := range recs {
+		r.FetchedAt = at.Add(time.Duration(i) * time.Second)
+		var items []Item
+		if r.Status == 200 {
+			items = []Item{{Type: "book", URL: r.URL, Fields: map[string]any{"n": i}}}
+		}
+		p, err := st.NewPage(r, []byte("body of "+r.URL), items...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, p)
+	}
+	if err := st.Put(pages...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mixedRecords are 40 records of three hosts: answered, 503s, refusals
+// and robots.txt skips.
+func mixedRecords() []Record {
+	var recs []Record
+	for i := range 40 {
+		r := Record{URL: fmt.Sprintf("http://h%d.test/%d", i%3, i), Status: 200, Attempts: 1, Length: int64(100 + i)}
+		switch i % 5 {
+		case 1:
+			r.Status, r.Error = 503, "HTTP 503"
+		case 2:
+			r.Status, r.Error = 0, "dial tcp: connection refused"
+		case 3:
+			r.Skipped, r.Status = SkipRobots, 0
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+// checkTallies fails when the summary from the tallies is not the scan's.
+func checkTallies(t *testing.T, st *Store, when string) {
+	t.Helper()
+	fromTallies, ok, err := st.summaryFromTallies()
+	if err != nil || !ok {
+		t.Fatalf("%s: tallies: %v, %v", when, ok, err)
+	}
+	scan, err := st.scanSummary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fromTallies.Failures) != len(scan.Failures) {
+		t.Errorf("%s: %d failures named, the scan %d", when, len(fromTallies.Failures), len(scan.Failures))
+	}
+	fromTallies.Failures, scan.Failures = nil, nil
+	if !reflect.DeepEqual(fromTallies, scan) {
+		t.Errorf("%s:\n tallies %+v\n scan    %+v", when, fromTallies, scan)
+	}
+}
+
+// dropTallies makes st a job of an older trawl, which kept no tallies.
+func dropTallies(t *testing.T, st *Store) {
+	t.Helper()
+	err := st.file.Update(func(tx *jobfile.Tx) error {
+		meta := tx.Bucket(jobfile.StoreMeta)
+		var keys [][]byte
+		c := meta.Cursor()
+		for k, _ := c.Seek(tallyPrefix); k != nil && bytes.HasPrefix(k, tallyPrefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			meta.Delete(k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // copyBucket returns the keys and values of bucket b.

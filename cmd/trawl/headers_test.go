@@ -117,42 +117,12 @@ func TestHeaderSecrets(t *testing.T) {
 	if got := s.received("a-cookie"); len(got) == 0 {
 		t.Error("host A never received the Cookie header")
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "w", "*.warc.gz"))
-	var blocks strings.Builder
-	for _, f := range files {
-		fh, _ := os.Open(f)
-		for rd := warc.NewReader(fh); ; {
-			rec, err := rd.Next()
-			if err != nil {
-				break
-			}
-			blocks.Write(rec.Block)
-		}
-		fh.Close()
+	blocks := warcBlocks(filepath.Join(dir, "w"))
+	if !strings.Contains(blocks, "Authorization: [redacted]") || !strings.Contains(blocks, "Cookie: [redacted]") {
+		t.Errorf("the archived requests do not show the secrets redacted:\n%.1500s", blocks)
 	}
-	if !strings.Contains(blocks.String(), "Authorization: [redacted]") || !strings.Contains(blocks.String(), "Cookie: [redacted]") {
-		t.Errorf("the archived requests do not show the secrets redacted:\n%.1500s", blocks.String())
-	}
-	checkNoSecret(t, dir, token, blocks.String())
-
-	// --header @file, and a list line's own header.
-	hf := filepath.Join(dir, "headers.txt")
-	os.WriteFile(hf, []byte("# secrets\nAuthorization: Bearer "+token+"\n"), 0o644)
-	list := filepath.Join(dir, "list.jsonl")
-	os.WriteFile(list, []byte(fmt.Sprintf("%s/one\n{\"url\": %q, \"headers\": {\"Authorization\": \"Bearer %s\"}}\n", s.a, s.a+"/two", token)), 0o644)
-	r = trawl(t, dir, "", "fetch", "-v", "--job", "list.db", "--header", "@"+hf, list)
-	if r.code != 0 {
-		t.Fatalf("fetch: exit %d\n%s", r.code, r.stderr)
-	}
-	exp = trawl(t, dir, "", "export", "list.db")
-	if strings.Count(exp.stdout, `"status":200`) != 2 || !strings.Contains(exp.stdout, `"Authorization":"[redacted]"`) {
-		t.Errorf("want both list lines fetched with the token, the line's header shown redacted:\n%s", exp.stdout)
-	}
-	checkNoSecret(t, dir, token, r.stderr, exp.stdout)
-	// Resumed with the same list, the redacted line still authenticates.
-	if r := trawl(t, dir, "", "fetch", "--job", "list.db", "--retry-failed", list); r.code != 0 {
-		t.Errorf("rerun: exit %d\n%s", r.code, r.stderr)
-	}
+	checkNoSecret(t, dir, token, blocks)
+	checkListSecrets(t, dir, s.a, token)
 
 	for _, bad := range [][]string{
 		{"crawl", "--header", "no colon", s.a + "/"},
@@ -215,5 +185,46 @@ func TestProxyFlag(t *testing.T) {
 		if r := trawl(t, dir, "", bad...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, r.code)
 		}
+	}
+}
+
+// warcBlocks returns the blocks of every record of the WARC files in dir.
+func warcBlocks(dir string) string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.warc.gz"))
+	var blocks strings.Builder
+	for _, f := range files {
+		fh, _ := os.Open(f)
+		for rd := warc.NewReader(fh); ; {
+			rec, err := rd.Next()
+			if err != nil {
+				break
+			}
+			blocks.Write(rec.Block)
+		}
+		fh.Close()
+	}
+	return blocks.String()
+}
+
+// checkListSecrets fetches a list of host a with the token from --header
+// @file and from a list line's own header: both reach a, neither is kept.
+func checkListSecrets(t *testing.T, dir, a, token string) {
+	t.Helper()
+	hf := filepath.Join(dir, "headers.txt")
+	os.WriteFile(hf, []byte("# secrets\nAuthorization: Bearer "+token+"\n"), 0o644)
+	list := filepath.Join(dir, "list.jsonl")
+	os.WriteFile(list, []byte(fmt.Sprintf("%s/one\n{\"url\": %q, \"headers\": {\"Authorization\": \"Bearer %s\"}}\n", a, a+"/two", token)), 0o644)
+	r := trawl(t, dir, "", "fetch", "-v", "--job", "list.db", "--header", "@"+hf, list)
+	if r.code != 0 {
+		t.Fatalf("fetch: exit %d\n%s", r.code, r.stderr)
+	}
+	exp := trawl(t, dir, "", "export", "list.db")
+	if strings.Count(exp.stdout, `"status":200`) != 2 || !strings.Contains(exp.stdout, `"Authorization":"[redacted]"`) {
+		t.Errorf("want both list lines fetched with the token, the line's header shown redacted:\n%s", exp.stdout)
+	}
+	checkNoSecret(t, dir, token, r.stderr, exp.stdout)
+	// Resumed with the same list, the redacted line still authenticates.
+	if r := trawl(t, dir, "", "fetch", "--job", "list.db", "--retry-failed", list); r.code != 0 {
+		t.Errorf("rerun: exit %d\n%s", r.code, r.stderr)
 	}
 }

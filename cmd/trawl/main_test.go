@@ -446,50 +446,7 @@ func TestDenyPrivateDefault(t *testing.T) {
 // bounded memory, with a record for each failure, and still follows links
 // in broken and latin-1 pages.
 func TestHostileSite(t *testing.T) {
-	var one bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
-	zw.Write(make([]byte, 1<<20))
-	zw.Close()
-	bomb := bytes.Repeat(one.Bytes(), 1024) // 1 GiB decoded
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<html><body>
-<a href="/loop/a">loop</a> <a href="/cal/2026/1">calendar</a> <a href="/bomb">bomb</a> <a href="/huge">huge</a>
-<a href="/silent">silent</a> <a href="/latin">latin</a> <a href="/broken">broken</a>
-<a href="mailto:x@y.z">m</a> <a href="javascript:alert(1)">j</a> <a href="data:text/html,hi">d</a>
-<a href="ftp://h/f">f</a> <a href="http://[::1">bad</a> <a href="/a b/ü?q=ä">unicode</a> <a href="/`+strings.Repeat("x", 5000)+`">long</a>
-<a href="/s/s/s/s">repeats</a></body></html>`)
-	})
-	mux.HandleFunc("/loop/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/b", http.StatusFound) })
-	mux.HandleFunc("/loop/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/a", http.StatusFound) })
-	mux.HandleFunc("/cal/", func(w http.ResponseWriter, r *http.Request) {
-		var y, m int
-		fmt.Sscanf(r.URL.Path, "/cal/%d/%d", &y, &m)
-		fmt.Fprintf(w, `<a href="/cal/%d/%d">next month</a>`, y+m/12, m%12+1)
-	})
-	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Encoding", "gzip")
-		w.Header().Set("Content-Type", "text/html")
-		w.Write(bomb)
-	})
-	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
-		chunk := bytes.Repeat([]byte("<p>x</p>"), 8192)
-		for sent := 0; sent < 200<<20; sent += len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	})
-	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
-	mux.HandleFunc("/latin", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
-		w.Write([]byte("<p>caf\xe9 <a href=\"/from-latin/caf\xe9\">caf\xe9</a>"))
-	})
-	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<html><body><a href=/from-broken>x<div><p><a href='/from-broken2'>y<table><tr><td><a href=/from-broken3 class=z>z`)
-	})
-	mux.HandleFunc("/from-", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "found") })
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(hostileSite())
 	defer srv.Close()
 
 	dir := t.TempDir()
@@ -592,24 +549,7 @@ func TestScrapeKillResumeExtract(t *testing.T) {
 	if r := trawl(t, dir, "", args...); r.code != 0 {
 		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
 	}
-	items := readItems(t, dir, "shop.db")
-	urls := map[string]bool{}
-	for _, it := range items {
-		u := it["url"].(string)
-		if urls[u] {
-			t.Errorf("item %s twice", u)
-		}
-		urls[u] = true
-		var i int
-		fmt.Sscanf(u, srv.URL+"/shop/item/%d", &i)
-		if it["type"] != "product" || it["title"] != testsite.ItemName(i) || it["price"] != testsite.ItemPrice(i) ||
-			it["image"] != srv.URL+testsite.ItemImage(i) || len(it["tags"].([]any)) != 2 {
-			t.Errorf("item %v", it)
-		}
-	}
-	if len(items) != 200 || len(urls) != 200 {
-		t.Errorf("%d items for %d pages, want 200", len(items), len(urls))
-	}
+	checkShopItems(t, readItems(t, dir, "shop.db"), srv.URL)
 	for p := range shop.Hits() {
 		if !strings.HasPrefix(p, "/shop/") {
 			t.Errorf("noise page %s fetched", p)
@@ -639,7 +579,7 @@ func TestScrapeKillResumeExtract(t *testing.T) {
 	if shop.Requests() != before {
 		t.Errorf("extract made %d requests", shop.Requests()-before)
 	}
-	items = readItems(t, dir, "shop.db", "--type", "product")
+	items := readItems(t, dir, "shop.db", "--type", "product")
 	if len(items) != 200 {
 		t.Fatalf("%d items after extract, want 200", len(items))
 	}
@@ -1144,5 +1084,78 @@ func TestKill9WhileIndexing(t *testing.T) {
 	if s.code != 0 || !strings.Contains(s.stdout, fmt.Sprintf("records   %d ", n)) || strings.Contains(s.stdout, "failed ") ||
 		strings.Contains(s.stdout, "not indexed") {
 		t.Errorf("stats: exit %d\n%s", s.code, s.stdout)
+	}
+}
+
+// hostileSite serves every trap we know: a redirect loop, an endless
+// calendar, a 1 GiB gzip bomb, a 200 MB body, a silent server, latin-1
+// and broken HTML, odd schemes.
+func hostileSite() http.Handler {
+	var one bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&one, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	bomb := bytes.Repeat(one.Bytes(), 1024) // 1 GiB decoded
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body>
+<a href="/loop/a">loop</a> <a href="/cal/2026/1">calendar</a> <a href="/bomb">bomb</a> <a href="/huge">huge</a>
+<a href="/silent">silent</a> <a href="/latin">latin</a> <a href="/broken">broken</a>
+<a href="mailto:x@y.z">m</a> <a href="javascript:alert(1)">j</a> <a href="data:text/html,hi">d</a>
+<a href="ftp://h/f">f</a> <a href="http://[::1">bad</a> <a href="/a b/ü?q=ä">unicode</a> <a href="/`+strings.Repeat("x", 5000)+`">long</a>
+<a href="/s/s/s/s">repeats</a></body></html>`)
+	})
+	mux.HandleFunc("/loop/a", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/b", http.StatusFound) })
+	mux.HandleFunc("/loop/b", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop/a", http.StatusFound) })
+	mux.HandleFunc("/cal/", func(w http.ResponseWriter, r *http.Request) {
+		var y, m int
+		fmt.Sscanf(r.URL.Path, "/cal/%d/%d", &y, &m)
+		fmt.Fprintf(w, `<a href="/cal/%d/%d">next month</a>`, y+m/12, m%12+1)
+	})
+	mux.HandleFunc("/bomb", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(bomb)
+	})
+	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+		chunk := bytes.Repeat([]byte("<p>x</p>"), 8192)
+		for sent := 0; sent < 200<<20; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/silent", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	mux.HandleFunc("/latin", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=iso-8859-1")
+		w.Write([]byte("<p>caf\xe9 <a href=\"/from-latin/caf\xe9\">caf\xe9</a>"))
+	})
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><a href=/from-broken>x<div><p><a href='/from-broken2'>y<table><tr><td><a href=/from-broken3 class=z>z`)
+	})
+	mux.HandleFunc("/from-", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "found") })
+	return mux
+}
+
+// checkShopItems fails unless items are the shop's 200 products, once
+// each, with their fields right.
+func checkShopItems(t *testing.T, items []map[string]any, base string) {
+	t.Helper()
+	urls := map[string]bool{}
+	for _, it := range items {
+		u := it["url"].(string)
+		if urls[u] {
+			t.Errorf("item %s twice", u)
+		}
+		urls[u] = true
+		var i int
+		fmt.Sscanf(u, base+"/shop/item/%d", &i)
+		if it["type"] != "product" || it["title"] != testsite.ItemName(i) || it["price"] != testsite.ItemPrice(i) ||
+			it["image"] != base+testsite.ItemImage(i) || len(it["tags"].([]any)) != 2 {
+			t.Errorf("item %v", it)
+		}
+	}
+	if len(items) != 200 || len(urls) != 200 {
+		t.Errorf("%d items for %d pages, want 200", len(items), len(urls))
 	}
 }

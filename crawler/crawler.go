@@ -30,7 +30,7 @@ import (
 	"github.com/trawl-dev/trawl/store"
 )
 
-// Store is where a job's results are kept (*store.Store is one). The
+// Store is where a job's results are kept (package store's Store is one). The
 // engine reads it; it writes through a Saver.
 type Store interface {
 	// NewPage returns the page to save for rec, with its body and items.

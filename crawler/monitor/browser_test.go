@@ -95,21 +95,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 	go func() { c.Run(ctx); close(done) }()
 	defer func() { stop(); <-done }()
 
-	waitServed := func(n int64) {
-		deadline := time.Now().Add(30 * time.Second)
-		for served.Load() < n && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
-		}
-	}
-	rate := func(dom string) float64 {
-		t.Helper()
-		m := rateRE.FindStringSubmatch(dom)
-		if m == nil {
-			t.Fatalf("no pages/s figure on the page:\n%s", dom)
-		}
-		r, _ := strconv.ParseFloat(m[1], 64)
-		return r
-	}
+	waitServed := func(n int64) { waitFor(&served, n) }
+	rate := func(dom string) float64 { t.Helper(); return pagesPerS(t, dom) }
 	waitServed(50)
 	dom1, log1 := look(t, bin, ms.URL+"/")
 	r1 := rate(dom1)
@@ -123,29 +110,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	dom2, log2 := look(t, bin, ms.URL+"/")
 
-	var rates []float64
-	for _, dom := range []string{dom1, dom2} {
-		rates = append(rates, rate(dom))
-		for _, want := range []string{"Crawl books: 1234 pages in all", `<td class="host">node1/4242/ab12cd34</td>`, "gone since"} {
-			if !strings.Contains(dom, want) {
-				t.Errorf("the shared crawl's section lacks %q", want)
-			}
-		}
-		host := strings.TrimPrefix(srv.URL, "http://")
-		if !strings.Contains(dom, `<td class="host">`+host+`</td>`) {
-			t.Errorf("the host table does not name %s:\n%s", host, dom)
-		}
-	}
-	if rates[0] <= 0 || rates[0] == rates[1] {
-		t.Errorf("pages/s read %v then %v: want a live figure that moves", rates[0], rates[1])
-	}
-	for _, l := range []string{log1, log2} {
-		for _, bad := range []string{"Uncaught", ":ERROR:CONSOLE", "Refused to", "Failed to load resource"} {
-			if strings.Contains(l, bad) {
-				t.Errorf("the browser logged %q:\n%s", bad, l)
-			}
-		}
-	}
+	rates := checkPages(t, srv.URL, rate, []string{dom1, dom2}, []string{log1, log2})
 	shot := filepath.Join(os.TempDir(), "trawl-status-page.png")
 	if dir := os.Getenv("TRAWL_ARTIFACTS"); dir != "" {
 		shot = filepath.Join(dir, "status-page.png")
@@ -155,4 +120,54 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Errorf("screenshot %s: %v", shot, err)
 	}
 	t.Logf("screenshot: %s; pages/s %v then %v", shot, rates[0], rates[1])
+}
+
+// waitFor waits until served reaches n, for 30 seconds at most.
+func waitFor(served *atomic.Int64, n int64) {
+	deadline := time.Now().Add(30 * time.Second)
+	for served.Load() < n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling a condition, with a deadline
+	}
+}
+
+// pagesPerS reads the pages/s figure of the status page's DOM.
+func pagesPerS(t *testing.T, dom string) float64 {
+	t.Helper()
+	m := rateRE.FindStringSubmatch(dom)
+	if m == nil {
+		t.Fatalf("no pages/s figure on the page:\n%s", dom)
+	}
+	r, _ := strconv.ParseFloat(m[1], 64)
+	return r
+}
+
+// checkPages checks two looks at the status page of a crawl of site: the
+// shared crawl's section, the host table, a pages/s figure that moved,
+// and no script error in the browser's logs. It returns the two figures.
+func checkPages(t *testing.T, site string, rate func(string) float64, doms, logs []string) []float64 {
+	t.Helper()
+	var rates []float64
+	for _, dom := range doms {
+		rates = append(rates, rate(dom))
+		for _, want := range []string{"Crawl books: 1234 pages in all", `<td class="host">node1/4242/ab12cd34</td>`, "gone since"} {
+			if !strings.Contains(dom, want) {
+				t.Errorf("the shared crawl's section lacks %q", want)
+			}
+		}
+		host := strings.TrimPrefix(site, "http://")
+		if !strings.Contains(dom, `<td class="host">`+host+`</td>`) {
+			t.Errorf("the host table does not name %s:\n%s", host, dom)
+		}
+	}
+	if rates[0] <= 0 || rates[0] == rates[1] {
+		t.Errorf("pages/s read %v then %v: want a live figure that moves", rates[0], rates[1])
+	}
+	for _, l := range logs {
+		for _, bad := range []string{"Uncaught", ":ERROR:CONSOLE", "Refused to", "Failed to load resource"} {
+			if strings.Contains(l, bad) {
+				t.Errorf("the browser logged %q:\n%s", bad, l)
+			}
+		}
+	}
+	return rates
 }

@@ -44,8 +44,12 @@ func Reference() string {
 		} else {
 			def = "`" + def + "`"
 		}
+		text := s.Help
+		if s.Doc != "" {
+			text = s.Doc
+		}
 		cmds := map[Command]string{Crawl: "crawl", Fetch: "fetch", Both: "crawl, fetch"}[s.Cmds]
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", flag, key, typ, def, cmds, strings.ReplaceAll(s.Help, "|", "\\|"))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", flag, key, typ, def, cmds, strings.ReplaceAll(text, "|", "\\|"))
 	}
 	return b.String()
 }

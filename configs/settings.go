@@ -18,8 +18,9 @@ type Setting struct {
 	Short   string  // the flag's one-letter name, if any
 	Cmds    Command // the commands that take it
 	Default string  // as typed on the command line; "" for the type's zero
-	Help    string
-	Group   string // the reference's section
+	Help    string  // one line, for --help
+	Doc     string  // the reference's fuller text; "" is Help
+	Group   string  // the reference's section
 	// Only says where the setting is given when not in both places: a flag
 	// only (say, --config), or a config file only (seeds, follow…).
 	Only Where
@@ -131,17 +132,17 @@ func Settings() []Setting {
 
 func jobSettings() []Setting {
 	return []Setting{
-		{Name: "job", Group: "Job", Cmds: Both, Default: "trawl.db", Help: "job file: results, queue and state (resumed when it exists)",
+		{Name: "job", Doc: "the job file; an existing job is resumed", Group: "Job", Cmds: Both, Default: "trawl.db", Help: "job file: results, queue and state (resumed when it exists)",
 			bind: str(func(j *Job) *string { return &j.File })},
-		{Name: "config", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "YAML job config (see configs/); flags override it",
+		{Name: "config", Doc: "YAML config (see below); flags override it", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "YAML job config (see configs/); flags override it",
 			bind: str(func(j *Job) *string { return &j.Config })},
 		{Name: "seeds", Group: "Job", Cmds: Crawl, Only: FileOnly, Help: "URLs to start from (on the command line: the arguments)",
 			bind: list(func(j *Job) *[]string { return &j.Seeds })},
-		{Name: "concurrency", Short: "c", Group: "Job", Cmds: Both, Default: "16", Help: "requests in flight in all",
+		{Name: "concurrency", Doc: "requests in flight in all", Short: "c", Group: "Job", Cmds: Both, Default: "16", Help: "requests in flight in all",
 			bind: i(func(j *Job) *int { return &j.Engine.Concurrency }), check: atLeast("concurrency", 1, func(j *Job) int { return j.Engine.Concurrency })},
-		{Name: "retry-failed", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
+		{Name: "retry-failed", Doc: "also try again the job's URLs that failed in earlier runs in a way another try may fix: no answer, 408, 425, 429, 5xx, a cut-off body or a checksum mismatch (not a 404, nor a body over `--max-body`)", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
 			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
-		{Name: "scope", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
+		{Name: "scope", Doc: "links followed: `host` (the seeds' hosts), `domain` (their registrable domains), `subtree` (under the seeds' directories), `any`", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
 			bind: str(func(j *Job) *string { return (*string)(&j.Scope.Mode) }),
 			check: func(j *Job) error {
 				if err := (scope.Config{Mode: j.Scope.Mode}).Check(); err != nil {
@@ -149,21 +150,21 @@ func jobSettings() []Setting {
 				}
 				return nil
 			}},
-		{Name: "include", Group: "Scope", Cmds: Crawl, Help: "follow only URLs matching this regexp (repeatable)",
+		{Name: "include", Doc: "follow only URLs matching one of these regexps (repeatable)", Group: "Scope", Cmds: Crawl, Help: "follow only URLs matching this regexp (repeatable)",
 			bind: list(func(j *Job) *[]string { return &j.Scope.Include }), check: patterns(func(j *Job) []string { return j.Scope.Include })},
-		{Name: "exclude", Group: "Scope", Cmds: Crawl, Help: "never follow URLs matching this regexp (repeatable)",
+		{Name: "exclude", Doc: "never follow URLs matching these regexps (repeatable)", Group: "Scope", Cmds: Crawl, Help: "never follow URLs matching this regexp (repeatable)",
 			bind: list(func(j *Job) *[]string { return &j.Scope.Exclude }), check: patterns(func(j *Job) []string { return j.Scope.Exclude })},
-		{Name: "depth", Group: "Scope", Cmds: Crawl, Default: strconv.Itoa(scope.DefaultMaxDepth), Help: "most hops from a seed (a guard against endless link chains); 0 = no limit",
+		{Name: "depth", Doc: "most hops from a seed, a guard against endless link chains; 0 = no limit", Group: "Scope", Cmds: Crawl, Default: strconv.Itoa(scope.DefaultMaxDepth), Help: "most hops from a seed (a guard against endless link chains); 0 = no limit",
 			bind: i(func(j *Job) *int { return &j.Engine.MaxDepth }), check: notNegative("depth", func(j *Job) int { return j.Engine.MaxDepth })},
-		{Name: "max-pages", Group: "Scope", Cmds: Crawl, Help: "stop when the job holds this many pages; 0 = no limit",
+		{Name: "max-pages", Doc: "stop when the job holds N pages; 0 = no limit", Group: "Scope", Cmds: Crawl, Help: "stop when the job holds this many pages; 0 = no limit",
 			bind: i(func(j *Job) *int { return &j.Engine.MaxPages }), check: notNegative("max-pages", func(j *Job) int { return j.Engine.MaxPages })},
-		{Name: "max-per-host", Group: "Scope", Cmds: Crawl, Help: "most pages fetched from one host (a page budget); 0 = no limit",
+		{Name: "max-per-host", Doc: "a page budget: at most N pages fetched from one host, over all runs of the job; links past it are not queued; 0 = no limit", Group: "Scope", Cmds: Crawl, Help: "most pages fetched from one host (a page budget); 0 = no limit",
 			bind: i(func(j *Job) *int { return &j.Engine.MaxPerHost }), check: notNegative("max-per-host", func(j *Job) int { return j.Engine.MaxPerHost })},
 		{Name: "max-links", Group: "Scope", Cmds: Crawl, Default: "6000", Help: "most links followed from one page (the rest are left, and the record says links_truncated); 0 = no limit",
 			bind: i(func(j *Job) *int { return &j.Engine.MaxLinks }), check: notNegative("max-links", func(j *Job) int { return j.Engine.MaxLinks })},
-		{Name: "sitemaps", Group: "Scope", Cmds: Crawl, Help: "also crawl the URLs the seeds' hosts list in sitemaps (robots.txt Sitemap lines and /sitemap.xml; indexes 3 deep, gzip and text ones), in scope",
+		{Name: "sitemaps", Doc: "also crawl what the seeds' hosts list in sitemaps: the `Sitemap:` lines of their robots.txt and `/sitemap.xml`; sitemap indexes followed 3 deep; gzip and plain-text sitemaps; read as a stream of tokens within the protocol's limits (50,000 URLs and 50 MB uncompressed a file: a gzip bomb costs nothing) and its location rule (a sitemap at `/a/sitemap.xml` lists only URLs under `/a/`); the URLs obey the scope and robots.txt, and a sitemap's `lastmod` is kept on the page's record. A sitemap cut short says so on its own record", Group: "Scope", Cmds: Crawl, Help: "also crawl the URLs the seeds' hosts list in sitemaps (robots.txt Sitemap lines and /sitemap.xml; indexes 3 deep, gzip and text ones), in scope",
 			bind: b(func(j *Job) *bool { return &j.Engine.Sitemaps })},
-		{Name: "requisites", Group: "Scope", Cmds: Crawl, Help: "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth",
+		{Name: "requisites", Doc: "also fetch what pages need to render (see *Archiving*)", Group: "Scope", Cmds: Crawl, Help: "also fetch what each page needs to render (images, stylesheets, scripts, media) from any host; they add no depth",
 			bind: b(func(j *Job) *bool { return &j.Engine.Requisites })},
 		{Name: "out-dir", Group: "Downloads", Cmds: Fetch, Help: "stream each 2xx body to a file under this folder, not into the job",
 			bind: str(func(j *Job) *string { return &j.Download.Dir })},
@@ -177,21 +178,21 @@ func jobSettings() []Setting {
 
 func fetchSettings() []Setting {
 	return []Setting{
-		{Name: "per-host", Group: "Politeness", Cmds: Both, Default: "2", Help: "requests in flight to one host",
+		{Name: "per-host", Doc: "requests in flight to one host", Group: "Politeness", Cmds: Both, Default: "2", Help: "requests in flight to one host",
 			bind: i(func(j *Job) *int { return &j.Politeness.PerHost }), check: atLeast("per-host", 1, func(j *Job) int { return j.Politeness.PerHost })},
-		{Name: "delay", Group: "Politeness", Cmds: Both, Help: "least time between requests to one host (e.g. 500ms)",
+		{Name: "delay", Doc: "least time between request starts to one host (`500ms`, `2s`); with a delay, one request to a host at a time", Group: "Politeness", Cmds: Both, Help: "least time between requests to one host (e.g. 500ms)",
 			bind: dur(func(j *Job) *time.Duration { return &j.Politeness.Delay })},
-		{Name: "rate-per-host", Group: "Politeness", Cmds: Both, Help: "most requests a second to one host (--per-host may still be in flight); 0 = no limit",
+		{Name: "rate-per-host", Doc: "most requests a second to one host: a gap of 1/N between starts, kept by the frontier (so across processes), while `--per-host` may still be in flight", Group: "Politeness", Cmds: Both, Help: "most requests a second to one host (--per-host may still be in flight); 0 = no limit",
 			bind: f(func(j *Job) *float64 { return &j.Politeness.RatePerHost }), check: notNegative("rate-per-host", func(j *Job) float64 { return j.Politeness.RatePerHost })},
-		{Name: "auto-throttle", Group: "Politeness", Cmds: Both, Default: "true", Help: "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)",
+		{Name: "auto-throttle", Doc: "pace each host by its latency: gap = latency / `--per-host`, moving halfway to that target each response; an error response never speeds a host up; 429/503 double the gap (at least 1s). `--auto-throttle=false` turns it off", Group: "Politeness", Cmds: Both, Default: "true", Help: "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)",
 			bind: b(func(j *Job) *bool { return &j.Politeness.AutoThrottle })},
-		{Name: "max-delay", Group: "Politeness", Cmds: Both, Default: "60s", Help: "most delay auto-throttle may reach",
+		{Name: "max-delay", Doc: "the most auto-throttle may slow a host to", Group: "Politeness", Cmds: Both, Default: "60s", Help: "most delay auto-throttle may reach",
 			bind: dur(func(j *Job) *time.Duration { return &j.Politeness.MaxDelay })},
-		{Name: "ignore-robots", Group: "Politeness", Cmds: Both, Help: "fetch what robots.txt disallows (only for your own sites)",
+		{Name: "ignore-robots", Doc: "fetch what robots.txt disallows (only for your own sites)", Group: "Politeness", Cmds: Both, Help: "fetch what robots.txt disallows (only for your own sites)",
 			bind: b(func(j *Job) *bool { return &j.Politeness.IgnoreRobots })},
-		{Name: "retries", Group: "Fetching", Cmds: Both, Default: "3", Help: "retries after the first attempt, on timeouts, connection errors, 408/425/429/5xx",
+		{Name: "retries", Doc: "retries after the first attempt, with exponential backoff and jitter, on connection errors, timeouts, 408, 425, 429, 500, 502, 503, 504; `Retry-After` (seconds or date) is honoured and holds the whole host. A POST or PATCH is sent again only after a refused connection, 429 or 503, never after it may have been acted on", Group: "Fetching", Cmds: Both, Default: "3", Help: "retries after the first attempt, on timeouts, connection errors, 408/425/429/5xx",
 			bind: i(func(j *Job) *int { return &j.Fetch.Retries }), check: notNegative("retries", func(j *Job) int { return j.Fetch.Retries })},
-		{Name: "timeout", Group: "Fetching", Cmds: Both, Default: "30s", Help: "time limit of one attempt, body included (with --out-dir: most time without a byte)",
+		{Name: "timeout", Doc: "time limit of one attempt, **body included**", Group: "Fetching", Cmds: Both, Default: "30s", Help: "time limit of one attempt, body included (with --out-dir: most time without a byte)",
 			bind: dur(func(j *Job) *time.Duration { return &j.Fetch.Timeout }),
 			check: func(j *Job) error {
 				if j.Fetch.Timeout <= 0 {
@@ -199,29 +200,29 @@ func fetchSettings() []Setting {
 				}
 				return nil
 			}},
-		{Name: "user-agent", Group: "Fetching", Cmds: Both, Default: crawler.DefaultUserAgent, Help: "User-Agent header",
+		{Name: "user-agent", Doc: "User-Agent header", Group: "Fetching", Cmds: Both, Default: crawler.DefaultUserAgent, Help: "User-Agent header",
 			bind: str(func(j *Job) *string { return &j.Fetch.UserAgent })},
-		{Name: "max-body", Group: "Fetching", Cmds: Both, Default: "10MB", Help: "largest decoded body kept (KB, MB, GB); 0 = no limit (with --out-dir: none unless given)",
+		{Name: "max-body", Doc: "largest decoded body (KB, MB, GB; 0 = none). Larger ones, including gzip/deflate/br bombs, are cut off at the limit and recorded as errors", Group: "Fetching", Cmds: Both, Default: "10MB", Help: "largest decoded body kept (KB, MB, GB); 0 = no limit (with --out-dir: none unless given)",
 			bind: size(func(j *Job) *int64 { return &j.Fetch.MaxBody })},
-		{Name: "insecure", Group: "Fetching", Cmds: Both, Help: "do not verify TLS certificates",
+		{Name: "insecure", Doc: "do not verify TLS certificates (verification is on by default)", Group: "Fetching", Cmds: Both, Help: "do not verify TLS certificates",
 			bind: b(func(j *Job) *bool { return &j.Fetch.Insecure })},
-		{Name: "deny-private", Group: "Fetching", Cmds: Both, Help: "refuse loopback, private, link-local and metadata addresses other than the seeds', also behind redirects and proxies (default: on for crawl --scope domain and any)",
+		{Name: "deny-private", Doc: "refuse to connect to loopback, private, link-local and cloud-metadata addresses other than the seeds' own hosts (see *Hostile sites*)", Group: "Fetching", Cmds: Both, Help: "refuse loopback, private, link-local and metadata addresses other than the seeds', also behind redirects and proxies (default: on for crawl --scope domain and any)",
 			bind: b(func(j *Job) *bool { return &j.Fetch.DenyPrivate })},
-		{Name: "header", Short: "H", Alias: "headers", Group: "Fetching", Cmds: Both, Help: "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win); in a config file a map or a list",
+		{Name: "header", Doc: "sent with every request (repeatable; `@FILE` reads such lines from a file; a list line's own headers win). Secret headers are not sent on a redirect to another origin", Short: "H", Alias: "headers", Group: "Fetching", Cmds: Both, Help: "send this header with every request: 'Name: value', or @FILE of such lines (repeatable; a list line's own headers win); in a config file a map or a list",
 			bind: func(j *Job) value { return headerValue{&j.Fetch.Header, new(bool)} }},
-		{Name: "redact", Group: "Fetching", Cmds: Both, Help: "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)",
+		{Name: "redact", Doc: "a header whose value is a secret (repeatable); `Authorization`, `Cookie`, `Proxy-Authorization` and `Set-Cookie` always are. Secret values are never written to the job, a log or an export: they show as `[redacted]`", Group: "Fetching", Cmds: Both, Help: "a header whose value is a secret, never written to the job, a log or an export (Authorization, Cookie, Proxy-Authorization and Set-Cookie always are)",
 			bind: list(func(j *Job) *[]string { return &j.Fetch.Redact })},
-		{Name: "rate", Group: "Fetching", Cmds: Both, Help: "most requests a second in all (robots.txt and retries included); 0 = no limit",
+		{Name: "rate", Doc: "most requests a second in all, in bursts of one (robots.txt and retries included); the per-host limits still apply; per process in a shared crawl", Group: "Fetching", Cmds: Both, Help: "most requests a second in all (robots.txt and retries included); 0 = no limit",
 			bind: f(func(j *Job) *float64 { return &j.Fetch.Rate }), check: notNegative("rate", func(j *Job) float64 { return j.Fetch.Rate })},
-		{Name: "limit-rate", Group: "Fetching", Cmds: Both, Help: "most body bytes a second in all (e.g. 500KB, 2MB); 0 = no limit",
+		{Name: "limit-rate", Doc: "most body bytes a second in all (`500KB`, `2MB`), as wget's and curl's", Group: "Fetching", Cmds: Both, Help: "most body bytes a second in all (e.g. 500KB, 2MB); 0 = no limit",
 			bind: size(func(j *Job) *int64 { return &j.Fetch.LimitRate })},
-		{Name: "cookies", Group: "Fetching", Cmds: Both, Help: "keep cookies as a browser does (public-suffix aware), saved in the job: a resumed job goes on with its session",
+		{Name: "cookies", Doc: "keep cookies as a browser does (public-suffix aware), saved in the job with the pages that got them: a resumed job goes on with its session. Each redirect hop is a request of its own, so a host only ever gets its own cookies", Group: "Fetching", Cmds: Both, Help: "keep cookies as a browser does (public-suffix aware), saved in the job: a resumed job goes on with its session",
 			bind: b(func(j *Job) *bool { return &j.Cookies.Keep })},
-		{Name: "load-cookies", Group: "Fetching", Cmds: Both, Help: "start with the cookies of this Netscape cookies.txt (as curl, wget and browser extensions write); implies --cookies",
+		{Name: "load-cookies", Doc: "start with the cookies of a Netscape `cookies.txt` (curl, wget, browser extensions); implies `--cookies`. `trawl export --format cookies JOB` writes one back", Group: "Fetching", Cmds: Both, Help: "start with the cookies of this Netscape cookies.txt (as curl, wget and browser extensions write); implies --cookies",
 			bind: str(func(j *Job) *string { return &j.Cookies.File })},
-		{Name: "proxy", Group: "Fetching", Cmds: Both, Help: "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)",
+		{Name: "proxy", Doc: "send every request through `http://[user:pass@]HOST:PORT`, `https://…` or `socks5://…`; without it, `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` apply (Go ignores them for loopback targets)", Group: "Fetching", Cmds: Both, Help: "send every request through this proxy: http://[user:pass@]HOST:PORT, https://… or socks5://… (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)",
 			bind: str(func(j *Job) *string { return &j.Fetch.Proxy }), check: checkProxy},
-		{Name: "no-proxy", Group: "Fetching", Cmds: Both, Help: "ignore the proxy environment variables",
+		{Name: "no-proxy", Doc: "ignore the proxy environment variables", Group: "Fetching", Cmds: Both, Help: "ignore the proxy environment variables",
 			bind: b(func(j *Job) *bool { return &j.Fetch.NoProxy })},
 		{Name: "warc", Group: "Archive", Cmds: Both, Help: "also archive every request and response, as sent and received, in WARC 1.1 files in this folder (HTTP/1.1 only)",
 			bind: str(func(j *Job) *string { return &j.WARC.Dir })},
@@ -250,14 +251,14 @@ func outputSettings() []Setting {
 				}
 				return nil
 			}},
-		{Name: "metrics", Group: "Output", Cmds: Both, Help: "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)",
+		{Name: "metrics", Doc: "serve a live status page at `/`, Prometheus metrics at `/metrics` and `/status.json` at `ADDR` (`9090` or `:9090` listen on 127.0.0.1; `0.0.0.0:9090` on every interface). Read-only; an address that is taken is exit 2", Group: "Output", Cmds: Both, Help: "serve a live status page, /metrics (Prometheus) and /status.json at this address (PORT or HOST:PORT; loopback unless HOST says otherwise)",
 			bind: str(func(j *Job) *string { return &j.Output.Metrics })},
-		{Name: "progress", Group: "Output", Cmds: Both, Only: FlagOnly, Default: "auto", Help: "progress display: bar (a fetch's list: percent, rate, ETA), line, none; auto: bar or line on a terminal, a plain line every 10s elsewhere",
+		{Name: "progress", Doc: "`bar` (percent, done/total, rate, bytes, ETA: a fetch, whose list says how much there is), `line`, `none`; `auto` is a bar for a fetch and a line for a crawl on a terminal, and off a terminal a plain line every 10 s with no control characters", Group: "Output", Cmds: Both, Only: FlagOnly, Default: "auto", Help: "progress display: bar (a fetch's list: percent, rate, ETA), line, none; auto: bar or line on a terminal, a plain line every 10s elsewhere",
 			bind:  str(func(j *Job) *string { return &j.Output.Progress }),
 			check: oneOf("progress", func(j *Job) string { return j.Output.Progress }, "bar", "line", "none", "auto")},
-		{Name: "quiet", Short: "q", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "no progress line and no log, only the summary and errors",
+		{Name: "quiet", Doc: "no progress line and no log", Short: "q", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "no progress line and no log, only the summary and errors",
 			bind: b(func(j *Job) *bool { return &j.Output.Quiet })},
-		{Name: "verbose", Short: "v", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "log every fetch to stderr",
+		{Name: "verbose", Doc: "log every fetch to stderr", Short: "v", Group: "Output", Cmds: Both, Only: FlagOnly, Help: "log every fetch to stderr",
 			bind: b(func(j *Job) *bool { return &j.Output.Verbose })},
 	}
 }

@@ -71,7 +71,7 @@ func (j *Job) mark(name string) {
 func Parse(cmd Command, args []string) (*Job, []string, error) {
 	j := Default(cmd)
 	fs := Flags(cmd, &j)
-	if err := parseFlags(fs, args); err != nil {
+	if err := ParseFlags(fs, args); err != nil {
 		return nil, nil, err
 	}
 	if j.Config != "" {
@@ -81,7 +81,7 @@ func Parse(cmd Command, args []string) (*Job, []string, error) {
 			return nil, nil, err
 		}
 		fs = Flags(cmd, &j)
-		if err := parseFlags(fs, args); err != nil {
+		if err := ParseFlags(fs, args); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -92,7 +92,9 @@ func Parse(cmd Command, args []string) (*Job, []string, error) {
 	return &r, fs.Args(), nil
 }
 
-func parseFlags(fs *pflag.FlagSet, args []string) error {
+// ParseFlags parses args with fs: its errors wrap ErrUsage, or are ErrHelp
+// when -h or --help was given.
+func ParseFlags(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return ErrHelp

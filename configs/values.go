@@ -93,7 +93,12 @@ func (v durationValue) Set(s string) error {
 	*v.p = d
 	return nil
 }
-func (v durationValue) String() string            { return v.p.String() }
+func (v durationValue) String() string {
+	if *v.p == 0 {
+		return "0" // what --help shows as no default
+	}
+	return v.p.String()
+}
 func (v durationValue) Type() string              { return "duration" }
 func (v durationValue) want() string              { return "a duration such as 500ms, 2s or 1m" }
 func (v durationValue) decode(n *yaml.Node) error { return scalar(n, v) }
@@ -108,7 +113,12 @@ func (v sizeValue) Set(s string) error {
 	*v.p = n
 	return nil
 }
-func (v sizeValue) String() string            { return units.FormatSize(*v.p) }
+func (v sizeValue) String() string {
+	if *v.p == 0 {
+		return "0"
+	}
+	return units.FormatSize(*v.p)
+}
 func (v sizeValue) Type() string              { return "size" }
 func (v sizeValue) want() string              { return "a size such as 512KB, 10MB or 1GB" }
 func (v sizeValue) decode(n *yaml.Node) error { return scalar(n, v) }
@@ -127,7 +137,7 @@ func (v listValue) Set(s string) error {
 	*v.p = append(*v.p, s)
 	return nil
 }
-func (v listValue) String() string { return "[" + strings.Join(*v.p, ",") + "]" }
+func (v listValue) String() string { return strings.Join(*v.p, ",") }
 func (v listValue) Type() string   { return "strings" }
 func (v listValue) want() string   { return "a list of strings" }
 func (v listValue) decode(n *yaml.Node) error {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-
-	"github.com/spf13/pflag"
 
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/page"
@@ -26,18 +23,7 @@ var errHelp = configs.ErrHelp
 
 // parseFlags parses a command's own flags (those that are not job
 // settings).
-func parseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return errHelp
-		}
-		return usagef("%v", err)
-	}
-	if h, _ := fs.GetBool("help"); h {
-		return errHelp
-	}
-	return nil
-}
+var parseFlags = configs.ParseFlags
 
 // extractor compiles the job's rules; it returns nil when there are none.
 // Its errors wrap crawler.ErrConfig (exit 2).

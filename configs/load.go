@@ -30,8 +30,13 @@ func Flags(cmd Command, j *Job) *pflag.FlagSet {
 		if s.Cmds&cmd == 0 || s.Only == FileOnly {
 			continue
 		}
-		fl := fs.VarPF(flagValue{s.bind(j), j, s.Name}, s.Name, s.Short, s.Help)
-		if _, ok := s.bind(j).(boolValue); ok {
+		var v pflag.Value = flagValue{s.bind(j), j, s.Name}
+		_, isBool := s.bind(j).(boolValue)
+		if isBool {
+			v = boolFlagValue{v.(flagValue)}
+		}
+		fl := fs.VarPF(v, s.Name, s.Short, s.Help)
+		if isBool {
 			fl.NoOptDefVal = "true"
 		}
 	}
@@ -54,8 +59,11 @@ func (v flagValue) Set(s string) error {
 	return nil
 }
 
+// boolFlagValue is a flagValue that may stand alone: --insecure.
+type boolFlagValue struct{ flagValue }
+
 // IsBoolFlag is pflag's question of a value: may the flag stand alone?
-func (v flagValue) IsBoolFlag() bool { _, ok := v.value.(boolValue); return ok }
+func (boolFlagValue) IsBoolFlag() bool { return true }
 
 func (j *Job) mark(name string) {
 	if j.set == nil {

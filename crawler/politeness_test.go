@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -507,5 +509,57 @@ func TestRedirectToDeadHostSparesTheRedirector(t *testing.T) {
 	}
 	if sum.Failed != 8 {
 		t.Errorf("%d failed, want the 8 redirected to the dead host", sum.Failed)
+	}
+}
+
+// Crawl-delay holds as the server sees it: from the end of one response
+// (robots.txt's included) to the arrival of the next request, with slow
+// answers and the CPU loaded.
+func TestCrawlDelayFromTheServersSide(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // a busy goroutine
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	site := testsite.New(3)
+	site.Robots = "User-agent: *\nCrawl-delay: 1\n"
+	site.Delay = 300 * time.Millisecond // slow answers: a gap from the start would be 0.7s at the server
+	var mu sync.Mutex
+	type span struct{ in, out time.Time }
+	var spans []span
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in := time.Now()
+		site.ServeHTTP(w, r)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		mu.Lock()
+		spans = append(spans, span{in, time.Now()})
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	cfg := testConfig(srv.URL + "/p/0")
+	cfg.Politeness.PerHost = 4
+	c, _ := job.New(openStore(t), cfg)
+	if _, err := c.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(spans) != 4 { // robots.txt and three pages
+		t.Fatalf("%d requests, want 4", len(spans))
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.in.Compare(b.in) })
+	for i := 1; i < len(spans); i++ {
+		if d := spans[i].in.Sub(spans[i-1].out); d < time.Second {
+			t.Errorf("request %d arrived %v after the end of answer %d; Crawl-delay is 1s", i, d, i-1)
+		}
 	}
 }

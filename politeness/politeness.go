@@ -170,7 +170,19 @@ func (p *Policy) Pace(ctx context.Context, host string, o Outcome, now time.Time
 	if t := now.Add(min(o.RetryAfter, MaxRetryAfter)); o.RetryAfter > 0 && t.After(pace.NotBefore) {
 		pace.NotBefore = t
 	}
+	// A fixed delay runs from the end of this response, as the server
+	// sees it (Yandex's definition of Crawl-delay), not only from the
+	// request's start, which a slow answer or a busy machine would eat.
+	if t := now.Add(p.rest(s.CrawlDelay)); t.After(pace.NotBefore) && t.After(now) {
+		pace.NotBefore = t
+	}
 	return pace
+}
+
+// rest is the least time from the end of one response of a host to the
+// start of its next request: --delay, Crawl-delay or --rate-per-host.
+func (p *Policy) rest(crawlDelay time.Duration) time.Duration {
+	return max(p.opts.Delay, crawlDelay, p.rateGap())
 }
 
 // throttle adjusts the host's auto-throttle gap, as Scrapy's AutoThrottle:

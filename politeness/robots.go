@@ -40,10 +40,13 @@ type robotsEntry struct {
 	group     *robotstxt.Group
 	sitemaps  []string // the file's Sitemap lines
 	fetchedAt time.Time
-	err       string    // why it is unavailable (5xx or no answer); empty when usable
-	noConnect bool      // no connection could be made: the host itself is unreachable
-	fails     int       // unavailable answers in a row
-	retryAt   time.Time // when to ask again after an unavailable answer
+	// answeredAt is when the host's robots.txt answer ended, when this
+	// process fetched it: that request counts toward the host's pace.
+	answeredAt time.Time
+	err        string    // why it is unavailable (5xx or no answer); empty when usable
+	noConnect  bool      // no connection could be made: the host itself is unreachable
+	fails      int       // unavailable answers in a row
+	retryAt    time.Time // when to ask again after an unavailable answer
 }
 
 // Sitemaps returns the Sitemap lines of host's robots.txt, fetching it
@@ -92,10 +95,14 @@ func (p *Policy) Check(ctx context.Context, scheme, host, path string, now time.
 		p.Pace(ctx, host, Outcome{}, now)
 		return Verdict{Action: Fail, Reason: e.err}
 	case e.err == "":
-		if e.group.Allowed(path) {
-			return Verdict{Action: Fetch}
+		if !e.group.Allowed(path) {
+			return Verdict{Action: Skip, Reason: "robots.txt disallows it"}
 		}
-		return Verdict{Action: Skip, Reason: "robots.txt disallows it"}
+		if rest := p.rest(e.crawlDelay()); rest > 0 && now.Before(e.answeredAt.Add(rest)) {
+			until := e.answeredAt.Add(rest)
+			return Verdict{Action: Later, Until: until} // robots.txt was a request too
+		}
+		return Verdict{Action: Fetch}
 	case e.fails >= p.opts.RobotsTries:
 		return Verdict{Action: Fail, Reason: fmt.Sprintf("robots.txt unavailable after %d tries (%s)", e.fails, e.err)}
 	default:
@@ -147,6 +154,14 @@ func (p *Policy) robots(ctx context.Context, scheme, host string, now time.Time)
 	return next, nil
 }
 
+// crawlDelay is the Crawl-delay of the group that applies, bounded.
+func (e *robotsEntry) crawlDelay() time.Duration {
+	if e.group == nil || !e.group.HasCrawlDelay {
+		return 0
+	}
+	return min(max(e.group.CrawlDelay, 0), MaxCrawlDelay)
+}
+
 func isClosed(c chan struct{}) bool {
 	select {
 	case <-c:
@@ -163,6 +178,7 @@ func (p *Policy) load(ctx context.Context, scheme, host string, now time.Time, e
 		return
 	}
 	status, body, err := p.fetchRobots(ctx, scheme+"://"+host+"/robots.txt")
+	e.answeredAt = time.Now()
 	var oe *net.OpError
 	switch {
 	case errors.As(err, &oe) && oe.Op == "dial":

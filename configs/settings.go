@@ -180,9 +180,9 @@ func fetchSettings() []Setting {
 	return []Setting{
 		{Name: "per-host", Doc: "requests in flight to one host", Group: "Politeness", Cmds: Both, Default: "2", Help: "requests in flight to one host",
 			bind: i(func(j *Job) *int { return &j.Politeness.PerHost }), check: atLeast("per-host", 1, func(j *Job) int { return j.Politeness.PerHost })},
-		{Name: "delay", Doc: "least time between request starts to one host (`500ms`, `2s`); with a delay, one request to a host at a time", Group: "Politeness", Cmds: Both, Help: "least time between requests to one host (e.g. 500ms)",
+		{Name: "delay", Doc: "least time from the end of one response of a host to the start of its next request, robots.txt included (`500ms`, `2s`); with a delay, one request to a host at a time. A robots.txt `Crawl-delay` is kept the same way", Group: "Politeness", Cmds: Both, Help: "least time from the end of one response of a host to its next request (e.g. 500ms)",
 			bind: dur(func(j *Job) *time.Duration { return &j.Politeness.Delay })},
-		{Name: "rate-per-host", Doc: "most requests a second to one host: a gap of 1/N between starts, kept by the frontier (so across processes), while `--per-host` may still be in flight", Group: "Politeness", Cmds: Both, Help: "most requests a second to one host (--per-host may still be in flight); 0 = no limit",
+		{Name: "rate-per-host", Doc: "most requests a second to one host: a gap of 1/N between starts, and of 1/N from the end of each response to the next start, kept by the frontier (so across processes), while `--per-host` may still be in flight", Group: "Politeness", Cmds: Both, Help: "most requests a second to one host (--per-host may still be in flight); 0 = no limit",
 			bind: f(func(j *Job) *float64 { return &j.Politeness.RatePerHost }), check: notNegative("rate-per-host", func(j *Job) float64 { return j.Politeness.RatePerHost })},
 		{Name: "auto-throttle", Doc: "pace each host by its latency: gap = latency / `--per-host`, moving halfway to that target each response; an error response never speeds a host up; 429/503 double the gap (at least 1s). `--auto-throttle=false` turns it off", Group: "Politeness", Cmds: Both, Default: "true", Help: "pace each host by its latency; slow down sharply on 429/503 (--auto-throttle=false to turn off)",
 			bind: b(func(j *Job) *bool { return &j.Politeness.AutoThrottle })},

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler"
@@ -147,12 +148,15 @@ func knownCommand(cmd string) bool {
 	return false
 }
 
-// interruptible returns a context cancelled by the first SIGINT or SIGTERM;
-// a second one exits at once (the job file is consistent at every commit).
+// interruptible returns a context cancelled by the first SIGINT or SIGTERM.
+// The command then has stopGrace to save its finished work and return; a
+// second signal, or the end of the grace, exits at once (the job file is
+// consistent at every commit, so nothing saved is lost).
 func interruptible(stderr io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	returned := make(chan struct{})
 	go func() {
 		select {
 		case <-ch:
@@ -161,9 +165,18 @@ func interruptible(stderr io.Writer) (context.Context, func()) {
 		}
 		fmt.Fprintln(stderr, "\ntrawl: stopping; saving finished work (press Ctrl-C again to quit now)")
 		cancel()
-		<-ch
+		select {
+		case <-ch:
+		case <-time.After(stopGrace):
+		case <-returned: // the command stopped in time
+			return
+		}
 		fmt.Fprintln(stderr, "trawl: quit; unsaved work will be fetched again on resume")
 		os.Exit(exitInterrupted)
 	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
+	return ctx, func() { signal.Stop(ch); close(returned); cancel() }
 }
+
+// stopGrace is how long a command has, after SIGINT or SIGTERM, to save
+// what it finished.
+const stopGrace = 3 * time.Second

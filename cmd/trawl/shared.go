@@ -55,6 +55,10 @@ func joinShared(ctx context.Context, o *configs.Job, kind jobfile.Kind, st *stor
 		client.Close()
 		return nil, usagef("%v: join it with 'trawl %s'", err, map[jobfile.Kind]jobfile.Kind{jobfile.CrawlJob: jobfile.FetchJob, jobfile.FetchJob: jobfile.CrawlJob}[kind])
 	}
+	if errors.Is(err, redisf.ErrEvicts) {
+		client.Close()
+		return nil, usagef("--frontier %s: %v", o.Shared.Frontier, err)
+	}
 	if errors.Is(err, redisf.ErrGone) {
 		client.Close()
 		return nil, fmt.Errorf("%w\n  %s took part in crawl %q, which Redis no longer holds: it was restarted without persistence (use appendonly yes),\n  or the keys were deleted. Nothing is re-crawled from scratch: start a new crawl with a new --crawl and new --job files", err, o.File, o.Shared.Crawl)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -436,4 +437,47 @@ func TestSharedFetch(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "fetch crawl") {
 		t.Errorf("a crawl joining a fetch: exit %d, want 2 saying what the crawl is\n%s", r.code, r.stderr)
 	}
+}
+
+// A Redis that may evict a crawl's keys is refused before anything is
+// fetched, saying what to set.
+func TestSharedCrawlRefusesAnEvictingRedis(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{Args: []string{"--maxmemory-policy", "allkeys-lru"}})
+	hs := newHostSites(t, 1, 20, 0)
+	r := trawl(t, t.TempDir(), "", sharedArgs(rds, "evict", "a.db", hs)...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "noeviction") || hs.total() != 0 {
+		t.Fatalf("exit %d after %d requests; want 2, none, and the advice\n%s", r.code, hs.total(), r.stderr)
+	}
+}
+
+// A Redis out of memory (noeviction) pauses the crawl with a clear message,
+// not the script's error; with memory again it finishes.
+func TestSharedCrawlWaitsWhileRedisIsFull(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 1, 300, 10*time.Millisecond)
+	dir := t.TempDir()
+	p := startTrawl(t, dir, sharedArgs(rds, "full", "a.db", hs)...)
+	waitFor(t, time.Minute, "50 requests", func() bool { return hs.total() >= 50 })
+	c := rds.Client(t)
+	ctx := context.Background()
+	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "writes refused for want of memory", func() bool {
+		info, _ := c.Info(ctx, "errorstats").Result()
+		return strings.Contains(info, "errorstat_OOM:count=")
+	})
+	if err := c.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.err.String())
+	}
+	if !strings.Contains(p.err.String(), "out of memory") || strings.Contains(p.err.String(), "script") {
+		t.Errorf("want the out-of-memory message and no script error:\n%s", p.err.String())
+	}
+	if _, never := hs.refetched(); never != 0 {
+		t.Errorf("%d pages never fetched", never)
+	}
+	checkMerged(t, dir, hs, "a.db")
 }

@@ -36,6 +36,10 @@ import (
 // crawl is not silently started again from scratch.
 var ErrGone = errors.New("redis: the crawl's state is gone from Redis")
 
+// ErrEvicts is returned by Join for a Redis whose maxmemory-policy may
+// evict keys: an evicted key of a crawl loses or repeats its work.
+var ErrEvicts = errors.New("redis: the server may evict keys")
+
 // Crawl is one shared crawl in Redis. It is safe for concurrent use.
 type Crawl struct {
 	c      goredis.UniversalClient
@@ -113,6 +117,9 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	cr := &Crawl{c: c, name: name, prefix: Prefix(name), log: opts.Log, closed: make(chan struct{})}
 	if cr.log == nil {
 		cr.log = slog.New(slog.DiscardHandler)
+	}
+	if err := checkEviction(ctx, c); err != nil {
+		return nil, err
 	}
 	var b [16]byte
 	rand.Read(b[:])
@@ -233,6 +240,8 @@ func (cr *Crawl) setDown(err error) {
 	}
 	cr.mu.Unlock()
 	switch {
+	case err != nil && !was && outOfMemory(err):
+		cr.log.Warn("redis is out of memory (maxmemory reached): the crawl waits for room; raise maxmemory or free memory in Redis")
 	case err != nil && !was:
 		cr.log.Warn("redis unreachable; retrying", "error", err)
 	case err == nil && was:
@@ -249,7 +258,7 @@ func transient(err error) bool {
 	var re goredis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"} {
+		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}
@@ -257,6 +266,27 @@ func transient(err error) bool {
 		return false
 	}
 	return !errors.Is(err, goredis.Nil)
+}
+
+// checkEviction refuses a Redis whose maxmemory-policy is not noeviction.
+// A server that does not let its configuration be read (some managed
+// ones) is taken as it is.
+func checkEviction(ctx context.Context, c goredis.UniversalClient) error {
+	cfg, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return nil
+	}
+	if p := cfg["maxmemory-policy"]; p != "" && p != "noeviction" {
+		return fmt.Errorf("%w: its maxmemory-policy is %s, and a crawl's keys must never be evicted; set it to noeviction (CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf)", ErrEvicts, p)
+	}
+	return nil
+}
+
+// outOfMemory reports whether err is Redis refusing a write for want of
+// memory (maxmemory reached with noeviction).
+func outOfMemory(err error) bool {
+	var re goredis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "OOM")
 }
 
 func wrapGone(err error) error {

@@ -21,9 +21,10 @@ import (
 
 // Options configure a server.
 type Options struct {
-	AOF      bool   // append every write to a file that a restart reads back
-	Unix     bool   // listen on a unix socket in Dir too (see Socket)
-	Password string // require this password
+	AOF      bool     // append every write to a file that a restart reads back
+	Unix     bool     // listen on a unix socket in Dir too (see Socket)
+	Password string   // require this password
+	Args     []string // more redis-server arguments ("--maxmemory-policy", "allkeys-lru")
 }
 
 // Server is a running redis-server.
@@ -90,6 +91,7 @@ func (s *Server) start(port int) error {
 	if s.opts.Password != "" {
 		args = append(args, "--requirepass", s.opts.Password)
 	}
+	args = append(args, s.opts.Args...)
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("redis-server: %w", err)

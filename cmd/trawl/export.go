@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,14 +124,47 @@ func parseExport(args []string) (*exportOptions, error) {
 	case o.format == "files" && o.out == "-":
 		return nil, usagef("--format files needs -o DIR")
 	}
-	if o.out != "-" {
+	if o.out != "-" && o.format != "files" {
 		for _, j := range o.jobs {
 			if sameFile(o.out, j) {
 				return nil, usagef("-o %s is the job %s itself: give another output file", o.out, j)
 			}
 		}
+		if !replaceable(o.out) {
+			return nil, usagef("-o %s exists and is not an export of trawl's: remove it, or give another output file", o.out)
+		}
 	}
 	return o, nil
+}
+
+// exportStarts are how the files trawl export writes begin.
+var exportStarts = []string{`{"url":`, `{"type":`, "type,url,fetched_at", "# Netscape HTTP Cookie File (written by trawl)"}
+
+// replaceable reports whether an export may be written to path: nothing
+// is there, an empty file, or a file an earlier export wrote.
+func replaceable(path string) bool {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return true
+	case err != nil || !fi.Mode().IsRegular():
+		return false
+	case fi.Size() == 0:
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 64)
+	n, _ := io.ReadFull(f, head)
+	for _, start := range exportStarts {
+		if strings.HasPrefix(string(head[:n]), start) {
+			return true
+		}
+	}
+	return false
 }
 
 // write writes the export to w and says how many of what it wrote.

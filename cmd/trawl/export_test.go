@@ -42,4 +42,16 @@ func TestExportNeverOverwritesItsJob(t *testing.T) {
 	if entries, _ := filepath.Glob(filepath.Join(dir, ".out.jsonl.*")); len(entries) != 0 {
 		t.Errorf("temporary files left: %v", entries)
 	}
+	// An earlier export is replaced; a file trawl did not write is not.
+	if r := trawl(t, dir, "", "export", "--no-body", "-o", "out.jsonl", "site.db"); r.code != 0 {
+		t.Errorf("export over an earlier one: exit %d %s", r.code, r.stderr)
+	}
+	notes := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notes, []byte("my notes\n"), 0o644)
+	if r := trawl(t, dir, "", "export", "-o", "notes.txt", "site.db"); r.code != exitUsage || !strings.Contains(r.stderr, "not an export") {
+		t.Errorf("export over a user's file: exit %d, %q", r.code, r.stderr)
+	}
+	if data, _ := os.ReadFile(notes); string(data) != "my notes\n" {
+		t.Errorf("the user's file was changed: %q", data)
+	}
 }

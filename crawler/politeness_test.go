@@ -517,15 +517,10 @@ func TestRedirectToDeadHostSparesTheRedirector(t *testing.T) {
 // answers and the CPU loaded.
 func TestCrawlDelayFromTheServersSide(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() { // a busy goroutine
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+	var stop atomic.Bool
+	defer stop.Store(true)
+	go func() { // a busy goroutine: it spins until the test ends
+		for n := 0; !stop.Load(); n++ {
 		}
 	}()
 	site := testsite.New(3)

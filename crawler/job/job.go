@@ -87,6 +87,9 @@ func New(st *store.Store, j configs.Job, opts ...Option) (*crawler.Crawler, erro
 	for _, o := range opts {
 		o(&a)
 	}
+	if j.Fetch.UserAgent == "" {
+		j.Fetch.UserAgent = crawler.DefaultUserAgent
+	}
 	seeds, sc, err := seedsAndScope(j)
 	if err != nil {
 		return nil, err

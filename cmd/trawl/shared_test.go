@@ -481,3 +481,29 @@ func TestSharedCrawlWaitsWhileRedisIsFull(t *testing.T) {
 	}
 	checkMerged(t, dir, hs, "a.db")
 }
+
+// A Redis set to evict keys mid-run, and evicting them, stops the crawl
+// with exit 1 saying why, instead of a process that makes no progress; the
+// job keeps what it saved.
+func TestSharedCrawlStopsWhenRedisEvicts(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 1, 3000, 5*time.Millisecond)
+	dir := t.TempDir()
+	p := startTrawl(t, dir, sharedArgs(rds, "evicted", "a.db", hs)...)
+	waitFor(t, time.Minute, "100 requests", func() bool { return hs.total() >= 100 })
+	c := rds.Client(t)
+	ctx := context.Background()
+	if err := c.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", "1mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	code := p.wait(t, time.Minute)
+	if code != 1 || !strings.Contains(p.err.String(), "noeviction") {
+		t.Fatalf("exit %d; want 1 naming noeviction\n%s", code, p.err.String())
+	}
+	if urls := mergedURLs(t, dir, "a.db"); len(urls) < 50 {
+		t.Errorf("the job holds %d pages; it saved more before Redis evicted", len(urls))
+	}
+}

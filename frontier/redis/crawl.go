@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,10 +51,12 @@ type Crawl struct {
 	closed chan struct{}
 	once   sync.Once
 
-	created bool // by this Join: the first Frontier seeds it with opts.Done and opts.Fetched
+	created bool  // by this Join: the first Frontier seeds it with opts.Done and opts.Fetched
+	evicted int64 // Redis's evicted_keys when this process joined; -1: unknown
 
 	mu       sync.Mutex
-	down     bool // Redis did not answer the last call
+	broken   error // why the crawl's state in Redis can no longer be trusted
+	down     bool  // Redis did not answer the last call
 	downAt   time.Time
 	outages  int
 	downtime time.Duration
@@ -121,6 +124,7 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	if err := checkEviction(ctx, c); err != nil {
 		return nil, err
 	}
+	cr.evicted = evictedKeys(ctx, c)
 	var b [16]byte
 	rand.Read(b[:])
 	fresh := hex.EncodeToString(b[:])
@@ -186,6 +190,9 @@ func (cr *Crawl) Close() error {
 
 // run runs script s for the crawl with the arguments base and args.
 func (cr *Crawl) run(ctx context.Context, base []any, s *goredis.Script, args ...any) (any, error) {
+	if err := cr.damaged(); err != nil {
+		return nil, err
+	}
 	var res any
 	err := cr.do(ctx, func(ctx context.Context) error {
 		var err error
@@ -211,7 +218,7 @@ func (cr *Crawl) do(ctx context.Context, fn func(context.Context) error) error {
 			if err == nil {
 				cr.setDown(nil)
 			}
-			return wrapGone(err)
+			return cr.wrapGone(ctx, err)
 		}
 		cr.setDown(err)
 		t := time.NewTimer(b.NextBackOff())
@@ -282,6 +289,53 @@ func checkEviction(ctx context.Context, c goredis.UniversalClient) error {
 	return nil
 }
 
+// ErrEvicted is the error of every call once Redis evicted keys while the
+// crawl ran: its state there is damaged, so the process stops (keeping
+// what it saved) rather than lose or repeat work.
+var ErrEvicted = errors.New("redis: keys were evicted while the crawl ran")
+
+// evictedKeys returns Redis's count of evicted keys, or -1.
+func evictedKeys(ctx context.Context, c goredis.UniversalClient) int64 {
+	info, err := c.Info(ctx, "stats").Result()
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "evicted_keys:"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// watch checks, while the crawl runs, that Redis keeps its keys: its
+// policy still evicts none, and it has evicted none since the process
+// joined. Once either fails, every call fails with why.
+func (cr *Crawl) watch(ctx context.Context) {
+	err := checkEviction(ctx, cr.c)
+	if n := evictedKeys(ctx, cr.c); err == nil && cr.evicted >= 0 && n > cr.evicted {
+		err = fmt.Errorf("%w: Redis evicted %d keys since this process joined, so the crawl's state there is damaged; what this process saved is in its job. Redis must use maxmemory-policy noeviction", ErrEvicted, n-cr.evicted)
+	}
+	if err == nil {
+		return
+	}
+	cr.mu.Lock()
+	if cr.broken == nil {
+		cr.broken = err
+	}
+	cr.mu.Unlock()
+}
+
+// damaged returns why the crawl's state in Redis can no longer be trusted,
+// or nil.
+func (cr *Crawl) damaged() error {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	return cr.broken
+}
+
 // outOfMemory reports whether err is Redis refusing a write for want of
 // memory (maxmemory reached with noeviction).
 func outOfMemory(err error) bool {
@@ -289,9 +343,15 @@ func outOfMemory(err error) bool {
 	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "OOM")
 }
 
-func wrapGone(err error) error {
-	if err != nil && strings.Contains(err.Error(), "TRAWLGONE") {
-		return fmt.Errorf("%w (was Redis restarted without persistence?)", ErrGone)
+// wrapGone says why a script found the crawl's state gone: keys evicted
+// since this process joined, or else most likely a restart without
+// persistence.
+func (cr *Crawl) wrapGone(ctx context.Context, err error) error {
+	if err == nil || !strings.Contains(err.Error(), "TRAWLGONE") {
+		return err
 	}
-	return err
+	if n := evictedKeys(ctx, cr.c); cr.evicted >= 0 && n > cr.evicted {
+		return fmt.Errorf("%w (%w: Redis evicted %d keys since this process joined; what this process saved is in its job. Redis must use maxmemory-policy noeviction)", ErrGone, ErrEvicted, n-cr.evicted)
+	}
+	return fmt.Errorf("%w (was Redis restarted without persistence?)", ErrGone)
 }

@@ -59,6 +59,7 @@ func (f *Frontier) heartbeat() {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), heartbeat)
 		f.report(ctx)
+		f.cr.watch(ctx)
 		cancel()
 		select {
 		case <-f.stop:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -101,5 +103,32 @@ func TestJoinKind(t *testing.T) {
 	}
 	if _, err := redisf.Join(ctx, c, "k", redisf.Options{Epoch: "not-its-epoch"}); !errors.Is(err, redisf.ErrGone) {
 		t.Fatalf("joining with another crawl's epoch: %v, want ErrGone", err)
+	}
+}
+
+// Join refuses a Redis that may evict keys; a Redis set to evict while the
+// crawl runs is noticed within a heartbeat, and every call then fails with
+// why instead of working on state that may be damaged.
+func TestEviction(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Args: []string{"--maxmemory-policy", "volatile-lru"}})
+	c := srv.Client(t)
+	ctx := context.Background()
+	if _, err := redisf.Join(ctx, c, "e", redisf.Options{}); !errors.Is(err, redisf.ErrEvicts) || !strings.Contains(err.Error(), "noeviction") {
+		t.Fatalf("Join on an evicting Redis: %v", err)
+	}
+	c.ConfigSet(ctx, "maxmemory-policy", "noeviction")
+	_, f := open(t, c, "e", "", frontier.Options{})
+	if _, err := f.Add(ctx, []frontier.Request{{URL: "http://h/a"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru")
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if _, err = f.Add(ctx, []frontier.Request{{URL: "http://h/b"}}); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, redisf.ErrEvicts) {
+		t.Fatalf("after the policy changed: %v, want ErrEvicts", err)
 	}
 }

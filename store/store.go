@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/atomicfile"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 )
 
@@ -265,34 +267,10 @@ func (s *Store) writeBlobFile(sum string, blob []byte) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	if err := writeAtomic(dst, blob, true); err != nil {
+	if err := atomicfile.Write(dst, true, func(w io.Writer) error { _, err := w.Write(blob); return err }); err != nil {
 		return fmt.Errorf("store: writing body: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to dst through a temporary file in the same
-// directory and a rename, so that dst, when it exists, is always whole.
-// With sync, the data is on disk before the rename.
-func writeAtomic(dst string, data []byte, sync bool) error {
-	f, err := os.CreateTemp(filepath.Dir(dst), ".trawl-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // Put saves pages in one transaction. The indexes catch up with them at

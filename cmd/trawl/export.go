@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/cookies"
+	"github.com/trawl-dev/trawl/internal/atomicfile"
 	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/store/export"
 	"github.com/trawl-dev/trawl/store/layout"
@@ -78,7 +77,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		_, _, err := o.write(stdout, stores, stderr)
 		return err
 	}
-	return writeFileAtomic(o.out, func(w io.Writer) error {
+	return atomicfile.Write(o.out, false, func(w io.Writer) error {
 		n, what, err := o.write(w, stores, stderr)
 		if err == nil {
 			fmt.Fprintf(stderr, "trawl export: %d %s written to %s\n", n, what, o.out)
@@ -197,36 +196,6 @@ func sameFile(a, b string) bool {
 	fa, errA := os.Stat(a)
 	fb, errB := os.Stat(b)
 	return errA == nil && errB == nil && os.SameFile(fa, fb)
-}
-
-// writeFileAtomic writes path whole through fill: under a temporary name
-// beside it, renamed when complete, so that a failed write never leaves a
-// half file in place of a good one.
-func writeFileAtomic(path string, fill func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.part")
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	err = f.Chmod(0o644) // as os.Create makes it, less the umask's share
-	if err == nil {
-		err = fill(bw)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Close()
-	} else {
-		f.Close()
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
 }
 
 // cmdStats prints a job's report (see statsReport), or a shared crawl's.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/trawl-dev/trawl/crawler"
 	"github.com/trawl-dev/trawl/internal/units"
 )
 
@@ -149,7 +150,7 @@ func (j Job) Resolve() Job {
 		j.Fetch.MaxBody = 0 // downloads stream to disk: no cap unless asked for
 	}
 	if j.Fetch.UserAgent == "" {
-		j.Fetch.UserAgent = Default(Fetch).Fetch.UserAgent
+		j.Fetch.UserAgent = crawler.DefaultUserAgent
 	}
 	return j
 }

@@ -107,7 +107,7 @@ type Parts struct {
 
 // Crawler runs one job.
 type Crawler struct {
-	Parts
+	p        Parts
 	known    *links.Known  // links handed on, when there is no Extractor
 	secrets  *task.Secrets // secret header values of list lines, kept out of the job
 	users    task.Users    // credentials by origin, from seeds and lists
@@ -124,21 +124,21 @@ func New(p Parts) (*Crawler, error) {
 	if p.Frontier == nil || p.Store == nil || p.Saver == nil || p.Politeness == nil || p.Fetcher == nil || p.Sink == nil || p.Scope == nil || p.Redactor == nil {
 		return nil, errors.New("crawler: a required part is missing")
 	}
-	c := &Crawler{Parts: p}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
+	c := &Crawler{p: p}
+	if c.p.Log == nil {
+		c.p.Log = slog.New(slog.DiscardHandler)
 	}
-	if c.Observer == nil {
-		c.Observer = nopObserver{}
+	if c.p.Observer == nil {
+		c.p.Observer = nopObserver{}
 	}
-	if c.Extractor == nil {
+	if c.p.Extractor == nil {
 		c.known = links.NewKnown()
 	}
-	c.secrets = task.NewSecrets(c.Redactor)
+	c.secrets = task.NewSecrets(c.p.Redactor)
 	for _, s := range p.Seeds {
 		c.users.Remember(s.Request)
 	}
-	held, _, err := c.Store.Count()
+	held, _, err := c.p.Store.Count()
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +161,10 @@ func (c *Crawler) Enqueue(ctx context.Context, urls ...string) (int, error) {
 func (c *Crawler) Add(ctx context.Context, ts ...task.Task) (int, error) {
 	frs := make([]frontier.Request, 0, len(ts))
 	for _, t := range ts {
+		raw := t.Request.URL
 		t, err := t.Canonical()
 		if err != nil {
-			return 0, fmt.Errorf("%s: %w", t.Request.URL, err)
+			return 0, fmt.Errorf("%s: %w", raw, err)
 		}
 		c.users.Remember(t.Request)
 		fr, err := c.secrets.Strip(t).Encode()
@@ -172,7 +173,7 @@ func (c *Crawler) Add(ctx context.Context, ts ...task.Task) (int, error) {
 		}
 		frs = append(frs, fr)
 	}
-	return c.Frontier.Add(ctx, frs)
+	return c.p.Frontier.Add(ctx, frs)
 }
 
 // RetryFailed queues again every URL of the job whose last attempt failed
@@ -181,7 +182,7 @@ func (c *Crawler) Add(ctx context.Context, ts ...task.Task) (int, error) {
 // max-body and the like are final. It returns how many it queued.
 func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 	var reqs []frontier.Request
-	err := c.Store.Each(func(r *store.Record) error {
+	err := c.p.Store.Each(func(r *store.Record) error {
 		if retryable(r) {
 			reqs = append(reqs, frontier.Request{URL: r.URL, Depth: r.Depth, Spec: string(r.Request)})
 		}
@@ -190,7 +191,7 @@ func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 	if err != nil || len(reqs) == 0 {
 		return 0, err
 	}
-	return c.Frontier.Requeue(ctx, reqs)
+	return c.p.Frontier.Requeue(ctx, reqs)
 }
 
 // retryable reports whether another attempt may fix r's failure.
@@ -225,20 +226,20 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	}
 	w := newWriter(c)
 	g, gctx := errgroup.WithContext(ctx)
-	for range c.Config.Concurrency {
+	for range c.p.Config.Concurrency {
 		g.Go(func() error { return c.work(gctx, w) })
 	}
-	stopExtending := c.active.Extend(gctx, c.Frontier, c.Config.Lease/3, c.Log)
+	stopExtending := c.active.Extend(gctx, c.p.Frontier, c.p.Config.Lease/3, c.p.Log)
 	runErr := g.Wait()
 	stopExtending()
 	writeErr := w.close()
-	if c.Archive != nil {
-		writeErr = errors.Join(writeErr, c.Archive.Close())
+	if c.p.Archive != nil {
+		writeErr = errors.Join(writeErr, c.p.Archive.Close())
 	}
 	if writeErr == nil && ctx.Err() == nil {
 		// The indexes catch up with what this run saved (see
 		// store.Store.CatchUp); an interrupted run leaves that to the next.
-		if _, err := c.Store.CatchUp(ctx); err != nil && ctx.Err() == nil {
+		if _, err := c.p.Store.CatchUp(ctx); err != nil && ctx.Err() == nil {
 			writeErr = err
 		}
 	}
@@ -253,7 +254,7 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	case ctx.Err() != nil:
 		sum.Reason = Interrupted
 		return sum, ctx.Err()
-	case sum.Queued > 0 && c.Config.MaxPages > 0:
+	case sum.Queued > 0 && c.p.Config.MaxPages > 0:
 		sum.Reason = MaxPages
 	default:
 		sum.Reason = Done
@@ -264,10 +265,10 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 // queueSeeds adds the seeds, and their hosts' sitemaps when the job reads
 // them.
 func (c *Crawler) queueSeeds(ctx context.Context) error {
-	if _, err := c.Add(ctx, c.Seeds...); err != nil {
+	if _, err := c.Add(ctx, c.p.Seeds...); err != nil {
 		return err
 	}
-	if c.Config.Sitemaps && c.Config.Follow {
+	if c.p.Config.Sitemaps && c.p.Config.Follow {
 		return c.addSitemaps(ctx)
 	}
 	return nil
@@ -311,20 +312,20 @@ func ended(err error) error {
 // Progress returns counts of the job so far; it is safe to call while Run
 // is running.
 func (c *Crawler) Progress() Progress {
-	fs, _ := c.Frontier.Stats(context.Background())
-	return c.stats.progress(fs, c.Fetcher.Received())
+	fs, _ := c.p.Frontier.Stats(context.Background())
+	return c.stats.progress(fs, c.p.Fetcher.Received())
 }
 
 func (c *Crawler) summary(ctx context.Context, elapsed time.Duration) *Summary {
-	fs, _ := c.Frontier.Stats(context.WithoutCancel(ctx))
+	fs, _ := c.p.Frontier.Stats(context.WithoutCancel(ctx))
 	total := -1
-	if n, _, err := c.Store.Count(); err == nil {
+	if n, _, err := c.p.Store.Count(); err == nil {
 		total = n
 	}
-	p := c.stats.progress(fs, c.Fetcher.Received())
-	sum := c.stats.summary(p, fs, elapsed, total, c.Politeness.Down(context.WithoutCancel(ctx), time.Now()))
-	if c.Archive != nil {
-		sum.Archived, sum.Revisits = c.Archive.Counts()
+	p := c.stats.progress(fs, c.p.Fetcher.Received())
+	sum := c.stats.summary(p, fs, elapsed, total, c.p.Politeness.Down(context.WithoutCancel(ctx), time.Now()))
+	if c.p.Archive != nil {
+		sum.Archived, sum.Revisits = c.p.Archive.Counts()
 	}
 	return sum
 }

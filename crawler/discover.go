@@ -54,23 +54,23 @@ func (c *Crawler) discover(l frontier.Lease, t task.Task, depth int, r *fetch.Re
 // extract returns the items and links of a 2xx page: the Extractor's when
 // the job has one, else every link when links are followed.
 func (c *Crawler) extract(depth int, base *url.URL, r *fetch.Response) (items []store.Item, found []string, cut bool, xerr string) {
-	if c.Extractor == nil {
+	if c.p.Extractor == nil {
 		// Links already handed on from another page are left out here,
 		// unresolved: only while the page's links are followed, so that
 		// a link first seen beyond the depth limit is queued when seen
 		// again nearer.
 		if c.following(depth) && links.IsHTML(r.ContentType, r.Payload.Data) {
-			found, cut = links.ExtractN(base, r.ContentType, r.Payload.Data, c.Config.MaxLinks, c.known)
+			found, cut = links.ExtractN(base, r.ContentType, r.Payload.Data, c.p.Config.MaxLinks, c.known)
 		}
 		return nil, found, cut, ""
 	}
 	p := page.New(base, r.ContentType, r.Payload.Data, r.Start.UTC())
 	p.Status, p.Header = r.Status, r.Header
-	items, found, err := c.Extractor.Extract(p)
+	items, found, err := c.p.Extractor.Extract(p)
 	if err != nil {
 		xerr = err.Error()
 	}
-	found, cut = links.Truncate(found, c.Config.MaxLinks)
+	found, cut = links.Truncate(found, c.p.Config.MaxLinks)
 	canon := make([]string, 0, len(found))
 	for _, u := range found {
 		if u, err := frontier.Canonical(u); err == nil {
@@ -90,7 +90,7 @@ func (c *Crawler) follow(depth int, links []string) []frontier.Request {
 	found := make([]frontier.Request, 0, len(links))
 	offsite, traps := 0, 0
 	for _, u := range links {
-		if c.Scope.Check(u) != nil {
+		if c.p.Scope.Check(u) != nil {
 			offsite++
 			continue
 		}
@@ -106,14 +106,14 @@ func (c *Crawler) follow(depth int, links []string) []frontier.Request {
 
 // following reports whether the links of a page at depth are followed.
 func (c *Crawler) following(depth int) bool {
-	return c.Config.Follow && (c.Config.MaxDepth <= 0 || depth < c.Config.MaxDepth)
+	return c.p.Config.Follow && (c.p.Config.MaxDepth <= 0 || depth < c.p.Config.MaxDepth)
 }
 
 // requisites returns what a fetched page (or, cssOnly, a fetched
 // requisite) needs to render, queued at the page's depth from any host,
 // when the job fetches requisites.
 func (c *Crawler) requisites(depth int, base *url.URL, r *fetch.Response, cssOnly bool) []frontier.Request {
-	if !c.Config.Requisites {
+	if !c.p.Config.Requisites {
 		return nil
 	}
 	urls := links.RequisitesOf(base, r.ContentType, r.Payload.Data, cssOnly)
@@ -132,20 +132,20 @@ func (c *Crawler) requisites(depth int, base *url.URL, r *fetch.Response, cssOnl
 func (c *Crawler) addSitemaps(ctx context.Context) error {
 	var frs []frontier.Request
 	seen := map[string]bool{}
-	for _, s := range c.Seeds {
+	for _, s := range c.p.Seeds {
 		u, err := url.Parse(s.Request.URL)
 		if err != nil || seen[u.Host] {
 			continue
 		}
 		seen[u.Host] = true
-		maps := append(c.Politeness.Sitemaps(ctx, u.Scheme, u.Host), u.Scheme+"://"+u.Host+"/sitemap.xml")
+		maps := append(c.p.Politeness.Sitemaps(ctx, u.Scheme, u.Host), u.Scheme+"://"+u.Host+"/sitemap.xml")
 		for _, m := range maps {
 			if fr, err := sitemapTask(m, 1); err == nil {
 				frs = append(frs, fr)
 			}
 		}
 	}
-	_, err := c.Frontier.Add(ctx, frs)
+	_, err := c.p.Frontier.Add(ctx, frs)
 	return err
 }
 
@@ -167,11 +167,11 @@ func (c *Crawler) sitemap(t task.Task, loc *url.URL, data []byte) ([]frontier.Re
 		return nil, err.Error()
 	}
 	note := m.Note(err)
-	c.Log.Info("sitemap", "url", t.Request.URL, "urls", len(m.URLs), "sitemaps", len(m.Sitemaps), "note", note)
+	c.p.Log.Info("sitemap", "url", t.Request.URL, "urls", len(m.URLs), "sitemaps", len(m.Sitemaps), "note", note)
 	var found []frontier.Request
 	for _, e := range m.URLs {
 		u, err := frontier.Canonical(e.Loc)
-		if err != nil || c.Scope.Check(u) != nil || scope.Trap(u) != nil {
+		if err != nil || c.p.Scope.Check(u) != nil || scope.Trap(u) != nil {
 			continue
 		}
 		if e.Lastmod != "" {

@@ -45,7 +45,7 @@ func (nopObserver) Held(string, time.Time)       {}
 // DownHosts returns the hosts whose circuit is open: no answer from their
 // last URLs, so that theirs fail fast for now.
 func (c *Crawler) DownHosts() []string {
-	down := c.Politeness.Down(context.Background(), time.Now())
+	down := c.p.Politeness.Down(context.Background(), time.Now())
 	hosts := make([]string, 0, len(down))
 	for h := range down {
 		hosts = append(hosts, h)

@@ -30,25 +30,25 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	t.Request.User = c.users.Of(l.URL)
 	t = c.secrets.Restore(t)
 	if l.OverBudget {
-		return c.unfetched(ctx, l, t, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.Config.MaxPerHost))
+		return c.unfetched(ctx, l, t, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.p.Config.MaxPerHost))
 	}
-	v := c.Politeness.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
+	v := c.p.Politeness.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
 	switch v.Action {
 	case politeness.Later:
-		return nil, ended(c.Frontier.Return(ctx, l, v.Until))
+		return nil, ended(c.p.Frontier.Return(ctx, l, v.Until))
 	case politeness.Skip:
 		return c.unfetched(ctx, l, t, store.SkipRobots, v.Reason)
 	case politeness.Fail:
 		return c.unfetched(ctx, l, t, "", v.Reason)
 	}
 	c.active.Add(l)
-	r := c.Fetcher.Fetch(ctx, t.Request, c.Sink.Open(t.Target()), c.holder(ctx, l.Host))
+	r := c.p.Fetcher.Fetch(ctx, t.Request, c.p.Sink.Open(t.Target()), c.holder(ctx, l.Host))
 	c.active.Remove(l)
-	pace := c.Politeness.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
-	if err := ended(c.Frontier.Release(ctx, l, pace)); err != nil {
+	pace := c.p.Politeness.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
+	if err := ended(c.p.Frontier.Release(ctx, l, pace)); err != nil {
 		return nil, err
 	}
-	c.Observer.Visited(Visit{Host: l.Host, Status: r.Status, Kind: fetch.Classify(r.Err), Attempts: r.Attempts,
+	c.p.Observer.Visited(Visit{Host: l.Host, Status: r.Status, Kind: fetch.Classify(r.Err), Attempts: r.Attempts,
 		Duration: r.Duration, Bytes: max(int64(len(r.Payload.Data)), r.Payload.Length), Gap: pace.Gap})
 	if ctx.Err() != nil {
 		return nil, nil
@@ -74,10 +74,10 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 func (c *Crawler) holder(ctx context.Context, host string) func(r *fetch.Response, wait time.Duration) {
 	return func(r *fetch.Response, wait time.Duration) {
 		if r.RetryAfter > 0 || r.Status == 429 || r.Status == 503 {
-			after := max(c.Politeness.Current(ctx, host).Gap, fetch.MinSlowDown)
+			after := max(c.p.Politeness.Current(ctx, host).Gap, fetch.MinSlowDown)
 			until := time.Now().Add(max(wait, r.RetryAfter) + after)
-			ended(c.Frontier.Hold(ctx, host, until))
-			c.Observer.Held(host, until)
+			ended(c.p.Frontier.Hold(ctx, host, until))
+			c.p.Observer.Held(host, until)
 		}
 	}
 }
@@ -93,8 +93,8 @@ func (c *Crawler) redirect(l frontier.Lease, t task.Task, r *fetch.Response) (fr
 	case len(chain) >= fetch.MaxRedirects:
 		return frontier.Request{}, fmt.Errorf("stopped after %d redirects", fetch.MaxRedirects)
 	}
-	if c.Config.Follow {
-		if err := c.Scope.Check(r.Location); err != nil {
+	if c.p.Config.Follow {
+		if err := c.p.Scope.Check(r.Location); err != nil {
 			return frontier.Request{}, fmt.Errorf("redirect to %s: %w", r.Location, err)
 		}
 	}
@@ -120,9 +120,9 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*re
 		rec.FinalURL = r.FinalURL
 	}
 	rec.Status, rec.ContentType, rec.Attempts = r.Status, r.ContentType, r.Attempts
-	rec.Error, rec.ErrorKind = c.Fetcher.Describe(r.Err), string(fetch.Classify(r.Err))
+	rec.Error, rec.ErrorKind = c.p.Fetcher.Describe(r.Err), string(fetch.Classify(r.Err))
 	rec.FetchedAt, rec.DurationMS = r.Start.UTC(), r.Duration.Milliseconds()
-	rec.Header = c.Redactor.Header(r.Header)
+	rec.Header = c.p.Redactor.Header(r.Header)
 	rec.File, rec.Length, rec.SHA256 = r.Payload.File, r.Payload.Length, r.Payload.SHA256
 	if r.Payload.Resumed && r.Err == nil {
 		rec.Status = http.StatusOK // the whole file, continued from an earlier run
@@ -135,11 +135,11 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*re
 		rec.ExtractError, rec.LinksTruncated, rec.Lastmod = d.note, d.truncated, d.lastmod
 	}
 	if rec.Error != "" {
-		c.Log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
+		c.p.Log.Info("failed", "url", l.URL, "status", r.Status, "attempts", r.Attempts, "error", rec.Error)
 	} else {
-		c.Log.Info("fetched", "url", l.URL, "status", r.Status, "bytes", max(int64(len(body)), rec.Length), "links", len(d.found), "ms", rec.DurationMS)
+		c.p.Log.Info("fetched", "url", l.URL, "status", r.Status, "bytes", max(int64(len(body)), rec.Length), "links", len(d.found), "ms", rec.DurationMS)
 	}
-	p, err := c.Store.NewPage(rec, body, d.items...)
+	p, err := c.p.Store.NewPage(rec, body, d.items...)
 	fetch.Recycle(r.Payload.Data)
 	if err != nil {
 		return nil, err
@@ -150,15 +150,15 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*re
 // unfetched releases l and returns its result with no fetch made: the
 // record holds why, and skipped (if set) says it was by choice.
 func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, skipped store.Skip, reason string) (*result, error) {
-	pace := c.Politeness.Current(ctx, l.Host)
-	if err := ended(c.Frontier.Release(ctx, l, pace)); err != nil {
+	pace := c.p.Politeness.Current(ctx, l.Host)
+	if err := ended(c.p.Frontier.Release(ctx, l, pace)); err != nil {
 		return nil, err
 	}
 	v := Visit{Host: l.Host, Skipped: skipped, Gap: pace.Gap}
 	if skipped == "" {
 		v.Kind = fetch.KindHostDown
 	}
-	c.Observer.Visited(v)
+	c.p.Observer.Visited(v)
 	if t.Via != nil {
 		reason = "redirect to " + l.URL + ": " + reason
 	}
@@ -167,8 +167,8 @@ func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, 
 	if skipped == "" {
 		rec.ErrorKind = string(fetch.KindHostDown)
 	}
-	c.Log.Info("not fetched", "url", l.URL, "reason", reason)
-	p, err := c.Store.NewPage(rec, nil)
+	c.p.Log.Info("not fetched", "url", l.URL, "reason", reason)
+	p, err := c.p.Store.NewPage(rec, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -72,14 +72,14 @@ func newWriter(c *Crawler) *writer {
 
 // lease is c.fr.Lease, counted among the workers waiting for one.
 func (w *writer) lease(ctx context.Context) (frontier.Lease, error) {
-	if w.waiting.Add(1) == int32(w.c.Config.Concurrency) {
+	if w.waiting.Add(1) == int32(w.c.p.Config.Concurrency) {
 		select {
 		case w.starved <- struct{}{}:
 		default:
 		}
 	}
 	defer w.waiting.Add(-1)
-	return w.c.Frontier.Lease(ctx)
+	return w.c.p.Frontier.Lease(ctx)
 }
 
 // put hands r to the writer, waiting for room; it fails once a commit has
@@ -127,7 +127,7 @@ func (w *writer) run() {
 			case <-linger.C:
 				break fill
 			case <-w.starved:
-				if w.waiting.Load() == int32(w.c.Config.Concurrency) {
+				if w.waiting.Load() == int32(w.c.p.Config.Concurrency) {
 					break fill
 				}
 			}
@@ -153,10 +153,10 @@ func (w *writer) commit(batch []*result) error {
 	}
 	start := time.Now()
 	// Bodies the sink wrote are durable before records say they are done.
-	if err := c.Sink.Sync(); err != nil {
+	if err := c.p.Sink.Sync(); err != nil {
 		return err
 	}
-	lost, err := c.Saver.Save(context.Background(), pages, done)
+	lost, err := c.p.Saver.Save(context.Background(), pages, done)
 	if err == nil {
 		err = ended(lost)
 	}
@@ -165,10 +165,10 @@ func (w *writer) commit(batch []*result) error {
 	}
 	nlost := 0
 	if le := (*frontier.LostError)(nil); errors.As(lost, &le) {
-		c.Log.Info("results saved after their leases expired", "error", lost)
+		c.p.Log.Info("results saved after their leases expired", "error", lost)
 		nlost = len(le.Leases)
 	}
 	c.stats.saved(pages, nlost)
-	c.Observer.Committed(len(batch), time.Since(start))
+	c.p.Observer.Committed(len(batch), time.Since(start))
 	return nil
 }

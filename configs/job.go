@@ -71,6 +71,9 @@ type Job struct {
 	Rules      rules.Rules // follow and extract, from a config file only
 	// RetryFailed also queues again the URLs that failed in earlier runs.
 	RetryFailed bool
+	// Recrawl starts the job's next pass when its current one is
+	// finished (see crawler/job.StartPass).
+	Recrawl bool
 	// Config is the config file that was read, if any.
 	Config string
 

@@ -142,6 +142,8 @@ func jobSettings() []Setting {
 			bind: i(func(j *Job) *int { return &j.Engine.Concurrency }), check: atLeast("concurrency", 1, func(j *Job) int { return j.Engine.Concurrency })},
 		{Name: "retry-failed", Doc: "also try again the job's URLs that failed in earlier runs in a way another try may fix: no answer, 408, 425, 429, 5xx, a cut-off body or a checksum mismatch (not a 404, nor a body over `--max-body`)", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "also try again the job's URLs that failed in earlier runs (no answer, 408/425/429/5xx, cut-off body)",
 			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
+		{Name: "recrawl", Doc: "start the job's next pass once its current one is finished: every URL the job holds is asked for again (with `If-None-Match` / `If-Modified-Since` where its stored response had an `ETag` or `Last-Modified`), new links are followed, and each URL's record of the pass says what changed (see `trawl changes`). An unfinished pass is resumed first, and only resumed: run the same command again after a stop and nothing saved is fetched twice. Not with `--frontier`", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "start the job's next pass: visit every URL again, conditionally, and record what changed",
+			bind: b(func(j *Job) *bool { return &j.Recrawl })},
 		{Name: "scope", Doc: "links followed: `host` (the seeds' hosts), `domain` (their registrable domains), `subtree` (under the seeds' directories), `any`", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
 			bind: str(func(j *Job) *string { return (*string)(&j.Scope.Mode) }),
 			check: func(j *Job) error {

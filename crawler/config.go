@@ -28,6 +28,11 @@ type Config struct {
 	// Requisites also fetches what each page needs to render (images,
 	// stylesheets, scripts…) from any host; they count toward no depth.
 	Requisites bool
+	// Pass is the job's pass (see store.Store.Pass), set by the job, not
+	// by a setting: above 1, each URL is asked for again with the
+	// validators of its record of the pass before, and its record says
+	// what changed.
+	Pass int
 }
 
 // Check reports the first setting of c that the engine cannot run with;

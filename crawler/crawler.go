@@ -35,6 +35,14 @@ import (
 type Store interface {
 	// NewPage returns the page to save for rec, with its body and items.
 	NewPage(rec store.Record, body []byte, items ...store.Item) (*store.Page, error)
+	// NewVersion is NewPage for a record of a later pass: prev is the
+	// URL's record when the pass began (see Previous). NewUnchanged
+	// returns the page of a revisit that found prev unchanged.
+	NewVersion(prev *store.Record, rec store.Record, body []byte, items ...store.Item) (*store.Page, error)
+	NewUnchanged(rec store.Record, prev *store.Record) (*store.Page, error)
+	// Previous returns the record the request id had when the pass
+	// began; nil for none.
+	Previous(id string) (*store.Record, error)
 	// Count returns how many URLs the job holds, and their bytes.
 	Count() (urls int, bytes int64, err error)
 	// Each calls fn with the latest record of each URL.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/revisit"
 	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/politeness"
@@ -29,20 +29,29 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	}
 	t.Request.User = c.users.Of(l.URL)
 	t = c.secrets.Restore(t)
+	var prev *store.Record // the URL's record when a later pass began
+	if c.p.Config.Pass > 1 {
+		if prev, err = c.p.Store.Previous(t.ID()); err != nil {
+			return nil, err
+		}
+		t.Request.Validators = revisit.Validators(prev)
+	}
 	if l.OverBudget {
-		return c.unfetched(ctx, l, t, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.p.Config.MaxPerHost))
+		return c.unfetched(ctx, l, t, prev, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.p.Config.MaxPerHost))
 	}
 	v := c.p.Politeness.Check(ctx, u.Scheme, l.Host, u.RequestURI(), time.Now())
 	switch v.Action {
 	case politeness.Later:
 		return nil, ended(c.p.Frontier.Return(ctx, l, v.Until))
 	case politeness.Skip:
-		return c.unfetched(ctx, l, t, store.SkipRobots, v.Reason)
+		return c.unfetched(ctx, l, t, prev, store.SkipRobots, v.Reason)
 	case politeness.Fail:
-		return c.unfetched(ctx, l, t, "", v.Reason)
+		return c.unfetched(ctx, l, t, prev, "", v.Reason)
 	}
 	c.active.Add(l)
-	r := c.p.Fetcher.Fetch(ctx, t.Request, c.p.Sink.Open(t.Target()), c.holder(ctx, l.Host))
+	r := revisit.Fetch(t.Request, func(q fetch.Request) *fetch.Response {
+		return c.p.Fetcher.Fetch(ctx, q, c.p.Sink.Open(t.Target()), c.holder(ctx, l.Host))
+	})
 	c.active.Remove(l)
 	pace := c.p.Politeness.Pace(ctx, l.Host, politeness.Outcome{Status: r.Status, RetryAfter: r.RetryAfter, Latency: r.Latency}, time.Now())
 	if err := ended(c.p.Frontier.Release(ctx, l, pace)); err != nil {
@@ -64,7 +73,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if r.Err == nil && r.LocationErr != nil {
 		r.Err = r.LocationErr
 	}
-	return c.fetched(l, t, r)
+	return c.fetched(l, t, prev, r)
 }
 
 // holder returns what the fetcher calls before a retry: a server that asks
@@ -86,26 +95,19 @@ func (c *Crawler) holder(ctx context.Context, host string) func(r *fetch.Respons
 // task of its own so that it meets robots.txt, its host's pace and its
 // budget; or why the chain ends here.
 func (c *Crawler) redirect(l frontier.Lease, t task.Task, r *fetch.Response) (frontier.Request, error) {
-	chain := t.Chain()
-	switch {
-	case slices.Contains(chain, r.Location):
-		return frontier.Request{}, fmt.Errorf("redirect loop at %s", r.Location)
-	case len(chain) >= fetch.MaxRedirects:
-		return frontier.Request{}, fmt.Errorf("stopped after %d redirects", fetch.MaxRedirects)
-	}
 	if c.p.Config.Follow {
 		if err := c.p.Scope.Check(r.Location); err != nil {
 			return frontier.Request{}, fmt.Errorf("redirect to %s: %w", r.Location, err)
 		}
 	}
-	return t.Hop(l.Request, r.Location, r.Status).Encode()
+	return t.Redirect(l.Request, r.Location, r.Status)
 }
 
 // record returns the record of t, leased as l, before anything of its
 // fetch is known.
-func record(l frontier.Lease, t task.Task) store.Record {
+func (c *Crawler) record(l frontier.Lease, t task.Task) store.Record {
 	src := t.Source(l.Request)
-	rec := store.Record{URL: src.URL, FinalURL: l.URL, Depth: src.Depth}
+	rec := store.Record{URL: src.URL, FinalURL: l.URL, Depth: src.Depth, Pass: c.p.Config.Pass}
 	if src.Spec != "" {
 		rec.Request = []byte(src.Spec)
 	}
@@ -114,18 +116,24 @@ func record(l frontier.Lease, t task.Task) store.Record {
 
 // fetched builds the result of a fetch: the record, the body kept in
 // memory (with its items and the links to follow), or the file it went to.
-func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*result, error) {
-	rec := record(l, t)
+func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *fetch.Response) (*result, error) {
+	rec := c.record(l, t)
 	if r.FinalURL != "" {
 		rec.FinalURL = r.FinalURL
 	}
 	rec.Status, rec.ContentType, rec.Attempts = r.Status, r.ContentType, r.Attempts
 	rec.Error, rec.ErrorKind = c.p.Fetcher.Describe(r.Err), string(fetch.Classify(r.Err))
 	rec.FetchedAt, rec.DurationMS = r.Start.UTC(), r.Duration.Milliseconds()
-	rec.Header = c.p.Redactor.Header(r.Header)
+	rec.Header, rec.Vary = c.p.Redactor.Header(r.Header), r.Vary
 	rec.File, rec.Length, rec.SHA256 = r.Payload.File, r.Payload.Length, r.Payload.SHA256
 	if r.Payload.Resumed && r.Err == nil {
 		rec.Status = http.StatusOK // the whole file, continued from an earlier run
+	}
+	if r.Err == nil && r.Status == http.StatusNotModified && prev != nil { // asked for (see revisit.Fetch)
+		// prev's body and items stand; what the page links to is in the
+		// job, and visited in this pass too.
+		p, err := c.p.Store.NewUnchanged(revisit.Revalidated(rec, prev), prev)
+		return &result{page: p, done: frontier.Done{Lease: l}}, err
 	}
 	var body []byte
 	var d discovery
@@ -139,7 +147,7 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*re
 	} else {
 		c.p.Log.Info("fetched", "url", l.URL, "status", r.Status, "bytes", max(int64(len(body)), rec.Length), "links", len(d.found), "ms", rec.DurationMS)
 	}
-	p, err := c.p.Store.NewPage(rec, body, d.items...)
+	p, err := c.p.Store.NewVersion(prev, rec, body, d.items...)
 	fetch.Recycle(r.Payload.Data)
 	if err != nil {
 		return nil, err
@@ -149,7 +157,7 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, r *fetch.Response) (*re
 
 // unfetched releases l and returns its result with no fetch made: the
 // record holds why, and skipped (if set) says it was by choice.
-func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, skipped store.Skip, reason string) (*result, error) {
+func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, prev *store.Record, skipped store.Skip, reason string) (*result, error) {
 	pace := c.p.Politeness.Current(ctx, l.Host)
 	if err := ended(c.p.Frontier.Release(ctx, l, pace)); err != nil {
 		return nil, err
@@ -162,13 +170,13 @@ func (c *Crawler) unfetched(ctx context.Context, l frontier.Lease, t task.Task, 
 	if t.Via != nil {
 		reason = "redirect to " + l.URL + ": " + reason
 	}
-	rec := record(l, t)
+	rec := c.record(l, t)
 	rec.Error, rec.Skipped, rec.FetchedAt = reason, skipped, time.Now().UTC()
 	if skipped == "" {
 		rec.ErrorKind = string(fetch.KindHostDown)
 	}
 	c.p.Log.Info("not fetched", "url", l.URL, "reason", reason)
-	p, err := c.p.Store.NewPage(rec, nil)
+	p, err := c.p.Store.NewVersion(prev, rec, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -259,7 +259,7 @@ func indexTx(tx *jobfile.Tx, urls []urlRef, bodies []bodyRef) error {
 			if binary.BigEndian.Uint64(old) >= r.rec {
 				continue // moved before
 			}
-			if err := t.replaced(recs, items, bytes.Clone(old)); err != nil {
+			if err := t.replaced(tx, bytes.Clone(old), passOf(recs, r.rec)); err != nil {
 				return err
 			}
 			replaced++
@@ -358,6 +358,9 @@ func decodeRecord(k, v []byte) (*Record, error) {
 		return nil, err
 	}
 	r := &Record{body: body}
+	if len(k) == 8 {
+		r.seq = binary.BigEndian.Uint64(k)
+	}
 	if err := json.Unmarshal(data, r); err != nil {
 		return nil, fmt.Errorf("%w: record %x: %v", ErrDamaged, k, err)
 	}

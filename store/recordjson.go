@@ -15,7 +15,7 @@ import (
 // of saving one. A record with a request spec, or a time json.Marshal
 // refuses, goes to json.Marshal.
 func marshalRecord(r *Record) ([]byte, error) {
-	if len(r.Request) > 0 || r.FetchedAt.Year() < 0 || r.FetchedAt.Year() > 9999 {
+	if len(r.Request) > 0 || len(r.Vary) > 0 || badYear(r.FetchedAt) || r.WARC != nil && badYear(r.WARC.Date) {
 		return json.Marshal(r)
 	}
 	b := make([]byte, 0, 512)
@@ -70,8 +70,49 @@ func marshalRecord(r *Record) ([]byte, error) {
 		b = append(b, `,"lastmod":`...)
 		b = appendString(b, r.Lastmod)
 	}
-	return append(b, '}'), nil
+	return append(appendVersion(b, r), '}'), nil
 }
+
+// appendVersion appends r's fields of a later pass and its WARC record.
+func appendVersion(b []byte, r *Record) []byte {
+	if r.Pass != 0 {
+		b = append(b, `,"pass":`...)
+		b = strconv.AppendInt(b, int64(r.Pass), 10)
+	}
+	if r.Change != "" {
+		b = append(b, `,"change":`...)
+		b = appendString(b, string(r.Change))
+	}
+	if r.PreviousSHA256 != "" {
+		b = append(b, `,"previous_sha256":`...)
+		b = appendString(b, r.PreviousSHA256)
+	}
+	if r.NotModified {
+		b = append(b, `,"not_modified":true`...)
+	}
+	if r.WARC != nil {
+		w := r.WARC
+		b = append(b, `,"warc":{"file":`...)
+		b = appendString(b, w.File)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, w.Offset, 10)
+		b = append(b, `,"id":`...)
+		b = appendString(b, w.ID)
+		b = append(b, `,"digest":`...)
+		b = appendString(b, w.Digest)
+		b = append(b, `,"date":"`...)
+		b = w.Date.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+		if w.Revisit {
+			b = append(b, `,"revisit":true`...)
+		}
+		b = append(b, '}')
+	}
+	return b
+}
+
+// badYear reports a time json.Marshal refuses.
+func badYear(t time.Time) bool { return t.Year() < 0 || t.Year() > 9999 }
 
 const hexDigits = "0123456789abcdef"
 

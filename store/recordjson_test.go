@@ -25,6 +25,13 @@ func recordOf(s, t string, n int64, flags uint8) *Record {
 	if flags&8 != 0 {
 		r.Request = json.RawMessage(`{"method": "POST"}`)
 	}
+	if flags&16 != 0 {
+		r.Pass, r.Change, r.PreviousSHA256, r.NotModified = int(n%7), Change(s), t, true
+		r.WARC = &WARCRef{File: s, Offset: n, ID: t, Digest: s, Date: r.FetchedAt, Revisit: flags&32 != 0}
+	}
+	if flags&64 != 0 {
+		r.Vary = map[string]string{s: t}
+	}
 	return r
 }
 
@@ -40,7 +47,7 @@ func checkRecordJSON(t *testing.T, r *Record) {
 func TestRecordJSON(t *testing.T) {
 	for _, s := range []string{"", "http://h.test/a?b=<c>&d", "\x00\x01\b\f\n\r\t\x1f\x7f\"\\", "\xff\xfe bad \xc3", "\u2028\u2029 é 日本 🎉",
 		"</script>", "a\u00a0b"} {
-		for flags := range uint8(16) {
+		for flags := range uint8(128) {
 			checkRecordJSON(t, recordOf(s, "text/html; charset=utf-8", 123456789, flags))
 		}
 	}

@@ -83,7 +83,35 @@ type Record struct {
 	// Lastmod is what a sitemap said of the page's last change.
 	Lastmod string `json:"lastmod,omitempty"`
 
+	// Pass is the pass over the job the record is of (see Store.Pass);
+	// 0, in a job of one pass, is read as 1.
+	Pass int `json:"pass,omitempty"`
+	// Change says what the pass found against the URL's record of the
+	// pass before (see Classify); "" in the first pass (see Kind).
+	Change Change `json:"change,omitempty"`
+	// PreviousSHA256 is the body digest of that record, when it differs.
+	PreviousSHA256 string `json:"previous_sha256,omitempty"`
+	// NotModified says the server answered 304 Not Modified: the body
+	// and status are the previous record's, its headers updated.
+	NotModified bool `json:"not_modified,omitempty"`
+	// Vary holds the values of the request headers the response's Vary
+	// names, as they were sent: its validators hold for those only.
+	Vary map[string]string `json:"vary,omitempty"`
+	// WARC is where the exchange was archived, with --warc.
+	WARC *WARCRef `json:"warc,omitempty"`
+
 	body uint64 // the key of its body in the job (0: found by SHA256)
+	seq  uint64 // its own key, when read from the job
+}
+
+// A WARCRef locates the record an exchange was archived as.
+type WARCRef struct {
+	File    string    `json:"file"`              // the WARC file's name, without its directory
+	Offset  int64     `json:"offset"`            // of the response or revisit record in the file
+	ID      string    `json:"id"`                // its WARC-Record-ID
+	Digest  string    `json:"digest"`            // its WARC-Payload-Digest
+	Date    time.Time `json:"date"`              // its WARC-Date
+	Revisit bool      `json:"revisit,omitempty"` // a revisit record, not a response
 }
 
 // Skip says why a URL was not fetched on purpose.
@@ -114,6 +142,9 @@ type Page struct {
 	items  [][]byte // Items as JSON
 	size   int      // Size, as NewPage made it
 	spent  bool     // Put has taken it
+	// itemsOf is the key of the record whose items are the page's too
+	// (see NewUnchanged); 0 for none.
+	itemsOf uint64
 }
 
 // Size estimates the memory p holds: its record, body and items. It does
@@ -202,6 +233,17 @@ func (s *Store) Close() error {
 // too large to inline to their blob file (durably, before any record can
 // name them). It is safe for concurrent use.
 func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
+	return s.NewVersion(nil, rec, body, items...)
+}
+
+// NewVersion is NewPage for a record of a later pass over the job (its
+// Pass above 1): it sets the record's Change (and PreviousSHA256) against
+// prev, the URL's record when the pass began (nil: none). For a record of
+// a first pass it is NewPage.
+func (s *Store) NewVersion(prev *Record, rec Record, body []byte, items ...Item) (*Page, error) {
+	if rec.Pass <= 1 {
+		rec.Pass = 0 // a first pass's records say none
+	}
 	p := &Page{Record: rec}
 	p.Record.Items = len(items)
 	for i := range items {
@@ -218,6 +260,12 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 		if len(body) <= packBody {
 			p.raw = append(s.raws.get(len(body)), body...)
 			body = nil
+		}
+	}
+	if rec.Pass > 1 {
+		p.Record.Change = Classify(prev, &p.Record)
+		if prev != nil && prev.SHA256 != p.Record.SHA256 {
+			p.Record.PreviousSHA256 = prev.SHA256
 		}
 	}
 	if len(body) > 0 {
@@ -319,6 +367,7 @@ func checkBuckets(tx *jobfile.Tx) error {
 // the counts, tallies and index log so far.
 type batch struct {
 	s                               *Store
+	tx                              *jobfile.Tx
 	recs, bodies, shas, items, meta *bolt.Bucket
 	ilog                            *bolt.Bucket
 	count, total                    uint64
@@ -333,7 +382,7 @@ func (s *Store) newBatch(tx *jobfile.Tx) (*batch, error) {
 	if err := checkBuckets(tx); err != nil {
 		return nil, err
 	}
-	w := &batch{s: s, recs: tx.Bucket(jobfile.Records), bodies: tx.Bucket(jobfile.Bodies), shas: tx.Bucket(jobfile.SHA256),
+	w := &batch{s: s, tx: tx, recs: tx.Bucket(jobfile.Records), bodies: tx.Bucket(jobfile.Bodies), shas: tx.Bucket(jobfile.SHA256),
 		items: tx.Bucket(jobfile.Items), meta: tx.Bucket(jobfile.StoreMeta), ilog: tx.Bucket(jobfile.IndexLog),
 		t: newTally(), saved: make(map[[32]byte]uint64), pk: packer{s: s, packs: tx.Bucket(jobfile.Packs)}}
 	for _, b := range []*bolt.Bucket{w.recs, w.bodies, w.items, w.ilog, w.pk.packs} {
@@ -365,6 +414,9 @@ func (w *batch) body(p *Page, raw []byte) (uint64, error) {
 	if p.Record.SHA256 == "" || p.Record.File != "" {
 		return 0, nil
 	}
+	if p.Record.body != 0 { // kept from an earlier record (see NewUnchanged)
+		return p.Record.body, nil
+	}
 	var sum [32]byte
 	if n, err := hex.Decode(sum[:], []byte(p.Record.SHA256)); err != nil || n != len(sum) {
 		return 0, fmt.Errorf("store: bad sha256 %q", p.Record.SHA256)
@@ -378,6 +430,8 @@ func (w *batch) body(p *Page, raw []byte) (uint64, error) {
 	}
 	v := p.blob
 	switch {
+	case p.itemsOf != 0 && v == nil && raw == nil && !p.inFile: // NewUnchanged's, whose body was not found
+		return 0, fmt.Errorf("store: body %s of %s is not in the job", p.Record.SHA256, p.Record.URL)
 	case p.inFile:
 		v = inFileMark
 	case raw != nil:
@@ -417,6 +471,11 @@ func (w *batch) record(p *Page, body uint64) error {
 	}
 	if err := putItems(w.items, key, p.items); err != nil {
 		return err
+	}
+	if p.itemsOf != 0 {
+		if err := copyItems(w.tx, w.items, p.itemsOf, key); err != nil {
+			return err
+		}
 	}
 	w.log.addURL(p.Record.key(), seq)
 	w.count++ // CatchUp takes it back if the URL had a record

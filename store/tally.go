@@ -67,6 +67,7 @@ func (t *tally) add(r *Record, sign int64) {
 	if r.Failed() {
 		t.d["t/failed"] += sign
 	}
+	t.d[passKey(r)] += sign
 	if sign > 0 && !r.FetchedAt.IsZero() {
 		ts := r.FetchedAt.UnixNano()
 		if t.first == 0 || ts < t.first {
@@ -157,9 +158,13 @@ func (t *tally) apply(meta *bolt.Bucket) error {
 	return nil
 }
 
-// replaced takes the record at old (superseded by a newer one of its URL)
-// out of the tallies, and drops its items.
-func (t *tally) replaced(recs, items *bolt.Bucket, old []byte) error {
+// replaced takes the record at old (superseded by a newer one of its URL,
+// of pass newPass) out of the tallies. Replaced in its own pass (tried
+// again), its items are dropped; replaced by a later pass, it stays a
+// version of the URL: its pass's counts keep it, and its items move to
+// the old items.
+func (t *tally) replaced(tx *jobfile.Tx, old []byte, newPass int) error {
+	recs, items, kept := tx.Bucket(jobfile.Records), tx.Bucket(jobfile.Items), tx.Bucket(jobfile.ItemsOld)
 	v := recs.Get(old)
 	if v == nil {
 		return nil
@@ -169,10 +174,19 @@ func (t *tally) replaced(recs, items *bolt.Bucket, old []byte) error {
 		return err
 	}
 	t.add(r, -1)
+	version := r.PassOf() != newPass
+	if version {
+		t.d[passKey(r)]++
+	}
 	t.failDrop = append(t.failDrop, bytes.Clone(old))
 	var dead [][]byte
 	c := items.Cursor()
-	for k, _ := c.Seek(old); k != nil && bytes.HasPrefix(k, old) && len(k) == len(old)+4; k, _ = c.Next() {
+	for k, v := c.Seek(old); k != nil && bytes.HasPrefix(k, old) && len(k) == len(old)+4; k, v = c.Next() {
+		if version && kept != nil {
+			if err := kept.Put(bytes.Clone(k), bytes.Clone(v)); err != nil {
+				return err
+			}
+		}
 		dead = append(dead, bytes.Clone(k))
 	}
 	for _, k := range dead {
@@ -181,6 +195,32 @@ func (t *tally) replaced(recs, items *bolt.Bucket, old []byte) error {
 		}
 	}
 	return nil
+}
+
+// passKey is the tally of r's pass and change.
+func passKey(r *Record) string {
+	return "t/pass/" + strconv.Itoa(r.PassOf()) + "/" + string(r.Kind())
+}
+
+// passOf returns the pass of the record at seq, without decoding it: the
+// last "pass" key of its JSON is the record's own (only escaped strings
+// follow it; see marshalRecord).
+func passOf(recs *bolt.Bucket, seq uint64) int {
+	k := binary.BigEndian.AppendUint64(nil, seq)
+	_, data, err := splitRecord(k, recs.Get(k))
+	if err != nil {
+		return 1
+	}
+	i := bytes.LastIndex(data, []byte(`,"pass":`))
+	if i < 0 {
+		return 1
+	}
+	rest := data[i+len(`,"pass":`):]
+	n := 0
+	for len(rest) > 0 && '0' <= rest[0] && rest[0] <= '9' {
+		n, rest = n*10+int(rest[0]-'0'), rest[1:]
+	}
+	return max(n, 1)
 }
 
 // ensureTallies makes the tallies cover every record: a job made before

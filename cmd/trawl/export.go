@@ -45,6 +45,9 @@ JSON Lines stream, one record per URL.
   --type NAME      only items of this type (items; required for csv)
   -o, --output     file or directory to write ('-' = stdout, the default)
   --no-body        jsonl without bodies
+  --pass N         jsonl: each URL's record of pass N of a re-crawled job
+                   (default: each URL's latest record)
+  --versions       jsonl: every record of every URL, one per pass
 `
 
 func openJobReadOnly(path string) (*store.Store, error) {
@@ -89,7 +92,8 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 // exportOptions are the flags and jobs of trawl export.
 type exportOptions struct {
 	format, out, typ, layout string
-	noBody                   bool
+	noBody, versions         bool
+	pass                     int
 	jobs                     []string
 }
 
@@ -104,6 +108,8 @@ func parseExport(args []string) (*exportOptions, error) {
 	fs.BoolVar(&o.noBody, "no-body", false, "leave bodies out of jsonl")
 	fs.StringVar(&o.typ, "type", "", "item type")
 	fs.StringVar(&o.layout, "layout", "host", "file names of --format files: host, flat or hash")
+	fs.IntVar(&o.pass, "pass", 0, "jsonl: each URL's record of this pass")
+	fs.BoolVar(&o.versions, "versions", false, "jsonl: every pass's record of every URL")
 	fs.BoolP("help", "h", false, "show help")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -122,15 +128,16 @@ func parseExport(args []string) (*exportOptions, error) {
 		return nil, usagef("unknown --layout %q (want host, flat or hash)", o.layout)
 	case o.format == "files" && o.out == "-":
 		return nil, usagef("--format files needs -o DIR")
+	case (o.pass != 0 || o.versions) && (o.format != "jsonl" || len(o.jobs) > 1):
+		return nil, usagef("--pass and --versions export the records of one job (--format jsonl)")
+	case o.pass != 0 && o.versions:
+		return nil, usagef("--pass N or --versions: choose one")
+	case o.pass < 0:
+		return nil, usagef("--pass %d: passes are numbered from 1", o.pass)
 	}
-	if o.out != "-" && o.format != "files" {
-		for _, j := range o.jobs {
-			if sameFile(o.out, j) {
-				return nil, usagef("-o %s is the job %s itself: give another output file", o.out, j)
-			}
-		}
-		if !replaceable(o.out) {
-			return nil, usagef("-o %s exists and is not an export of trawl's: remove it, or give another output file", o.out)
+	if o.format != "files" {
+		if err := checkOutput(o.out, o.jobs...); err != nil {
+			return nil, err
 		}
 	}
 	return o, nil
@@ -171,9 +178,12 @@ func (o *exportOptions) write(w io.Writer, stores []*store.Store, stderr io.Writ
 	st := stores[0]
 	switch o.format {
 	case "jsonl":
-		if len(stores) > 1 {
+		switch {
+		case len(stores) > 1:
 			n, err = export.MergedJSONL(w, !o.noBody, stores...)
-		} else {
+		case o.versions || o.pass > 0:
+			n, err = export.Versions(w, st, o.pass, !o.noBody)
+		default:
 			n, err = export.JSONL(w, st, !o.noBody)
 		}
 		return n, "records", err

@@ -242,6 +242,11 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		return nil, err
 	}
 	defer st.Close()
+	if o.Recrawl {
+		if err := startPass(ctx, st, o.File, stderr); err != nil {
+			return nil, err
+		}
+	}
 	log := logger(o, stderr)
 	note := func() string { return "" }
 	var sh *shared
@@ -274,8 +279,48 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		if sh != nil {
 			sh.summary(stderr)
 		}
+		printPass(st, stderr)
 	}
 	return sum, err
+}
+
+// startPass begins the job's next pass, or says why it resumes the
+// current one.
+func startPass(ctx context.Context, st *store.Store, file string, stderr io.Writer) error {
+	pass, n, err := job.StartPass(ctx, st)
+	switch {
+	case errors.Is(err, job.ErrUnfinished):
+		fmt.Fprintf(stderr, "trawl: pass %d of %s is not finished: resuming it (once it is, --recrawl starts pass %d)\n", pass, file, pass+1)
+	case err != nil:
+		return err
+	case n == 0:
+		fmt.Fprintf(stderr, "trawl: %s holds no URLs yet: this is its first pass\n", file)
+	default:
+		fmt.Fprintf(stderr, "trawl: pass %d of %s: %d URLs to visit again\n", pass, file, n)
+	}
+	return nil
+}
+
+// printPass writes what the job's current pass found, after its first.
+func printPass(st *store.Store, w io.Writer) {
+	pass, err := st.Pass()
+	if err != nil || pass < 2 {
+		return
+	}
+	counts, err := st.PassCounts()
+	if err != nil {
+		return
+	}
+	fmt.Fprintf(w, "  pass %-4d %s (see trawl changes)\n", pass, changeCounts(counts[pass]))
+}
+
+// changeCounts says a pass's counts by change, in a fixed order.
+func changeCounts(c map[store.Change]int) string {
+	var parts []string
+	for _, k := range []store.Change{store.ChangeNew, store.ChangeChanged, store.ChangeUnchanged, store.ChangeGone, store.ChangeFailed} {
+		parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // openJob opens the job file of o, indexes what a stopped run left, and
@@ -475,6 +520,8 @@ func helpFor(cmd string) string {
 		b.WriteString("Usage: trawl stats [--json] [--check] JOB\n       trawl stats [--json] --frontier redis://HOST:PORT/DB --crawl NAME\n\nPrint a job's counts by status, top hosts, bytes, errors, items by type,\nextraction errors, time span and rate, from the counts the job keeps.\n--check also reads every record, and exits\n4 if the job is damaged inside. With --frontier and --crawl, print\nthe crawl-wide view of a shared crawl: pages completed, queued and leased,\nURLs seen, expired leases, and every process with what it did. --json\nprints them as one JSON object, for scripts.\n")
 	case "demo":
 		b.WriteString(demoHelp)
+	case "changes":
+		b.WriteString(changesHelp)
 	default:
 		b.WriteString(usage)
 	}

@@ -39,6 +39,8 @@ Usage:
   trawl fetch  [flags] [LIST]    fetch every URL in LIST (a file; '-' or none: stdin)
   trawl export [flags] JOB...    write a job's records or items (--format jsonl|files|items|csv);
                                  several jobs of a shared crawl merge into one record per URL
+  trawl changes [--pass N] JOB   what a pass over a re-crawled job found: one JSON line a URL
+                                 (new, changed, unchanged, gone, failed)
   trawl extract --config RULES [JOB]
                                  re-run extract rules over the stored pages, no network
   trawl stats  [--json] JOB      counts by status, hosts, bytes, errors, time and rate
@@ -87,6 +89,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdExtract(ctx, rest, stderr)
 	case "stats":
 		err = cmdStats(ctx, rest, stdout)
+	case "changes":
+		err = cmdChanges(rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version", "--version":
@@ -94,7 +98,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
-		err = usagef("unknown command %q (commands: crawl, fetch, export, extract, stats, demo)", cmd)
+		err = usagef("unknown command %q (commands: crawl, fetch, export, changes, extract, stats, demo)", cmd)
 	}
 	return exitCode(err, args[0], stdout, stderr)
 }
@@ -142,7 +146,7 @@ func exitCode(err error, cmd string, stdout, stderr io.Writer) int {
 
 func knownCommand(cmd string) bool {
 	switch cmd {
-	case "crawl", "fetch", "export", "extract", "stats", "demo":
+	case "crawl", "fetch", "export", "changes", "extract", "stats", "demo":
 		return true
 	}
 	return false

@@ -34,6 +34,9 @@ type statsReport struct {
 	Items           map[string]int     `json:"items"`
 	ExtractErrors   map[string]int     `json:"extract_errors"`
 	ItemsIncomplete bool               `json:"items_incomplete"`
+	// Passes counts each pass's URLs by change ("1": {"new": …}); only
+	// for a job crawled again (--recrawl).
+	Passes map[string]map[store.Change]int `json:"passes,omitempty"`
 
 	status   map[int]int    // ByStatus with its codes as numbers
 	topHosts map[string]int // records by host
@@ -71,6 +74,16 @@ func newStatsReport(st *store.Store) (*statsReport, error) {
 	if r.ItemsIncomplete, err = st.ItemsIncomplete(); err != nil {
 		return nil, err
 	}
+	passes, err := st.PassCounts()
+	if err != nil {
+		return nil, err
+	}
+	if len(passes) > 1 {
+		r.Passes = make(map[string]map[store.Change]int, len(passes))
+		for p, c := range passes {
+			r.Passes[strconv.Itoa(p)] = c
+		}
+	}
 	return r, nil
 }
 
@@ -99,6 +112,9 @@ func (r *statsReport) text(w io.Writer) {
 	fmt.Fprintf(w, "hosts     %d\n", r.Hosts)
 	for _, h := range top(r.topHosts, 10) {
 		fmt.Fprintf(w, "  %-40s %d\n", h, r.topHosts[h])
+	}
+	for p := 1; r.Passes[strconv.Itoa(p)] != nil; p++ {
+		fmt.Fprintf(w, "pass %-4d %s\n", p, changeCounts(r.Passes[strconv.Itoa(p)]))
 	}
 	r.textFailures(w)
 	if r.Records > 0 {

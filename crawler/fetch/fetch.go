@@ -179,6 +179,11 @@ type Response struct {
 	// 308); LocationErr says why a redirect's target is unusable.
 	Location    string
 	LocationErr error
+	// Conditional says the request carried validators (see Validators);
+	// Vary holds the values of the request headers the response's Vary
+	// names, as they were sent.
+	Conditional bool
+	Vary        map[string]string
 }
 
 // RetryableStatus reports the statuses worth another attempt.
@@ -336,6 +341,7 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 	for k, v := range fr.Header {
 		req.Header.Set(k, v)
 	}
+	r.Conditional = fr.Validators.apply(req.Header)
 	resp, err := f.client.Do(req)
 	r.Latency = time.Since(r.Start)
 	if err != nil {
@@ -349,6 +355,7 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 	r.ContentType = resp.Header.Get("Content-Type")
 	r.RetryAfter = politeness.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	r.Location, r.LocationErr = location(resp)
+	r.Vary = varied(resp.Header, req.Header)
 	tick(0)
 	r.Payload, r.Err = body.Receive(resp, from, f.opts.MaxBody, tick)
 	return r

@@ -26,6 +26,9 @@ type Request struct {
 	// Canonical: sent as basic authentication to the URL's origin only,
 	// never written anywhere.
 	User *url.Userinfo `json:"-"`
+	// Validators, when set, make the request conditional (a later pass
+	// over a job asking whether a stored response still holds).
+	Validators *Validators `json:"-"`
 }
 
 // Canonical checks r's URL, method and header names, and returns r with

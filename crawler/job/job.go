@@ -224,6 +224,19 @@ func (a *assembly) openParts(p *crawler.Parts, st *store.Store, j configs.Job, p
 	if err != nil {
 		return err
 	}
+	if p.Config.Pass, err = st.Pass(); err != nil {
+		return err
+	}
+	if p.Config.Pass > 1 { // --max-pages counts the pages of this pass
+		counts, err := st.PassCounts()
+		if err != nil {
+			return err
+		}
+		held = 0
+		for _, n := range counts[p.Config.Pass] {
+			held += n
+		}
+	}
 	fo := frontier.Options{Pace: policy.Initial(), LeaseTTL: j.Engine.Lease, MaxPages: j.Engine.MaxPages, MaxPerHost: j.Engine.MaxPerHost, Done: held}
 	if j.Engine.MaxPerHost > 0 {
 		if fo.Fetched, err = fetchedByHost(st); err != nil {

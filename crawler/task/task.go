@@ -174,6 +174,20 @@ func (t Task) Source(from frontier.Request) frontier.Request {
 	return from
 }
 
+// Redirect returns the encoded hop (see Hop) that follows a redirect of t
+// to target, or why the chain ends here: a loop, or more than
+// fetch.MaxRedirects redirects.
+func (t Task) Redirect(from frontier.Request, target string, status int) (frontier.Request, error) {
+	chain := t.Chain()
+	switch {
+	case slices.Contains(chain, target):
+		return frontier.Request{}, fmt.Errorf("redirect loop at %s", target)
+	case len(chain) >= fetch.MaxRedirects:
+		return frontier.Request{}, fmt.Errorf("stopped after %d redirects", fetch.MaxRedirects)
+	}
+	return t.Hop(from, target, status).Encode()
+}
+
 // Hop returns the task for a redirect of t (queued as from) to target (a
 // canonical URL) with status: 301, 302 and 303 turn anything but HEAD into
 // a GET without a body, and secret headers are not sent to another origin.

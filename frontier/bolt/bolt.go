@@ -209,6 +209,26 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 	return added, nil
 }
 
+// ErrQueued is returned by NewPassTx when requests are still queued.
+var ErrQueued = errors.New("frontier: requests are still queued")
+
+// NewPassTx begins a new pass over the job in tx: the seen-set is emptied,
+// so that every URL may be queued once more, and reqs are queued (each
+// once). The queue must be empty (ErrQueued). Nothing else may use the
+// frontier until tx ends; if tx fails, the frontier must not be used.
+func (f *Frontier) NewPassTx(tx *jobfile.Tx, reqs []frontier.Request) (int, error) {
+	if k, _ := tx.Bucket(jobfile.Queue).Cursor().First(); k != nil {
+		return 0, ErrQueued
+	}
+	if _, err := tx.Recreate(jobfile.Seen); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	f.seen = fpset.New(len(reqs))
+	f.mu.Unlock()
+	return f.addTx(tx, reqs, false)
+}
+
 // Complete removes completed leases from the queue and adds what was found
 // on their pages, in one transaction of its own.
 func (f *Frontier) Complete(ctx context.Context, done []frontier.Done) error {

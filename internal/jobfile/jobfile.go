@@ -66,13 +66,18 @@ var (
 	IndexLog   = Bucket{"store", []byte("index.log")}  // record seq → URL and digest index entries not yet indexed
 	Items      = Bucket{"store", []byte("items")}      // record seq, index → JSON item
 	StoreMeta  = Bucket{"store", []byte("store.meta")} // counters
+	Previous   = Bucket{"store", []byte("urls.prev")}  // URL key → record seq of the URL's latest record when the pass began
+	ItemsOld   = Bucket{"store", []byte("items.old")}  // record seq, index → JSON item of a record a later pass replaced
+	WARCLog    = Bucket{"store", []byte("warc.log")}   // record seq → payload digest entries not yet indexed
+	WARCIndex  = Bucket{"store", []byte("warc.index")} // WARC payload digest → record seq of its first response
 	Queue      = Bucket{"frontier/bolt", []byte("frontier.queue")}
 	Seen       = Bucket{"frontier/bolt", []byte("frontier.seen")}
 	RobotsTxts = Bucket{"politeness/boltstate", []byte("politeness.robots")}
 	Cookies    = Bucket{"crawler/cookies", []byte("cookies")} // domain, path, name → JSON cookie
 
 	// Buckets lists the registry; Open creates them all.
-	Buckets = []Bucket{Meta, Records, URLs, Bodies, Packs, SHA256, IndexLog, Items, StoreMeta, Queue, Seen, RobotsTxts, Cookies}
+	Buckets = []Bucket{Meta, Records, URLs, Bodies, Packs, SHA256, IndexLog, Items, StoreMeta, Previous, ItemsOld, WARCLog, WARCIndex,
+		Queue, Seen, RobotsTxts, Cookies}
 )
 
 var (

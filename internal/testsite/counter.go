@@ -28,3 +28,28 @@ func (c *Counter) Hits() map[string]int {
 	defer c.mu.Unlock()
 	return maps.Clone(c.m)
 }
+
+// Get returns how many requests path received.
+func (c *Counter) Get(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[path]
+}
+
+// Total returns how many requests were counted.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.m {
+		n += v
+	}
+	return n
+}
+
+// Reset forgets every count.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}

@@ -32,15 +32,22 @@ type exportRecord struct {
 // as "body" when it is UTF-8 text, else as "body_base64"; withBody false
 // leaves bodies out.
 func JSONL(w io.Writer, s *store.Store, withBody bool) (int, error) {
-	return jsonl(w, s, withBody, nil)
+	return jsonl(w, s, s.Each, withBody, nil)
 }
 
-func jsonl(w io.Writer, s *store.Store, withBody bool, keep func(*store.Record) bool) (int, error) {
+// Versions writes records as JSONL does: with pass 0 every version of
+// every URL (each pass's record), else each URL's record of that pass.
+func Versions(w io.Writer, s *store.Store, pass int, withBody bool) (int, error) {
+	each := func(fn func(*store.Record) error) error { return s.Versions(pass, fn) }
+	return jsonl(w, s, each, withBody, nil)
+}
+
+func jsonl(w io.Writer, s *store.Store, each func(func(*store.Record) error) error, withBody bool, keep func(*store.Record) bool) (int, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
-	err := s.Each(func(rec *store.Record) error {
+	err := each(func(rec *store.Record) error {
 		if keep != nil && !keep(rec) {
 			return nil
 		}
@@ -92,7 +99,7 @@ func MergedJSONL(w io.Writer, withBody bool, stores ...*store.Store) (int, error
 	}
 	n := 0
 	for i, s := range stores {
-		m, err := jsonl(w, s, withBody, func(r *store.Record) bool { return picks[r.ID()].job == i })
+		m, err := jsonl(w, s, s.Each, withBody, func(r *store.Record) bool { return picks[r.ID()].job == i })
 		n += m
 		if err != nil {
 			return n, err

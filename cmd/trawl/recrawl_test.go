@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trawl-dev/trawl/internal/testsite"
+)
+
+// changeLines reads trawl changes' feed of job (pass 0: the latest) by
+// URL path.
+func changeLines(t *testing.T, dir, job string, pass int) map[string]map[string]any {
+	t.Helper()
+	args := []string{"changes", job}
+	if pass > 0 {
+		args = append(args, "--pass", fmt.Sprint(pass))
+	}
+	r := trawl(t, dir, "", args...)
+	if r.code != 0 {
+		t.Fatalf("trawl changes: exit %d\n%s", r.code, r.stderr)
+	}
+	out := map[string]map[string]any{}
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	for sc.Scan() {
+		var l map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("change line %q: %v", sc.Text(), err)
+		}
+		u := l["url"].(string)
+		path := u[strings.Index(u[len("http://"):], "/")+len("http://"):]
+		if _, dup := out[path]; dup {
+			t.Errorf("%s twice in the feed", path)
+		}
+		out[path] = l
+	}
+	return out
+}
+
+// exported reads trawl export's records of job, with args, by URL path.
+func exported(t *testing.T, dir, job string, args ...string) []map[string]any {
+	t.Helper()
+	r := trawl(t, dir, "", append([]string{"export", job}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("trawl export %v: exit %d\n%s", args, r.code, r.stderr)
+	}
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var l map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func TestRecrawl(t *testing.T) {
+	site := testsite.NewChanging(40)
+	site.Filler = 2000
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	job := filepath.Join(dir, "j.db")
+	crawl := []string{"crawl", "--job", job, "--retries", "0", srv.URL + "/"}
+	if r := trawl(t, dir, "", crawl...); r.code != 0 {
+		t.Fatalf("pass 1: exit %d\n%s", r.code, r.stderr)
+	}
+	_, _, firstBytes, _ := site.Counts()
+
+	// Between the passes: one page of each kind of validators changes (and
+	// page 8, with both), one of each is removed, two are added.
+	changed, removed := []int{0, 1, 2, 3, 8}, []int{4, 5, 6, 7}
+	for _, i := range changed {
+		site.Change(i)
+	}
+	for _, i := range removed {
+		site.Remove(i)
+	}
+	added := []int{site.Add(), site.Add()}
+	site.Reset()
+	r := trawl(t, dir, "", append(crawl, "--recrawl")...)
+	if r.code != 0 {
+		t.Fatalf("pass 2: exit %d\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "pass 2 of") || !strings.Contains(r.stderr, "41 URLs to visit again") {
+		t.Errorf("pass 2 not announced:\n%s", r.stderr)
+	}
+	conditional, notModified, bodyBytes, _ := site.Counts()
+	// Every page of the first pass with a validator and still there was
+	// asked conditionally (27: 40 less the 10 without, less 3 removed);
+	// those unchanged (23) answered 304.
+	if conditional != 27 || notModified != 23 {
+		t.Errorf("pass 2: %d conditional requests and %d 304s, want 27 and 23", conditional, notModified)
+	}
+	for i := range site.Pages() {
+		if h := site.Hits(site.Path(i)); h != 1 {
+			t.Errorf("pass 2: %s requested %d times, want once", site.Path(i), h)
+		}
+	}
+	t.Logf("body bytes: pass 1 %d, pass 2 %d", firstBytes, bodyBytes)
+	if bodyBytes*2 > firstBytes { // 14 pages of 41 and the index sent a body
+
+		t.Errorf("pass 2 sent %d body bytes, pass 1 %d: the 304s should have saved most", bodyBytes, firstBytes)
+	}
+
+	want := map[string]string{"/": "changed"}
+	for i := range 40 {
+		want[site.Path(i)] = "unchanged"
+	}
+	for _, i := range changed {
+		want[site.Path(i)] = "changed"
+	}
+	for _, i := range removed {
+		want[site.Path(i)] = "gone"
+	}
+	for _, i := range added {
+		want[site.Path(i)] = "new"
+	}
+	feed := changeLines(t, dir, job, 0)
+	checkFeed(t, feed, want, 2)
+	for _, i := range []int{0, 4, 9} {
+		p := site.Path(i)
+		if l := feed[p]; l["previous_sha256"] == "" || (want[p] == "unchanged") != (l["previous_sha256"] == l["sha256"]) {
+			t.Errorf("%s: sha256 %v, previous %v", p, l["sha256"], l["previous_sha256"])
+		}
+	}
+	if l := feed[site.Path(9)]; l["status"] != float64(304) {
+		t.Errorf("page 9 (ETag and Last-Modified, unchanged): status %v in the feed, want 304", l["status"])
+	}
+
+	checkVersions(t, dir, job, site)
+	if s := trawl(t, dir, "", "stats", job); s.code != 0 || !strings.Contains(s.stdout, "pass 2") {
+		t.Errorf("stats: exit %d, no passes\n%s", s.code, s.stdout)
+	}
+	recrawlKilled(t, dir, job, crawl, site)
+}
+
+// checkFeed checks that feed has exactly the URLs of want, each with its
+// change and pass.
+func checkFeed(t *testing.T, feed map[string]map[string]any, want map[string]string, pass int) {
+	t.Helper()
+	for p, c := range want {
+		if got := feed[p]; got == nil {
+			t.Errorf("%s not in the feed", p)
+		} else if got["change"] != c || got["pass"] != float64(pass) {
+			t.Errorf("%s: %v in pass %v, want %s in pass %d", p, got["change"], got["pass"], c, pass)
+		}
+	}
+	for p := range feed {
+		if want[p] == "" {
+			t.Errorf("%s in the feed, not on the site", p)
+		}
+	}
+}
+
+// checkVersions checks the records export gives after two passes.
+func checkVersions(t *testing.T, dir, job string, site *testsite.Changing) {
+	t.Helper()
+	latest := exported(t, dir, job)
+	first := exported(t, dir, job, "--pass", "1")
+	all := exported(t, dir, job, "--versions", "--no-body")
+	if len(latest) != 43 || len(first) != 41 || len(all) != 84 {
+		t.Errorf("export: %d latest records, %d of pass 1, %d versions; want 43, 41, 84", len(latest), len(first), len(all))
+	}
+	byPath := func(recs []map[string]any, path string) map[string]any {
+		for _, r := range recs {
+			if strings.HasSuffix(r["url"].(string), path) {
+				return r
+			}
+		}
+		return nil
+	}
+	gone, was := byPath(latest, site.Path(4)), byPath(first, site.Path(4))
+	if gone == nil || gone["status"] != float64(404) || was == nil || was["status"] != float64(200) {
+		t.Errorf("page 4: latest %v, pass 1 %v", gone, was)
+	}
+	// A 304 keeps the body and takes the new headers.
+	now, then := byPath(latest, site.Path(12)), byPath(first, site.Path(12))
+	if now == nil || then == nil || now["body"] != then["body"] || now["body"] == nil || now["not_modified"] != true || now["status"] != float64(200) {
+		t.Fatalf("page 12 after a 304: %v\npass 1: %v", now, then)
+	}
+	h := now["headers"].(map[string]any)
+	if h["Etag"] == nil || h["Last-Modified"] == nil || h["Cache-Control"] == nil || h["Date"] == nil {
+		t.Errorf("page 12's headers after a 304: %v", h)
+	}
+}
+
+// recrawlKilled runs a third pass over the unchanged site, kill -9s it
+// half-way, and resumes it.
+func recrawlKilled(t *testing.T, dir, job string, crawl []string, site *testsite.Changing) {
+	site.Reset()
+	site.Delay = 20 * time.Millisecond
+	args := append(append([]string{}, crawl...), "--recrawl", "-c", "2", "--per-host", "2")
+	killWhen(t, dir, "", args, func() bool { return site.Total() >= 15 })
+	if site.Total() >= 43 {
+		t.Fatalf("pass 3 finished before the kill")
+	}
+	saved := changeLines(t, dir, job, 3) // what pass 3 saved before the kill
+	if len(saved) == 0 {
+		t.Fatalf("pass 3 saved nothing before the kill at %d requests", site.Total())
+	}
+	asked := map[string]bool{}
+	for i := range site.Pages() {
+		asked[site.Path(i)] = site.Hits(site.Path(i)) > 0
+	}
+	r := trawl(t, dir, "", args...)
+	if r.code != 0 || !strings.Contains(r.stderr, "pass 3 of") || !strings.Contains(r.stderr, "not finished: resuming it") {
+		t.Fatalf("resuming pass 3: exit %d\n%s", r.code, r.stderr)
+	}
+	twice := 0
+	for i := range site.Pages() {
+		p := site.Path(i)
+		switch h := site.Hits(p); {
+		case h == 0:
+			t.Errorf("pass 3: %s never requested", p)
+		case h > 1 && saved[p] != nil:
+			t.Errorf("pass 3: %s requested %d times, though it was saved before the kill", p, h)
+		case h > 1 && !asked[p]:
+			t.Errorf("pass 3: %s requested %d times after the kill", p, h)
+		case h > 1:
+			twice++
+		}
+	}
+	t.Logf("pass 3: %d of %d pages saved before the kill; %d asked before it and again after", len(saved), site.Pages()+1, twice)
+	feed := changeLines(t, dir, job, 3)
+	want := map[string]string{"/": "unchanged"}
+	for i := range site.Pages() {
+		want[site.Path(i)] = "unchanged"
+	}
+	for _, i := range []int{4, 5, 6, 7} {
+		want[site.Path(i)] = "gone"
+	}
+	checkFeed(t, feed, want, 3)
+	if _, err := os.Stat(job); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -34,7 +34,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 		if prev, err = c.p.Store.Previous(t.ID()); err != nil {
 			return nil, err
 		}
-		t.Request.Validators = revisit.Validators(prev)
+		t.Request = revisit.Ask(t.Request, prev)
 	}
 	if l.OverBudget {
 		return c.unfetched(ctx, l, t, prev, store.SkipHostBudget, fmt.Sprintf("host budget of %d pages spent", c.p.Config.MaxPerHost))
@@ -125,7 +125,7 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *
 	rec.Error, rec.ErrorKind = c.p.Fetcher.Describe(r.Err), string(fetch.Classify(r.Err))
 	rec.FetchedAt, rec.DurationMS = r.Start.UTC(), r.Duration.Milliseconds()
 	rec.Header, rec.Vary = c.p.Redactor.Header(r.Header), r.Vary
-	rec.File, rec.Length, rec.SHA256 = r.Payload.File, r.Payload.Length, r.Payload.SHA256
+	rec.File, rec.Length, rec.SHA256, rec.WARC = r.Payload.File, r.Payload.Length, r.Payload.SHA256, r.Payload.Archived
 	if r.Payload.Resumed && r.Err == nil {
 		rec.Status = http.StatusOK // the whole file, continued from an earlier run
 	}

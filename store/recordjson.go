@@ -15,7 +15,7 @@ import (
 // of saving one. A record with a request spec, or a time json.Marshal
 // refuses, goes to json.Marshal.
 func marshalRecord(r *Record) ([]byte, error) {
-	if len(r.Request) > 0 || len(r.Vary) > 0 || badYear(r.FetchedAt) || r.WARC != nil && badYear(r.WARC.Date) {
+	if len(r.Request) > 0 || len(r.Vary) > 0 || badYear(r.FetchedAt) || r.WARC != nil && (r.WARC.Of != nil || badYear(r.WARC.Date)) {
 		return json.Marshal(r)
 	}
 	b := make([]byte, 0, 512)

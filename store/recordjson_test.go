@@ -32,6 +32,9 @@ func recordOf(s, t string, n int64, flags uint8) *Record {
 	if flags&64 != 0 {
 		r.Vary = map[string]string{s: t}
 	}
+	if flags&96 == 96 {
+		r.WARC.Of = &WARCOrigin{URI: s, ID: t, Date: r.FetchedAt}
+	}
 	return r
 }
 

@@ -112,6 +112,15 @@ type WARCRef struct {
 	Digest  string    `json:"digest"`            // its WARC-Payload-Digest
 	Date    time.Time `json:"date"`              // its WARC-Date
 	Revisit bool      `json:"revisit,omitempty"` // a revisit record, not a response
+	// Of is, for a revisit, the capture it refers to.
+	Of *WARCOrigin `json:"of,omitempty"`
+}
+
+// A WARCOrigin is the capture a revisit record refers to.
+type WARCOrigin struct {
+	URI  string    `json:"uri"`  // its WARC-Target-URI
+	ID   string    `json:"id"`   // its WARC-Record-ID ("" if unknown)
+	Date time.Time `json:"date"` // its WARC-Date
 }
 
 // Skip says why a URL was not fetched on purpose.

@@ -457,7 +457,7 @@ func printSummary(w io.Writer, o *configs.Job, s *crawler.Summary) {
 		fmt.Fprintf(w, "  items     %d saved; %d pages with extraction errors (see trawl stats)\n", s.Items, s.ExtractErrors)
 	}
 	if o.WARC.Dir != "" {
-		fmt.Fprintf(w, "  archive   %d responses in %s (%d as revisits of an identical payload)\n", s.Archived, o.WARC.Dir, s.Revisits)
+		fmt.Fprintf(w, "  archive   %d responses in %s (%d as revisits of an earlier capture)\n", s.Archived, o.WARC.Dir, s.Revisits)
 	}
 	if s.Skipped > 0 {
 		fmt.Fprintf(w, "  skipped   %d URLs not fetched: robots.txt disallows them, or their host's budget is spent\n", s.Skipped)

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -242,5 +244,103 @@ func recrawlKilled(t *testing.T, dir, job string, crawl []string, site *testsite
 	checkFeed(t, feed, want, 3)
 	if _, err := os.Stat(job); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// warcRecord is one record as warcio's index lists it.
+type warcRecord struct {
+	File          string `json:"-"`
+	Offset        int64  `json:"offset"`
+	Type          string `json:"warc-type"`
+	URI           string `json:"warc-target-uri"`
+	ID            string `json:"warc-record-id"`
+	Date          string `json:"warc-date"`
+	Profile       string `json:"warc-profile"`
+	RefersTo      string `json:"warc-refers-to"`
+	RefersToURI   string `json:"warc-refers-to-target-uri"`
+	RefersToDate  string `json:"warc-refers-to-date"`
+	PayloadDigest string `json:"warc-payload-digest"`
+}
+
+// warcioRecords lists the response and revisit records of files with
+// warcio, by target URI.
+func warcioRecords(t *testing.T, files []string) map[string][]warcRecord {
+	t.Helper()
+	out := map[string][]warcRecord{}
+	for _, f := range files {
+		cmd := exec.Command(warcio(t), "index", f, "-f", "offset", "-f", "warc-type", "-f", "warc-target-uri", "-f", "warc-record-id",
+			"-f", "warc-date", "-f", "warc-profile", "-f", "warc-refers-to", "-f", "warc-refers-to-target-uri",
+			"-f", "warc-refers-to-date", "-f", "warc-payload-digest")
+		data, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("warcio index %s: %v", f, err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			var r warcRecord
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("warcio index line %q: %v", sc.Text(), err)
+			}
+			if r.Type == "response" || r.Type == "revisit" {
+				r.File = filepath.Base(f)
+				out[r.URI] = append(out[r.URI], r)
+			}
+		}
+	}
+	return out
+}
+
+// TestRecrawlWARC checks, with warcio, the records a second pass archives:
+// a server-not-modified revisit of each 304, an identical-payload-digest
+// revisit of each unchanged 200, and a response of each change, each
+// revisit naming the first pass's record field by field; and that the
+// change feed points at each record.
+func TestRecrawlWARC(t *testing.T) {
+	site := testsite.NewChanging(16)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	job, wd := filepath.Join(dir, "j.db"), filepath.Join(dir, "w")
+	crawl := []string{"crawl", "--job", job, "--warc", wd, "--retries", "0", srv.URL + "/"}
+	if r := trawl(t, dir, "", crawl...); r.code != 0 {
+		t.Fatalf("pass 1: exit %d\n%s", r.code, r.stderr)
+	}
+	firstFiles, _ := filepath.Glob(filepath.Join(wd, "*.warc.gz"))
+	site.Change(0)
+	site.Change(3)
+	site.Remove(4)
+	if r := trawl(t, dir, "", append(crawl, "--recrawl")...); r.code != 0 {
+		t.Fatalf("pass 2: exit %d\n%s", r.code, r.stderr)
+	}
+	all, _ := filepath.Glob(filepath.Join(wd, "*.warc.gz"))
+	first := warcioRecords(t, firstFiles)
+	second := warcioRecords(t, all[len(firstFiles):])
+	feed := changeLines(t, dir, job, 2)
+	for i := range 16 {
+		u := srv.URL + site.Path(i)
+		if len(first[u]) != 1 || len(second[u]) != 1 {
+			t.Errorf("%s: %d records in pass 1, %d in pass 2; want one each", u, len(first[u]), len(second[u]))
+			continue
+		}
+		was, now := first[u][0], second[u][0]
+		profile := "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+		switch {
+		case i == 0 || i == 3 || i == 4:
+			if now.Type != "response" {
+				t.Errorf("%s changed (or gone): a %s record, want a response", u, now.Type)
+			}
+		case i%4 == 3: // no validators: a 200 of the same payload
+			profile = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+			fallthrough
+		default:
+			if now.Type != "revisit" || now.Profile != profile || now.RefersTo != was.ID || now.RefersToURI != u ||
+				now.RefersToDate != was.Date || now.PayloadDigest != was.PayloadDigest {
+				t.Errorf("%s: pass 2 archived %+v\nwant a revisit (%s) of %+v", u, now, profile, was)
+			}
+		}
+		w, _ := feed[site.Path(i)]["warc"].(map[string]any)
+		if w == nil || w["file"] != now.File || w["offset"] != float64(now.Offset) || w["id"] != now.ID {
+			t.Errorf("%s: the feed's warc %v, warcio's record %s at %d (%s)", u, w, now.File, now.Offset, now.ID)
+		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/store/warc"
 )
 
@@ -44,16 +46,17 @@ func (a *Archiver) Close() error { return a.w.Close() }
 func (a *Archiver) Counts() (responses, revisits int64) { return a.records.Load(), a.revisits.Load() }
 
 // archive writes the exchange that carried resp, whose entity d read to
-// its end.
-func (a *Archiver) archive(resp *http.Response, url string, d *digester) error {
+// its end; prev is the URL's capture by an earlier pass, or nil. It
+// returns where the exchange went.
+func (a *Archiver) archive(resp *http.Response, url string, d *digester, prev *warc.Origin) (*store.WARCRef, error) {
 	ex := fetch.RawExchange(resp)
 	if ex == nil {
-		return errors.New("archiving: the exchange was not recorded")
+		return nil, errors.New("archiving: the exchange was not recorded")
 	}
 	defer ex.Close()
 	req, err := a.request(ex.Request)
 	if err != nil {
-		return fmt.Errorf("archiving: %w", err)
+		return nil, fmt.Errorf("archiving: %w", err)
 	}
 	res, err := a.w.Write(warc.Capture{
 		URL:     url,
@@ -62,15 +65,18 @@ func (a *Archiver) archive(resp *http.Response, url string, d *digester) error {
 		Request: func() (io.Reader, error) { return bytes.NewReader(req), nil }, RequestLen: int64(len(req)),
 		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
 		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
+		Previous: prev, NotModified: resp.StatusCode == http.StatusNotModified,
 	})
 	if err != nil {
-		return fmt.Errorf("archiving: %w", err)
+		return nil, fmt.Errorf("archiving: %w", err)
 	}
 	a.records.Add(1)
+	ref := &store.WARCRef{File: filepath.Base(res.File), Offset: res.Offset, ID: res.ID, Digest: res.Digest, Date: ex.Start.UTC(), Revisit: res.Revisit}
 	if res.Revisit {
 		a.revisits.Add(1)
+		ref.Of = &store.WARCOrigin{URI: res.Of.URI, ID: res.Of.ID, Date: res.Of.Date.UTC()}
 	}
-	return nil
+	return ref, nil
 }
 
 // Sink archives each response, then hands it to the inner sink.
@@ -86,7 +92,7 @@ func New(inner fetch.Sink, a *Archiver) *Sink { return &Sink{Archiver: a, inner:
 
 // Open returns the body of req.
 func (s *Sink) Open(req fetch.Target) fetch.Body {
-	return &body{inner: s.inner.Open(req), a: s.Archiver, url: req.URL}
+	return &body{inner: s.inner.Open(req), a: s.Archiver, url: req.URL, prev: req.Previous}
 }
 
 // Sync makes the inner sink's bodies and every archived record durable.
@@ -98,6 +104,7 @@ type body struct {
 	inner fetch.Body
 	a     *Archiver
 	url   string
+	prev  *warc.Origin
 }
 
 func (b *body) Streaming() bool                    { return b.inner.Streaming() }
@@ -117,7 +124,8 @@ func (b *body) Receive(resp *http.Response, from, max int64, tick func(int)) (fe
 	if _, err := io.Copy(io.Discard, d); err != nil {
 		return p, fmt.Errorf("archiving: reading the rest of the body: %w", err)
 	}
-	return p, b.a.archive(resp, b.url, d)
+	p.Archived, err = b.a.archive(resp, b.url, d, b.prev)
+	return p, err
 }
 
 // Transport returns rt whose responses a archives once their bodies are
@@ -138,7 +146,7 @@ func (t archivingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return resp, err
 	}
 	d := &digester{r: resp.Body, h: warc.NewHash()}
-	resp.Body = &archivedBody{digester: d, done: func() { t.a.archive(resp, req.URL.String(), d) }}
+	resp.Body = &archivedBody{digester: d, done: func() { t.a.archive(resp, req.URL.String(), d, nil) }}
 	return resp, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/store/warc"
 )
 
 // A Request is one HTTP request: a URL and, for anything but a plain GET,
@@ -29,6 +30,9 @@ type Request struct {
 	// Validators, when set, make the request conditional (a later pass
 	// over a job asking whether a stored response still holds).
 	Validators *Validators `json:"-"`
+	// Previous is the URL's capture by an earlier pass, when it was
+	// archived: what the archive's revisit record of the answer refers to.
+	Previous *warc.Origin `json:"-"`
 }
 
 // Canonical checks r's URL, method and header names, and returns r with

@@ -16,6 +16,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/trawl-dev/trawl/internal/units"
+	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/warc"
 )
 
 // A Sink is where the bodies of a job's responses go: into the job (Memory),
@@ -36,6 +38,9 @@ type Target struct {
 	URL    string // the URL fetched
 	Method string // "" for GET
 	Out    string // the file name asked for; "" to name it by URL
+	// Previous is the URL's capture by an earlier pass (see
+	// Request.Previous), or nil.
+	Previous *warc.Origin
 }
 
 // A Body receives the responses of one request's attempts, in order, from
@@ -68,6 +73,9 @@ type Payload struct {
 	// Resumed says a 206 continued an earlier partial body into the whole
 	// of it: the body is what a 200 would have given.
 	Resumed bool
+	// Archived is where the exchange was archived, by a sink that
+	// archives (see crawler/archive).
+	Archived *store.WARCRef
 }
 
 // ErrRestart is returned by Body.Receive to ask for another attempt from

@@ -13,7 +13,32 @@ import (
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/warc"
 )
+
+// Ask returns req asking again for prev's URL (prev may be nil): with
+// prev's validators, and prev's capture for the archive to refer to.
+func Ask(req fetch.Request, prev *store.Record) fetch.Request {
+	req.Validators, req.Previous = Validators(prev), Capture(prev)
+	return req
+}
+
+// Capture returns the archived capture a revisit of prev refers to: prev's
+// own, or, when prev's was a revisit, the one it referred to. Nil when
+// prev was not archived.
+func Capture(prev *store.Record) *warc.Origin {
+	if prev == nil || prev.WARC == nil || prev.WARC.Digest == "" {
+		return nil
+	}
+	w := prev.WARC
+	if w.Revisit {
+		if w.Of == nil {
+			return nil
+		}
+		return &warc.Origin{URI: w.Of.URI, Date: w.Of.Date, ID: w.Of.ID, Digest: w.Digest}
+	}
+	return &warc.Origin{URI: prev.FinalURL, Date: w.Date, ID: w.ID, Digest: w.Digest}
+}
 
 // Validators returns what to ask for prev's URL with: its ETag and its
 // Last-Modified (unless unparsable or later than when it was fetched),

@@ -40,6 +40,10 @@ type Options struct {
 	Info [][2]string
 	// Software names the writer in warcinfo (default "trawl").
 	Software string
+	// Known, when set, finds the first capture of a payload that earlier
+	// writers archived (by its digest), for Dedup across runs. It must be
+	// safe for concurrent use.
+	Known func(digest string) (Origin, bool)
 }
 
 // Config is an archive as a job's settings give it.
@@ -48,7 +52,8 @@ type Config struct {
 	Prefix  string // of file names (default "trawl")
 	MaxSize int64  // a file is closed once it passes this size (default 1 GB)
 	// Dedup writes a payload met before (same payload digest) as a revisit
-	// record of the first capture.
+	// record of the first capture: met by this writer, or known to
+	// Options.Known.
 	Dedup bool
 	// CDX writes a CDXJ index beside each file as it is closed (and beside
 	// each file Open mends).
@@ -70,17 +75,34 @@ type Writer struct {
 	name   string // of the open file, without ".open"
 	size   int64  // bytes in the open file
 	serial int
-	seen   map[string]origin
+	seen   map[string]Origin
 	dirty  bool // written since the last Sync
 	closed []string
 	zw     *gzip.Writer // reused for every record: its state is large
 	cdx    []cdxLine    // the open file's index, with Options.CDX
 }
 
-// origin is the first capture of a payload.
-type origin struct {
-	uri  string
-	date time.Time
+// An Origin is a capture a revisit record refers to.
+type Origin struct {
+	URI    string    // its WARC-Target-URI
+	Date   time.Time // its WARC-Date
+	ID     string    // its WARC-Record-ID; "" if unknown
+	Digest string    // its WARC-Payload-Digest
+}
+
+// revisit says how a capture is archived: whole, or as which kind of
+// revisit record.
+type revisit int
+
+const (
+	whole       revisit = iota
+	identical           // identical-payload-digest: the payload was archived before
+	notModified         // server-not-modified: a 304 to a request for an earlier capture
+)
+
+var profiles = [...]string{
+	identical:   "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
+	notModified: "http://netpreserve.org/warc/1.1/revisit/server-not-modified",
 }
 
 // Open returns a Writer for opts.Dir, after mending the .open files a
@@ -111,7 +133,7 @@ func Open(opts Options) (*Writer, error) {
 	}
 	host, _ := os.Hostname()
 	host = strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(host)
-	w := &Writer{opts: opts, host: host, seen: make(map[string]origin)}
+	w := &Writer{opts: opts, host: host, seen: make(map[string]Origin)}
 	if w.serial, err = lastSerial(opts.Dir, opts.Prefix); err != nil {
 		return nil, err
 	}
@@ -163,33 +185,46 @@ type Capture struct {
 	// encoding ("sha1:BASE32"); PayloadLen is its length.
 	PayloadDigest string
 	PayloadLen    int64
+	// Previous is the URL's capture by an earlier pass over the job, or
+	// nil. NotModified says the response is a 304 to a request for it:
+	// it is archived as a server-not-modified revisit of Previous.
+	Previous    *Origin
+	NotModified bool
 }
 
 // Result tells what Write archived.
 type Result struct {
 	File    string // the file (final name) the records went to
 	Offset  int64  // of the response or revisit record in it
-	Revisit bool   // the payload was archived before: a revisit record
+	ID      string // its WARC-Record-ID
+	Digest  string // its WARC-Payload-Digest
+	Revisit bool   // a revisit record, of Of
+	Of      Origin
 }
 
 // Write archives c: a request record and a response record, or a revisit
-// record when Dedup is on and c's payload was archived before. Records
-// are compressed outside the writer's lock unless they are large.
+// record: of Previous for a 304 to a request for it, or of the payload's
+// first capture when Dedup is on and it was archived before. Records are
+// compressed outside the writer's lock unless they are large.
 func (w *Writer) Write(c Capture) (Result, error) {
-	prev, revisit := w.dedup(c)
-	res, err := w.write(c, prev, revisit)
+	id := newID()
+	prev, kind := w.dedup(c, id)
+	res, err := w.write(c, id, prev, kind)
 	if err != nil {
-		w.forget(c, revisit) // its payload was not archived after all
+		w.forget(c, id) // its payload was not archived after all
 	}
 	return res, err
 }
 
-func (w *Writer) write(c Capture, prev origin, revisit bool) (Result, error) {
-	req, resp, err := records(c, prev, revisit)
+func (w *Writer) write(c Capture, id string, prev Origin, kind revisit) (Result, error) {
+	req, resp, err := records(c, id, prev, kind)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Revisit: revisit}
+	res := Result{ID: id, Digest: c.PayloadDigest, Revisit: kind != whole}
+	if kind != whole {
+		res.Digest, res.Of = prev.Digest, prev
+	}
 	if req.length+resp.length > inMemory {
 		w.mu.Lock()
 		defer w.mu.Unlock()
@@ -205,7 +240,7 @@ func (w *Writer) write(c Capture, prev origin, revisit bool) (Result, error) {
 		if err := w.append(resp); err != nil {
 			return Result{}, w.undo(start, err)
 		}
-		w.index(c, resp, res.Offset, w.size-res.Offset)
+		w.index(c, resp, res.Digest, res.Offset, w.size-res.Offset)
 		return res, w.rotate()
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
@@ -233,18 +268,18 @@ func (w *Writer) write(c Capture, prev origin, revisit bool) (Result, error) {
 	}
 	w.size += int64(buf.Len())
 	w.dirty = true
-	w.index(c, resp, res.Offset, m)
+	w.index(c, resp, res.Digest, res.Offset, m)
 	return res, w.rotate()
 }
 
 // index adds the response (or revisit) record r of c, at offset and
 // length bytes long, to the open file's CDXJ index. w.mu must be held.
-func (w *Writer) index(c Capture, r record, offset, length int64) {
+func (w *Writer) index(c Capture, r record, digest string, offset, length int64) {
 	if !w.opts.CDX {
 		return
 	}
 	head, _ := headers(c.Response)
-	w.cdx = append(w.cdx, cdxEntry(c.URL, c.Date, r.typ, head, c.PayloadDigest, filepath.Base(w.name), offset, length))
+	w.cdx = append(w.cdx, cdxEntry(c.URL, c.Date, r.typ, head, digest, filepath.Base(w.name), offset, length))
 }
 
 // inMemory is the largest capture compressed in memory, outside the lock.
@@ -255,30 +290,45 @@ var (
 	zipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return zw }}
 )
 
-// dedup says whether c's payload was archived before, and remembers it
-// as the first capture of its payload otherwise.
-func (w *Writer) dedup(c Capture) (origin, bool) {
-	if !w.opts.Dedup || c.PayloadLen == 0 {
-		return origin{}, false
+// dedup says how c is archived, and what a revisit of it refers to. A
+// payload met for the first time is remembered as captured by c, under
+// the response record id.
+func (w *Writer) dedup(c Capture, id string) (Origin, revisit) {
+	switch {
+	case c.NotModified && c.Previous != nil:
+		return *c.Previous, notModified
+	case !w.opts.Dedup || c.PayloadLen == 0:
+		return Origin{}, whole
+	case c.Previous != nil && c.Previous.Digest == c.PayloadDigest:
+		return *c.Previous, identical
+	}
+	w.mu.Lock()
+	prev, ok := w.seen[c.PayloadDigest]
+	w.mu.Unlock()
+	if ok {
+		return prev, identical
+	}
+	if w.opts.Known != nil {
+		if prev, ok := w.opts.Known(c.PayloadDigest); ok {
+			return prev, identical
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if prev, ok := w.seen[c.PayloadDigest]; ok {
-		return prev, true
+	if prev, ok := w.seen[c.PayloadDigest]; ok { // met meanwhile
+		return prev, identical
 	}
-	w.seen[c.PayloadDigest] = origin{c.URL, c.Date}
-	return origin{}, false
+	w.seen[c.PayloadDigest] = Origin{URI: c.URL, Date: c.Date, ID: id, Digest: c.PayloadDigest}
+	return Origin{}, whole
 }
 
 // forget undoes dedup for a capture that was not archived.
-func (w *Writer) forget(c Capture, revisit bool) {
-	if !revisit && w.opts.Dedup && c.PayloadLen > 0 {
-		w.mu.Lock()
-		if w.seen[c.PayloadDigest].uri == c.URL {
-			delete(w.seen, c.PayloadDigest)
-		}
-		w.mu.Unlock()
+func (w *Writer) forget(c Capture, id string) {
+	w.mu.Lock()
+	if w.seen[c.PayloadDigest].ID == id {
+		delete(w.seen, c.PayloadDigest)
 	}
+	w.mu.Unlock()
 }
 
 // rotate closes the open file once it passes MaxSize.
@@ -291,8 +341,8 @@ func (w *Writer) rotate() error {
 
 // records returns the request record and the response (or revisit of
 // prev) record of c.
-func records(c Capture, prev origin, revisit bool) (req, resp record, err error) {
-	reqID, respID := newID(), newID()
+func records(c Capture, respID string, prev Origin, kind revisit) (req, resp record, err error) {
+	reqID := newID()
 	date := stamp(c.Date)
 	common := [][2]string{{"WARC-Date", date}, {"WARC-Target-URI", c.URL}}
 	if c.IP != "" {
@@ -305,21 +355,25 @@ func records(c Capture, prev origin, revisit bool) (req, resp record, err error)
 		}
 		return out
 	}
-	if revisit {
-		head, err := headers(c.Response)
-		if err != nil {
-			return req, resp, err
+	switch kind {
+	case identical, notModified:
+		fs := []string{"WARC-Concurrent-To", reqID, "WARC-Profile", profiles[kind]}
+		if prev.ID != "" {
+			fs = append(fs, "WARC-Refers-To", prev.ID)
 		}
-		resp = record{typ: "revisit", id: respID, fields: field(
-			"WARC-Concurrent-To", reqID,
-			"WARC-Profile", "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest",
-			"WARC-Refers-To-Target-URI", prev.uri,
-			"WARC-Refers-To-Date", stamp(prev.date),
-			"WARC-Payload-Digest", c.PayloadDigest,
-			"WARC-Truncated", "length",
-			"Content-Type", "application/http;msgtype=response"),
-			block: bytesOpener(head), length: int64(len(head))}
-	} else {
+		fs = append(fs, "WARC-Refers-To-Target-URI", prev.URI, "WARC-Refers-To-Date", stamp(prev.Date),
+			"WARC-Payload-Digest", prev.Digest)
+		resp = record{typ: "revisit", id: respID, block: c.Response, length: c.ResponseLen, sha1: c.ResponseSHA1}
+		if kind == identical { // the headers only: the payload is the earlier capture's
+			head, err := headers(c.Response)
+			if err != nil {
+				return req, resp, err
+			}
+			fs = append(fs, "WARC-Truncated", "length")
+			resp.block, resp.length, resp.sha1 = bytesOpener(head), int64(len(head)), nil
+		}
+		resp.fields = field(append(fs, "Content-Type", "application/http;msgtype=response")...)
+	default:
 		resp = record{typ: "response", id: respID, fields: field(
 			"WARC-Concurrent-To", reqID,
 			"WARC-Payload-Digest", c.PayloadDigest,

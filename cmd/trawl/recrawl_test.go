@@ -344,3 +344,55 @@ func TestRecrawlWARC(t *testing.T) {
 		}
 	}
 }
+
+// TestRecrawlOutDir checks a second pass of a download to a folder: only
+// changed files are written again, each file's time is its
+// Last-Modified, and what a 304 or an unchanged body left stays as it was.
+func TestRecrawlOutDir(t *testing.T) {
+	site := testsite.NewChanging(8)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	for i := range 8 {
+		fmt.Fprintf(&list, "%s%s\n", srv.URL, site.Path(i))
+	}
+	out := filepath.Join(dir, "out")
+	fetch := []string{"fetch", "--job", filepath.Join(dir, "j.db"), "--out-dir", out, "--layout", "flat", "--retries", "0"}
+	if r := trawl(t, dir, list.String(), fetch...); r.code != 0 {
+		t.Fatalf("pass 1: exit %d\n%s", r.code, r.stderr)
+	}
+	stat := func(i int) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(out, fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	before := make([]os.FileInfo, 8)
+	for i := range before {
+		before[i] = stat(i)
+	}
+	if !before[2].ModTime().Equal(site.Start) || !before[0].ModTime().Equal(site.Start) {
+		t.Errorf("pass 1: page 0 and 2 have times %v and %v, want their Last-Modified %v", before[0].ModTime(), before[2].ModTime(), site.Start)
+	}
+	site.Change(0)
+	site.Change(3)
+	if r := trawl(t, dir, list.String(), append(fetch, "--recrawl")...); r.code != 0 {
+		t.Fatalf("pass 2: exit %d\n%s", r.code, r.stderr)
+	}
+	for i := range 8 {
+		after := stat(i)
+		rewritten := !os.SameFile(before[i], after)
+		if changed := i == 0 || i == 3; rewritten != changed {
+			t.Errorf("page %d: written again %v, changed %v", i, rewritten, changed)
+		}
+	}
+	if got, want := stat(0).ModTime(), site.Start.Add(time.Hour); !got.Equal(want) {
+		t.Errorf("page 0 after its change: time %v, want its new Last-Modified %v", got, want)
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "3"))
+	if !strings.Contains(string(data), "version 1") {
+		t.Errorf("page 3 after its change holds %.80q", data)
+	}
+}

@@ -54,6 +54,8 @@ type download struct {
 	part string // partial file
 	rel  string // name under the folder, before clash resolution
 	out  string // the request's own name, if any
+	// known is the SHA-256 of the file an earlier pass saved, or "".
+	known string
 
 	hasMeta bool     // a validators file may exist beside part
 	prev    partMeta // what it held, when resumable read it

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/store"
@@ -50,11 +51,12 @@ func (f *Files) Open(req fetch.Target) fetch.Body {
 	}
 	key := req.ID
 	return &fileBody{files: f, d: &download{
-		key:  key,
-		url:  req.URL,
-		part: f.dir.Partial(key),
-		rel:  f.dir.Name(key, req.URL, req.Out),
-		out:  req.Out,
+		key:   key,
+		url:   req.URL,
+		part:  f.dir.Partial(key),
+		rel:   f.dir.Name(key, req.URL, req.Out),
+		out:   req.Out,
+		known: req.Known,
 	}}
 }
 
@@ -103,7 +105,18 @@ func (b *fileBody) Receive(resp *http.Response, from, max int64, tick func(int))
 	}
 	p := fetch.Payload{Length: n, SHA256: sum, Resumed: resp.StatusCode == http.StatusPartialContent}
 	p.File, err = b.files.finish(b.d, resp.Request.URL.String(), sum)
+	if err == nil && !p.Resumed {
+		stamp(p.File, resp.Header.Get("Last-Modified"))
+	}
 	return p, err
+}
+
+// stamp sets the modification time of the file at path to lastModified
+// (as wget -N does), unless it is unparsable or in the future.
+func stamp(path, lastModified string) {
+	if t, err := http.ParseTime(lastModified); err == nil && !t.After(time.Now()) {
+		os.Chtimes(path, time.Now(), t)
+	}
 }
 
 // finish verifies a complete download against the job's checksums and
@@ -112,6 +125,12 @@ func (f *Files) finish(d *download, finalURL, sum string) (string, error) {
 	if want, ok := f.checksum(d, finalURL); ok && want != sum {
 		d.remove()
 		return "", fmt.Errorf("sha256 mismatch: got %s, want %s", sum, want)
+	}
+	if d.known == sum { // an earlier pass saved these bytes: its file stays as it is
+		if path, ok := f.dir.Kept(d.key, sum); ok {
+			d.remove()
+			return path, nil
+		}
 	}
 	path, err := f.dir.Place(d.key, d.rel, d.part, sum)
 	if err != nil {

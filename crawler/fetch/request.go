@@ -33,6 +33,9 @@ type Request struct {
 	// Previous is the URL's capture by an earlier pass, when it was
 	// archived: what the archive's revisit record of the answer refers to.
 	Previous *warc.Origin `json:"-"`
+	// Known is the SHA-256 of the body the job holds for this request
+	// from an earlier pass: a sink may keep what it wrote then.
+	Known string `json:"-"`
 }
 
 // Canonical checks r's URL, method and header names, and returns r with

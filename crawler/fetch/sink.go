@@ -41,6 +41,9 @@ type Target struct {
 	// Previous is the URL's capture by an earlier pass (see
 	// Request.Previous), or nil.
 	Previous *warc.Origin
+	// Known is the SHA-256 of the body an earlier pass saved (see
+	// Request.Known), or "".
+	Known string
 }
 
 // A Body receives the responses of one request's attempts, in order, from

@@ -17,9 +17,13 @@ import (
 )
 
 // Ask returns req asking again for prev's URL (prev may be nil): with
-// prev's validators, and prev's capture for the archive to refer to.
+// prev's validators, prev's capture for the archive to refer to, and
+// prev's body digest for a sink that keeps files.
 func Ask(req fetch.Request, prev *store.Record) fetch.Request {
 	req.Validators, req.Previous = Validators(prev), Capture(prev)
+	if prev != nil && !prev.Failed() {
+		req.Known = prev.SHA256
+	}
 	return req
 }
 

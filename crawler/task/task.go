@@ -228,5 +228,6 @@ func (t Task) Chain() []string {
 
 // Target returns what a sink names t's body by.
 func (t Task) Target() fetch.Target {
-	return fetch.Target{ID: t.ID(), URL: t.Request.URL, Method: t.Request.Method, Out: t.Out, Previous: t.Request.Previous}
+	return fetch.Target{ID: t.ID(), URL: t.Request.URL, Method: t.Request.Method, Out: t.Out, Previous: t.Request.Previous,
+		Known: t.Request.Known}
 }

@@ -45,6 +45,7 @@ type Dir struct {
 
 	mu      sync.Mutex
 	claimed map[string]string // relative name → request key
+	names   map[string]string // request key → its latest claimed name
 	dirs    map[string]bool   // relative directories made for claimed names
 }
 
@@ -64,7 +65,8 @@ func Open(root string, layout Mode) (*Dir, error) {
 	if err := os.MkdirAll(filepath.Join(abs, PartialDir), 0o755); err != nil {
 		return nil, err
 	}
-	return &Dir{root: abs, layout: layout, claimed: make(map[string]string), dirs: make(map[string]bool)}, nil
+	return &Dir{root: abs, layout: layout, claimed: make(map[string]string), names: make(map[string]string),
+		dirs: make(map[string]bool)}, nil
 }
 
 // Root returns the folder's absolute path.
@@ -119,9 +121,26 @@ func (d *Dir) Reserve(key, rel string) {
 
 func (d *Dir) claim(key, rel string) {
 	d.claimed[rel] = key
+	d.names[key] = rel
 	for p := filepath.Dir(rel); p != "." && p != string(filepath.Separator); p = filepath.Dir(p) {
 		d.dirs[p] = true
 	}
+}
+
+// Kept returns the path of the file the request key has in the folder
+// (see Reserve), if it holds the bytes whose hex SHA-256 is sum.
+func (d *Dir) Kept(key, sum string) (string, bool) {
+	d.mu.Lock()
+	rel, ok := d.names[key]
+	d.mu.Unlock()
+	if !ok {
+		return "", false
+	}
+	path := filepath.Join(d.root, rel)
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || fileSum(path) != sum {
+		return "", false
+	}
+	return path, true
 }
 
 // Place moves the finished file tmp, whose hex SHA-256 is sum, to the name

@@ -172,6 +172,9 @@ func (s *Store) CatchUp(ctx context.Context) (int, error) {
 		}
 		return eachLogged(tx, func([]byte, uint64) { nURL++ }, func([]byte, uint64) { nBody++ })
 	})
+	if err == nil {
+		err = s.catchUpWARC()
+	}
 	if err != nil || len(logKeys) == 0 {
 		return 0, err
 	}

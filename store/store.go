@@ -385,6 +385,7 @@ type batch struct {
 	first                           []byte
 	saved                           map[[32]byte]uint64 // bodies this call saves
 	pk                              packer
+	warcs                           []byte // warcEntry each: the responses archived
 }
 
 func (s *Store) newBatch(tx *jobfile.Tx) (*batch, error) {
@@ -487,6 +488,7 @@ func (w *batch) record(p *Page, body uint64) error {
 		}
 	}
 	w.log.addURL(p.Record.key(), seq)
+	w.archived(&p.Record, seq)
 	w.count++ // CatchUp takes it back if the URL had a record
 	w.total += uint64(p.Record.Length)
 	w.t.add(&p.Record, 1)
@@ -503,6 +505,11 @@ func (w *batch) finish(tx *jobfile.Tx) error {
 	}
 	if err := w.ilog.Put(w.first, w.log.value()); err != nil {
 		return err
+	}
+	if len(w.warcs) > 0 {
+		if err := w.tx.Bucket(jobfile.WARCLog).Put(w.first, w.warcs); err != nil {
+			return err
+		}
 	}
 	if len(w.saved) > 0 {
 		saved := w.saved

@@ -396,3 +396,30 @@ func TestRecrawlOutDir(t *testing.T) {
 		t.Errorf("page 3 after its change holds %.80q", data)
 	}
 }
+
+// TestWARCDedupAcrossRuns checks that a payload archived by one run of a
+// job is written by a later run, under another URL, as a revisit of the
+// first capture: the digest index is in the job, not in one run's memory.
+func TestWARCDedupAcrossRuns(t *testing.T) {
+	site := &testsite.Archive{Pages: 1}
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	fetch := []string{"fetch", "--job", filepath.Join(dir, "j.db"), "--warc", filepath.Join(dir, "w")}
+	if r := trawl(t, dir, srv.URL+"/img/same1.png\n", fetch...); r.code != 0 {
+		t.Fatalf("run 1: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := trawl(t, dir, srv.URL+"/img/same2.png\n", fetch...); r.code != 0 {
+		t.Fatalf("run 2: exit %d\n%s", r.code, r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "w", "*.warc.gz"))
+	recs := warcioRecords(t, files)
+	first, second := recs[srv.URL+"/img/same1.png"], recs[srv.URL+"/img/same2.png"]
+	if len(first) != 1 || len(second) != 1 {
+		t.Fatalf("records: %v and %v", first, second)
+	}
+	if a, b := first[0], second[0]; a.Type != "response" || b.Type != "revisit" || b.RefersTo != a.ID || b.RefersToURI != a.URI ||
+		b.RefersToDate != a.Date || b.PayloadDigest != a.PayloadDigest || !strings.HasSuffix(b.Profile, "/identical-payload-digest") {
+		t.Errorf("run 2 archived %+v\nwant a revisit of run 1's %+v", b, a)
+	}
+}

@@ -202,11 +202,22 @@ func openArchive(st *store.Store, j configs.Job, redactor *fetch.Redactor) (*arc
 		return nil, nil
 	}
 	w, err := warc.Open(warc.Options{Config: j.WARC, Software: "trawl/" + crawler.Version,
-		Info: archive.Info(st.Path(), j.Fetch.UserAgent, j.Politeness.IgnoreRobots, description(j))})
+		Info:  archive.Info(st.Path(), j.Fetch.UserAgent, j.Politeness.IgnoreRobots, description(j)),
+		Known: func(digest string) (warc.Origin, bool) { return archivedBefore(st, digest) }})
 	if err != nil {
 		return nil, fmt.Errorf("%w: warc: %v", crawler.ErrConfig, err)
 	}
 	return archive.NewArchiver(w, redactor), nil
+}
+
+// archivedBefore finds the first capture of a payload in the job's
+// earlier runs, for the archive's dedup across them.
+func archivedBefore(st *store.Store, digest string) (warc.Origin, bool) {
+	rec, ok := st.Archived(digest)
+	if !ok {
+		return warc.Origin{}, false
+	}
+	return warc.Origin{URI: rec.FinalURL, Date: rec.WARC.Date, ID: rec.WARC.ID, Digest: digest}, true
 }
 
 // description says what the job does, for its archive.

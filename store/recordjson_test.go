@@ -32,7 +32,7 @@ func recordOf(s, t string, n int64, flags uint8) *Record {
 	if flags&64 != 0 {
 		r.Vary = map[string]string{s: t}
 	}
-	if flags&96 == 96 {
+	if r.WARC != nil && flags&64 != 0 {
 		r.WARC.Of = &WARCOrigin{URI: s, ID: t, Date: r.FetchedAt}
 	}
 	return r

@@ -72,7 +72,9 @@ func TestRecrawl(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	job := filepath.Join(dir, "j.db")
-	crawl := []string{"crawl", "--job", job, "--retries", "0", srv.URL + "/"}
+	rules := filepath.Join(dir, "rules.yaml")
+	os.WriteFile(rules, []byte("extract:\n  - name: page\n    key: title\n    fields: {title: title, version: p}\n"), 0o644)
+	crawl := []string{"crawl", "--job", job, "--config", rules, "--retries", "0", srv.URL + "/"}
 	if r := trawl(t, dir, "", crawl...); r.code != 0 {
 		t.Fatalf("pass 1: exit %d\n%s", r.code, r.stderr)
 	}
@@ -140,6 +142,7 @@ func TestRecrawl(t *testing.T) {
 	}
 
 	checkVersions(t, dir, job, site)
+	checkItemFeed(t, dir, job, rules, want)
 	if s := trawl(t, dir, "", "stats", job); s.code != 0 || !strings.Contains(s.stdout, "pass 2") {
 		t.Errorf("stats: exit %d, no passes\n%s", s.code, s.stdout)
 	}
@@ -421,5 +424,45 @@ func TestWARCDedupAcrossRuns(t *testing.T) {
 	if a, b := first[0], second[0]; a.Type != "response" || b.Type != "revisit" || b.RefersTo != a.ID || b.RefersToURI != a.URI ||
 		b.RefersToDate != a.Date || b.PayloadDigest != a.PayloadDigest || !strings.HasSuffix(b.Profile, "/identical-payload-digest") {
 		t.Errorf("run 2 archived %+v\nwant a revisit of run 1's %+v", b, a)
+	}
+}
+
+// checkItemFeed checks the items' feed of pass 2: each page's item, known
+// by its title, changed (its version field) where the page changed, gone
+// where it went, new where it came, unchanged elsewhere (304s included,
+// whose items are the stored page's).
+func checkItemFeed(t *testing.T, dir, job, rules string, pages map[string]string) {
+	t.Helper()
+	r := trawl(t, dir, "", "changes", "--items", "--config", rules, job)
+	if r.code != 0 {
+		t.Fatalf("changes --items: exit %d\n%s", r.code, r.stderr)
+	}
+	got := map[string]map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("item line %q: %v", line, err)
+		}
+		got[l["key"].(string)] = l
+	}
+	for path, change := range pages {
+		key := "index"
+		if path != "/" {
+			key = "page " + strings.TrimPrefix(path, "/c/")
+		}
+		if change == "changed" && path == "/" {
+			change = "unchanged" // its links changed, not its item
+		}
+		l := got[key]
+		if l == nil || l["change"] != change {
+			t.Errorf("item %q: %v, want %s", key, l, change)
+			continue
+		}
+		if change == "changed" && fmt.Sprint(l["changed"]) != "[version]" {
+			t.Errorf("item %q: changed fields %v, want [version]", key, l["changed"])
+		}
+	}
+	if len(got) != len(pages) {
+		t.Errorf("%d items in the feed, want %d", len(got), len(pages))
 	}
 }

@@ -48,6 +48,21 @@ type Rule struct {
 	// are then relative to it. Empty: one item a page.
 	Each   string           `yaml:"each" json:"each"`
 	Fields map[string]Field `yaml:"fields" json:"fields"`
+	// Key names the field that identifies an item from one pass over the
+	// job to the next (a product's SKU, say): trawl changes compares the
+	// items of two passes by it.
+	Key string `yaml:"key" json:"key"`
+}
+
+// Keys returns the key field of each item type that names one.
+func (r Rules) Keys() map[string]string {
+	keys := map[string]string{}
+	for _, ru := range r.Extract {
+		if ru.Key != "" {
+			keys[ru.Name] = ru.Key
+		}
+	}
+	return keys
 }
 
 // A Field says how to find one value of an item: a CSS Selector for HTML
@@ -120,6 +135,9 @@ func Compile(r Rules) (*RuleSet, error) {
 		}
 		if len(ru.Fields) == 0 {
 			return nil, bad("%s has no fields", where)
+		}
+		if _, ok := ru.Fields[ru.Key]; ru.Key != "" && !ok {
+			return nil, bad("%s: key %q is not one of its fields", where, ru.Key)
 		}
 		kinds := map[bool]bool{}
 		for _, name := range slices.Sorted(maps.Keys(ru.Fields)) {

@@ -252,3 +252,17 @@ func TestCustomExtractor(t *testing.T) {
 		t.Errorf("%d requests and %d items, want 10 list pages and their 10 items", shop.Requests(), sum.Items)
 	}
 }
+
+func TestRuleKey(t *testing.T) {
+	ok := rules.Rules{Extract: []rules.Rule{{Name: "product", Key: "sku", Fields: map[string]rules.Field{"sku": {Selector: ".sku"}}}}}
+	if _, err := rules.Compile(ok); err != nil {
+		t.Fatal(err)
+	}
+	if k := ok.Keys(); k["product"] != "sku" || len(k) != 1 {
+		t.Errorf("keys %v", k)
+	}
+	bad := rules.Rules{Extract: []rules.Rule{{Name: "product", Key: "id", Fields: map[string]rules.Field{"sku": {Selector: ".sku"}}}}}
+	if _, err := rules.Compile(bad); err == nil || !strings.Contains(err.Error(), `key "id" is not one of its fields`) {
+		t.Errorf("a key that is no field: %v", err)
+	}
+}

@@ -11,6 +11,8 @@
 package configs
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 
@@ -68,6 +70,7 @@ type Job struct {
 	Cookies    cookies.Config
 	Shared     Shared
 	Output     Output
+	Continuous Continuous
 	Rules      rules.Rules // follow and extract, from a config file only
 	// RetryFailed also queues again the URLs that failed in earlier runs.
 	RetryFailed bool
@@ -78,6 +81,13 @@ type Job struct {
 	Config string
 
 	set map[string]bool // settings given in the config file or on the command line
+}
+
+// Continuous keeps a job running, revisiting each URL on a schedule of
+// its own (see store.Schedule).
+type Continuous struct {
+	On              bool
+	First, Min, Max time.Duration
 }
 
 // Shared names a crawl shared by several processes through Redis.

@@ -144,6 +144,14 @@ func jobSettings() []Setting {
 			bind: b(func(j *Job) *bool { return &j.RetryFailed })},
 		{Name: "recrawl", Doc: "start the job's next pass once its current one is finished: every URL the job holds is asked for again (with `If-None-Match` / `If-Modified-Since` where its stored response had an `ETag` or `Last-Modified`), new links are followed, and each URL's record of the pass says what changed (see `trawl changes`). An unfinished pass is resumed first, and only resumed: run the same command again after a stop and nothing saved is fetched twice. Not with `--frontier`", Group: "Job", Cmds: Both, Only: FlagOnly, Help: "start the job's next pass: visit every URL again, conditionally, and record what changed",
 			bind: b(func(j *Job) *bool { return &j.Recrawl })},
+		{Name: "continuous", Doc: "keep the job running, revisiting each URL when it is due: after `--revisit` at first (sooner if the response's `Cache-Control: max-age` or `Expires` says so), half as long after a change, half as long again after none, within `--min-revisit` and `--max-revisit`. Revisits are conditional, as with `--recrawl`, and each makes a new version of the URL's record (see `trawl changes`). The schedule is in the job: a stopped job resumes it. Stop it with Ctrl-C. Not with `--frontier`", Group: "Revisits", Cmds: Both, Help: "keep running, revisiting each URL when it is due (see --revisit)",
+			bind: b(func(j *Job) *bool { return &j.Continuous.On })},
+		{Name: "revisit", Group: "Revisits", Cmds: Both, Default: "24h", Help: "with --continuous: a URL's first interval between visits",
+			bind: dur(func(j *Job) *time.Duration { return &j.Continuous.First }), check: checkRevisits},
+		{Name: "min-revisit", Group: "Revisits", Cmds: Both, Default: "1h", Help: "with --continuous: the shortest interval between visits of a URL",
+			bind: dur(func(j *Job) *time.Duration { return &j.Continuous.Min })},
+		{Name: "max-revisit", Group: "Revisits", Cmds: Both, Default: "720h", Help: "with --continuous: the longest interval between visits of a URL",
+			bind: dur(func(j *Job) *time.Duration { return &j.Continuous.Max })},
 		{Name: "scope", Doc: "links followed: `host` (the seeds' hosts), `domain` (their registrable domains), `subtree` (under the seeds' directories), `any`", Group: "Scope", Cmds: Crawl, Default: "host", Help: "links to follow: host, domain, subtree or any",
 			bind: str(func(j *Job) *string { return (*string)(&j.Scope.Mode) }),
 			check: func(j *Job) error {
@@ -292,3 +300,19 @@ func lookup(key string) (Setting, bool) {
 }
 
 func (s Setting) String() string { return fmt.Sprintf("--%s", s.Name) }
+
+// checkRevisits checks --revisit, --min-revisit and --max-revisit.
+func checkRevisits(j *Job) error {
+	c := j.Continuous
+	switch {
+	case c.Min <= 0:
+		return usagef("--min-revisit %s: must be positive", c.Min)
+	case c.First < c.Min || c.First > c.Max:
+		return usagef("--revisit %s: must be within --min-revisit %s and --max-revisit %s", c.First, c.Min, c.Max)
+	case c.On && j.Shared.Frontier != "":
+		return usagef("--continuous keeps its schedule in the job's own frontier; a shared crawl (--frontier) cannot run it yet")
+	case c.On && j.Recrawl:
+		return usagef("--continuous and --recrawl: choose one (a continuous job revisits each URL on its own schedule)")
+	}
+	return nil
+}

@@ -28,11 +28,11 @@ type Config struct {
 	// Requisites also fetches what each page needs to render (images,
 	// stylesheets, scripts…) from any host; they count toward no depth.
 	Requisites bool
-	// Pass is the job's pass (see store.Store.Pass), set by the job, not
-	// by a setting: above 1, each URL is asked for again with the
-	// validators of its record of the pass before, and its record says
-	// what changed.
-	Pass int
+	// Pass (the job's, see store.Store.Pass: a URL's first record's) and
+	// Revisit are set by the job. Revisit asks a URL the job holds again
+	// with its previous record's validators (see Store.Previous).
+	Pass    int
+	Revisit bool
 }
 
 // Check reports the first setting of c that the engine cannot run with;

@@ -30,7 +30,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	t.Request.User = c.users.Of(l.URL)
 	t = c.secrets.Restore(t)
 	var prev *store.Record // the URL's record when a later pass began
-	if c.p.Config.Pass > 1 {
+	if c.p.Config.Revisit {
 		if prev, err = c.p.Store.Previous(t.ID()); err != nil {
 			return nil, err
 		}

@@ -135,9 +135,10 @@ func (s *Store) Previous(id string) (*Record, error) {
 			return nil
 		}
 		k := prev.Get(urlKey(id))
-		if k == nil {
+		if len(k) < 8 {
 			return nil
 		}
+		k = k[:8] // then, for a continuous job, its interval (see DueTx)
 		var err error
 		rec, err = decodeRecord(k, recs.Get(k))
 		return err
@@ -261,7 +262,7 @@ func eachItem(tx *jobfile.Tx, key []byte, fn func(k, v []byte) error) error {
 // prev (a record read from the job) unchanged: it keeps prev's body and
 // items, which the job holds already, without reading them.
 func (s *Store) NewUnchanged(rec Record, prev *Record) (*Page, error) {
-	rec.SHA256, rec.Length, rec.Items, rec.body = prev.SHA256, prev.Length, prev.Items, prev.body
+	rec.SHA256, rec.Length, rec.Items, rec.body, rec.Pass = prev.SHA256, prev.Length, prev.Items, prev.body, prev.PassOf()+1
 	rec.Change, rec.PreviousSHA256 = ChangeUnchanged, ""
 	if rec.File == "" {
 		rec.File = prev.File

@@ -185,6 +185,7 @@ type Store struct {
 	// those packs are gathered in.
 	scratch, packBufs sync.Pool
 	raws              rawBufs // the bodies of Pages, until Put packs them
+	schedule          *Schedule
 }
 
 // Open opens the job file at path and its store, creating it unless opts
@@ -245,11 +246,14 @@ func (s *Store) NewPage(rec Record, body []byte, items ...Item) (*Page, error) {
 	return s.NewVersion(nil, rec, body, items...)
 }
 
-// NewVersion is NewPage for a record of a later pass over the job (its
-// Pass above 1): it sets the record's Change (and PreviousSHA256) against
-// prev, the URL's record when the pass began (nil: none). For a record of
-// a first pass it is NewPage.
+// NewVersion is NewPage for a revisit of a URL whose record was prev
+// (nil: none): the record is of the pass after prev's, and its Change (and
+// PreviousSHA256) says what changed since. A record of a pass above 1
+// without prev is a URL new to the job (ChangeNew).
 func (s *Store) NewVersion(prev *Record, rec Record, body []byte, items ...Item) (*Page, error) {
+	if prev != nil { // a revisit: the URL's next version
+		rec.Pass = prev.PassOf() + 1
+	}
 	if rec.Pass <= 1 {
 		rec.Pass = 0 // a first pass's records say none
 	}
@@ -271,7 +275,7 @@ func (s *Store) NewVersion(prev *Record, rec Record, body []byte, items ...Item)
 			body = nil
 		}
 	}
-	if rec.Pass > 1 {
+	if p.Record.Pass > 1 {
 		p.Record.Change = Classify(prev, &p.Record)
 		if prev != nil && prev.SHA256 != p.Record.SHA256 {
 			p.Record.PreviousSHA256 = prev.SHA256
@@ -489,6 +493,11 @@ func (w *batch) record(p *Page, body uint64) error {
 	}
 	w.log.addURL(p.Record.key(), seq)
 	w.archived(&p.Record, seq)
+	if w.s.schedule != nil {
+		if err := w.reschedule(&p.Record, seq); err != nil {
+			return err
+		}
+	}
 	w.count++ // CatchUp takes it back if the URL had a record
 	w.total += uint64(p.Record.Length)
 	w.t.add(&p.Record, 1)

@@ -116,19 +116,7 @@ func TestRecrawl(t *testing.T) {
 		t.Errorf("pass 2 sent %d body bytes, pass 1 %d: the 304s should have saved most", bodyBytes, firstBytes)
 	}
 
-	want := map[string]string{"/": "changed"}
-	for i := range 40 {
-		want[site.Path(i)] = "unchanged"
-	}
-	for _, i := range changed {
-		want[site.Path(i)] = "changed"
-	}
-	for _, i := range removed {
-		want[site.Path(i)] = "gone"
-	}
-	for _, i := range added {
-		want[site.Path(i)] = "new"
-	}
+	want := expectedChanges(site, changed, removed, added)
 	feed := changeLines(t, dir, job, 0)
 	checkFeed(t, feed, want, 2)
 	for _, i := range []int{0, 4, 9} {
@@ -147,6 +135,20 @@ func TestRecrawl(t *testing.T) {
 		t.Errorf("stats: exit %d, no passes\n%s", s.code, s.stdout)
 	}
 	recrawlKilled(t, dir, job, crawl, site)
+}
+
+// expectedChanges is what pass 2 finds of each page.
+func expectedChanges(site *testsite.Changing, changed, removed, added []int) map[string]string {
+	want := map[string]string{"/": "changed"}
+	for i := range 40 {
+		want[site.Path(i)] = "unchanged"
+	}
+	for kind, pages := range map[string][]int{"changed": changed, "gone": removed, "new": added} {
+		for _, i := range pages {
+			want[site.Path(i)] = kind
+		}
+	}
+	return want
 }
 
 // checkFeed checks that feed has exactly the URLs of want, each with its
@@ -464,5 +466,58 @@ func checkItemFeed(t *testing.T, dir, job, rules string, pages map[string]string
 	}
 	if len(got) != len(pages) {
 		t.Errorf("%d items in the feed, want %d", len(got), len(pages))
+	}
+}
+
+// TestContinuous runs a continuous job with intervals in fractions of a
+// second over a site whose page 0 changes at every visit: page 0 is
+// visited more often than the pages that never change. Killed and run
+// again, it goes on with its schedule, and every visit is a version.
+func TestContinuous(t *testing.T) {
+	site := testsite.NewChanging(6)
+	site.ChangeAlways(0)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	job := filepath.Join(dir, "j.db")
+	args := []string{"crawl", "--job", job, "--continuous", "--revisit", "400ms", "--min-revisit", "150ms", "--max-revisit", "1m", srv.URL + "/"}
+	killWhen(t, dir, "", args, func() bool { return site.Hits(site.Path(0)) >= 8 })
+	hot, cold := site.Hits(site.Path(0)), 0
+	for i := 1; i < 6; i++ {
+		cold = max(cold, site.Hits(site.Path(i)))
+	}
+	t.Logf("before the kill: page 0 visited %d times, the others at most %d", hot, cold)
+	if 2*cold > hot+1 {
+		t.Errorf("page 0, changed at every visit, visited %d times; an unchanged page %d times", hot, cold)
+	}
+	// Run again: the schedule goes on from the job.
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); site.Hits(site.Path(0)) < hot+4 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("continuous job after SIGINT: %v\n%s", err, stderr.String())
+	}
+	if site.Hits(site.Path(0)) < hot+4 {
+		t.Fatalf("the job run again visited page 0 %d times more in 30s", site.Hits(site.Path(0))-hot)
+	}
+	versions := map[string]int{}
+	for _, r := range exported(t, dir, job, "--versions", "--no-body") {
+		versions[r["url"].(string)]++
+	}
+	for i := range 6 {
+		p := site.Path(i)
+		// A request in flight at the kill, and one at the SIGINT, may
+		// have gone unsaved.
+		if v, h := versions[srv.URL+p], site.Hits(p); v > h || v < h-2 {
+			t.Errorf("%s: %d versions in the job, %d visits", p, v, h)
+		}
 	}
 }

@@ -238,6 +238,7 @@ func (a *assembly) openParts(p *crawler.Parts, st *store.Store, j configs.Job, p
 	if p.Config.Pass, err = st.Pass(); err != nil {
 		return err
 	}
+	p.Config.Revisit = p.Config.Pass > 1 || j.Continuous.On
 	if p.Config.Pass > 1 { // --max-pages counts the pages of this pass
 		counts, err := st.PassCounts()
 		if err != nil {
@@ -265,6 +266,10 @@ func (a *assembly) openParts(p *crawler.Parts, st *store.Store, j configs.Job, p
 			return err
 		}
 		p.Frontier, p.Saver = fr, joint{st: st, fr: fr, jar: jar}
+		if c := j.Continuous; c.On {
+			st.SetSchedule(&store.Schedule{First: c.First, Min: c.Min, Max: c.Max})
+			p.Frontier = &continuous{Frontier: fr, st: st}
+		}
 	}
 	if p.Sink, err = a.sinkFor(st, j); err != nil {
 		return err

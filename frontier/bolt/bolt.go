@@ -209,6 +209,11 @@ func (f *Frontier) addTx(tx *jobfile.Tx, reqs []frontier.Request, again bool) (i
 	return added, nil
 }
 
+// RequeueTx is Requeue inside the caller's write transaction.
+func (f *Frontier) RequeueTx(tx *jobfile.Tx, reqs []frontier.Request) (int, error) {
+	return f.addTx(tx, reqs, true)
+}
+
 // ErrQueued is returned by NewPassTx when requests are still queued.
 var ErrQueued = errors.New("frontier: requests are still queued")
 

@@ -70,6 +70,8 @@ var (
 	ItemsOld   = Bucket{"store", []byte("items.old")}  // record seq, index → JSON item of a record a later pass replaced
 	WARCLog    = Bucket{"store", []byte("warc.log")}   // record seq → payload digest entries not yet indexed
 	WARCIndex  = Bucket{"store", []byte("warc.index")} // WARC payload digest → record seq of its first response
+	Due        = Bucket{"store", []byte("due")}        // due time, URL key → nothing: the schedule in time order
+	DueURLs    = Bucket{"store", []byte("due.urls")}   // URL key → its revisit: due time, interval, record seq, request
 	Queue      = Bucket{"frontier/bolt", []byte("frontier.queue")}
 	Seen       = Bucket{"frontier/bolt", []byte("frontier.seen")}
 	RobotsTxts = Bucket{"politeness/boltstate", []byte("politeness.robots")}
@@ -77,7 +79,7 @@ var (
 
 	// Buckets lists the registry; Open creates them all.
 	Buckets = []Bucket{Meta, Records, URLs, Bodies, Packs, SHA256, IndexLog, Items, StoreMeta, Previous, ItemsOld, WARCLog, WARCIndex,
-		Queue, Seen, RobotsTxts, Cookies}
+		Due, DueURLs, Queue, Seen, RobotsTxts, Cookies}
 )
 
 var (

@@ -108,7 +108,7 @@ func TestOwnership(t *testing.T) {
 	owners := map[string]string{}
 	for name, b := range map[string]Bucket{"Meta": Meta, "Records": Records, "URLs": URLs, "Bodies": Bodies, "Packs": Packs, "SHA256": SHA256,
 		"IndexLog": IndexLog, "Items": Items, "StoreMeta": StoreMeta, "Previous": Previous, "ItemsOld": ItemsOld, "WARCLog": WARCLog,
-		"WARCIndex": WARCIndex, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts, "Cookies": Cookies} {
+		"WARCIndex": WARCIndex, "Due": Due, "DueURLs": DueURLs, "Queue": Queue, "Seen": Seen, "RobotsTxts": RobotsTxts, "Cookies": Cookies} {
 		owners[name] = b.Owner
 	}
 	if len(owners) != len(Buckets) {

@@ -28,6 +28,7 @@ type Changing struct {
 	pages   int
 	version map[int]int  // page → times changed
 	removed map[int]bool // page → 404 from now on
+	every   map[int]bool // page → changes after each answer
 	stamp   map[int]time.Time
 
 	hits        Counter
@@ -40,7 +41,7 @@ type Changing struct {
 // NewChanging returns a site of n pages.
 func NewChanging(n int) *Changing {
 	return &Changing{pages: n, Start: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		version: map[int]int{}, removed: map[int]bool{}, stamp: map[int]time.Time{}}
+		version: map[int]int{}, removed: map[int]bool{}, every: map[int]bool{}, stamp: map[int]time.Time{}}
 }
 
 // The validators page i has: i%4 is 0 (both), 1 (ETag), 2 (Last-Modified)
@@ -54,6 +55,13 @@ func (c *Changing) Change(i int) {
 	defer c.mu.Unlock()
 	c.version[i]++
 	c.stamp[i] = c.Start.Add(time.Duration(c.version[i]) * time.Hour)
+}
+
+// ChangeAlways makes page i change after each answer it gives.
+func (c *Changing) ChangeAlways(i int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.every[i] = true
 }
 
 // Remove makes page i answer 404 and drops its link.
@@ -116,6 +124,9 @@ func (c *Changing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ok := err == nil && i >= 0 && i < c.pages && !c.removed[i]
 		version, stamp := c.version[i], c.stamp[i]
 		c.mu.Unlock()
+		if ok && c.every[i] {
+			defer c.Change(i)
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return

@@ -288,3 +288,35 @@ func copyItems(tx *jobfile.Tx, items *bolt.Bucket, from uint64, to []byte) error
 	}
 	return putItems(items, to, vals)
 }
+
+// Revisits sums up a job's revisits: every URL record of a pass after the
+// first, by change, and the 304s among them with the body bytes they did
+// not transfer.
+type Revisits struct {
+	ByChange    map[Change]int
+	NotModified int
+	BytesSaved  int64
+}
+
+// Revisits returns the job's revisits, from the tallies.
+func (s *Store) Revisits() (Revisits, error) {
+	r := Revisits{ByChange: map[Change]int{}}
+	counts, err := s.PassCounts()
+	if err != nil {
+		return r, err
+	}
+	for p, c := range counts {
+		if p > 1 {
+			for k, n := range c {
+				r.ByChange[k] += n
+			}
+		}
+	}
+	err = s.file.View(func(tx *jobfile.Tx) error {
+		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
+			r.NotModified, r.BytesSaved = int(getUint(meta, []byte("t/notmod"))), int64(getUint(meta, []byte("t/notmod/bytes")))
+		}
+		return nil
+	})
+	return r, err
+}

@@ -68,6 +68,10 @@ func (t *tally) add(r *Record, sign int64) {
 		t.d["t/failed"] += sign
 	}
 	t.d[passKey(r)] += sign
+	if r.NotModified {
+		t.d["t/notmod"] += sign
+		t.d["t/notmod/bytes"] += sign * r.Length
+	}
 	if sign > 0 && !r.FetchedAt.IsZero() {
 		ts := r.FetchedAt.UnixNano()
 		if t.first == 0 || ts < t.first {
@@ -175,8 +179,12 @@ func (t *tally) replaced(tx *jobfile.Tx, old []byte, newPass int) error {
 	}
 	t.add(r, -1)
 	version := r.PassOf() != newPass
-	if version {
+	if version { // still a version: its pass's counts, and its 304, stand
 		t.d[passKey(r)]++
+		if r.NotModified {
+			t.d["t/notmod"]++
+			t.d["t/notmod/bytes"] += r.Length
+		}
 	}
 	t.failDrop = append(t.failDrop, bytes.Clone(old))
 	var dead [][]byte

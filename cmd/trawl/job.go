@@ -267,6 +267,9 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 	}
 	if mon != nil {
 		mon.Attach(c)
+		if o.Recrawl || o.Continuous.On {
+			mon.ShowRevisits(func() (monitor.RevisitView, error) { return revisitView(st) })
+		}
 	}
 	if err := addWork(ctx, c, o, fill, stderr); err != nil {
 		return nil, err
@@ -282,6 +285,23 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		printPass(st, stderr)
 	}
 	return sum, err
+}
+
+// revisitView reads what the job's revisits found, for the status page.
+func revisitView(st *store.Store) (monitor.RevisitView, error) {
+	r, err := st.Revisits()
+	if err != nil {
+		return monitor.RevisitView{}, err
+	}
+	v := monitor.RevisitView{Changed: r.ByChange[store.ChangeChanged], Unchanged: r.ByChange[store.ChangeUnchanged],
+		Gone: r.ByChange[store.ChangeGone], New: r.ByChange[store.ChangeNew], Failed: r.ByChange[store.ChangeFailed],
+		NotModified: r.NotModified, BytesSaved: r.BytesSaved}
+	v.Revisited = v.Changed + v.Unchanged + v.Gone + v.New + v.Failed
+	if n := v.Changed + v.Unchanged; n > 0 {
+		v.ChangedRatio = float64(v.Changed) / float64(n)
+	}
+	v.Scheduled, v.Due, err = st.Scheduled(time.Now())
+	return v, err
 }
 
 // startPass begins the job's next pass, or says why it resumes the

@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -490,8 +493,15 @@ func TestContinuous(t *testing.T) {
 	if 2*cold > hot+1 {
 		t.Errorf("page 0, changed at every visit, visited %d times; an unchanged page %d times", hot, cold)
 	}
-	// Run again: the schedule goes on from the job.
-	cmd := exec.Command(binary, args...)
+	// Run again: the schedule goes on from the job, and the status page
+	// shows it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(binary, append(args, "--metrics", addr)...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -501,6 +511,7 @@ func TestContinuous(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); site.Hits(site.Path(0)) < hot+4 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
+	checkRevisitMetrics(t, addr)
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err == nil || !strings.Contains(stderr.String(), "interrupted") {
 		t.Fatalf("continuous job after SIGINT: %v\n%s", err, stderr.String())
@@ -518,6 +529,42 @@ func TestContinuous(t *testing.T) {
 		// have gone unsaved.
 		if v, h := versions[srv.URL+p], site.Hits(p); v > h || v < h-2 {
 			t.Errorf("%s: %d versions in the job, %d visits", p, v, h)
+		}
+	}
+}
+
+// checkRevisitMetrics reads the status of the continuous job serving
+// its status page at addr: its revisits and schedule.
+func checkRevisitMetrics(t *testing.T, addr string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/status.json")
+	if err != nil {
+		t.Fatalf("status page: %v", err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Revisits *struct {
+			Scheduled, Revisited, Changed, Unchanged, NotModified int
+			Ratio                                                 float64 `json:"changed_ratio"`
+			Saved                                                 int64   `json:"bytes_saved"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Revisits
+	if r == nil || r.Scheduled == 0 || r.Revisited == 0 || r.Changed == 0 || r.Unchanged == 0 || r.NotModified == 0 || r.Saved == 0 || r.Ratio <= 0 || r.Ratio >= 1 {
+		t.Errorf("status page's revisits: %+v", r)
+	}
+	resp, err = http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`trawl_revisits{change="changed"}`, `trawl_revisit_urls{state="scheduled"}`, "trawl_not_modified ", "trawl_not_modified_bytes_saved "} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 }

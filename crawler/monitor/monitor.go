@@ -49,9 +49,10 @@ type Monitor struct {
 	batchSize prometheus.Histogram
 	commitDur prometheus.Histogram
 
-	mu     sync.Mutex
-	src    Source
-	shared func(context.Context) (SharedView, error)
+	mu       sync.Mutex
+	src      Source
+	shared   func(context.Context) (SharedView, error)
+	revisits func() (RevisitView, error)
 	series [buckets]point // ring of rate buckets
 	hosts  map[string]*hostStat
 	kinds  map[string]int
@@ -236,6 +237,23 @@ type Status struct {
 	Held      []HeldRow     `json:"held"`
 	Processes []ProcessRow  `json:"processes"` // the processes of a shared crawl (none on one machine)
 	Shared    *SharedView   `json:"shared,omitempty"`
+	Revisits  *RevisitView  `json:"revisits,omitempty"`
+}
+
+// RevisitView is what a job crawled again found (see --recrawl and
+// --continuous), as the job keeps it.
+type RevisitView struct {
+	Scheduled    int     `json:"scheduled"` // URLs waiting in a continuous job's schedule
+	Due          int     `json:"due"`       // of them, due by now
+	Revisited    int     `json:"revisited"` // URL records of a pass after the first
+	Changed      int     `json:"changed"`
+	Unchanged    int     `json:"unchanged"`
+	Gone         int     `json:"gone"`
+	New          int     `json:"new"`
+	Failed       int     `json:"failed"`
+	NotModified  int     `json:"not_modified"`  // 304s among them
+	BytesSaved   int64   `json:"bytes_saved"`   // body bytes the 304s did not transfer
+	ChangedRatio float64 `json:"changed_ratio"` // changed of changed and unchanged
 }
 
 type crawlerCounts struct {
@@ -307,11 +325,19 @@ func (m *Monitor) ShowShared(fn func(context.Context) (SharedView, error)) {
 	m.mu.Unlock()
 }
 
+// ShowRevisits makes the status page and the metrics show what the
+// revisits of a job crawled again found, as fn returns it at each look.
+func (m *Monitor) ShowRevisits(fn func() (RevisitView, error)) {
+	m.mu.Lock()
+	m.revisits = fn
+	m.mu.Unlock()
+}
+
 // Status returns the job's status now.
 func (m *Monitor) Status() Status {
 	now := time.Now()
 	m.mu.Lock()
-	src, shared := m.src, m.shared
+	src, shared, revisits := m.src, m.shared, m.revisits
 	s := Status{Elapsed: now.Sub(m.start).Seconds(), Processes: []ProcessRow{}, Down: []string{}, Held: []HeldRow{}}
 	cur := now.Truncate(bucket).Unix()
 	first := m.start.Truncate(bucket).Unix()
@@ -363,6 +389,11 @@ func (m *Monitor) Status() Status {
 		s.Down = append(s.Down, src.DownHosts()...)
 		slices.Sort(s.Down)
 	}
+	if revisits != nil {
+		if v, err := revisits(); err == nil {
+			s.Revisits = &v
+		}
+	}
 	if shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if v, err := shared(ctx); err == nil {
@@ -394,10 +425,15 @@ var (
 	descLeased   = prometheus.NewDesc("trawl_leases", "URLs leased: being fetched or saved.", nil, nil)
 	descHosts    = prometheus.NewDesc("trawl_hosts", "Hosts with work, by state (active: with queued or leased URLs).", []string{"state"}, nil)
 	descGap      = prometheus.NewDesc("trawl_host_gap_seconds", "The pace of the busiest hosts: least time between request starts.", []string{"host"}, nil)
+	descRevisits = prometheus.NewDesc("trawl_revisits", "URL records of a job's passes after the first, by change.", []string{"change"}, nil)
+	descNotMod   = prometheus.NewDesc("trawl_not_modified", "Revisits the server answered 304 Not Modified.", nil, nil)
+	descSaved    = prometheus.NewDesc("trawl_not_modified_bytes_saved", "Body bytes the 304s did not transfer.", nil, nil)
+	descDue      = prometheus.NewDesc("trawl_revisit_urls", "URLs in a continuous job's schedule, by state (due: by now).", []string{"state"}, nil)
 )
 
 func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStored, descFailed, descBytes, descReceived, descItems, descQueued, descLeased, descHosts, descGap} {
+	for _, d := range []*prometheus.Desc{descStored, descFailed, descBytes, descReceived, descItems, descQueued, descLeased, descHosts, descGap,
+		descRevisits, descNotMod, descSaved, descDue} {
 		ch <- d
 	}
 }
@@ -417,5 +453,14 @@ func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(len(s.Down)), "down")
 	for _, h := range s.Busiest {
 		ch <- prometheus.MustNewConstMetric(descGap, prometheus.GaugeValue, h.GapMS/1000, h.Host)
+	}
+	if r := s.Revisits; r != nil {
+		for change, n := range map[string]int{"changed": r.Changed, "unchanged": r.Unchanged, "gone": r.Gone, "new": r.New, "failed": r.Failed} {
+			ch <- prometheus.MustNewConstMetric(descRevisits, prometheus.GaugeValue, float64(n), change)
+		}
+		ch <- prometheus.MustNewConstMetric(descNotMod, prometheus.GaugeValue, float64(r.NotModified))
+		ch <- prometheus.MustNewConstMetric(descSaved, prometheus.GaugeValue, float64(r.BytesSaved))
+		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Scheduled), "scheduled")
+		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Due), "due")
 	}
 }

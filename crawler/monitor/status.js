@@ -96,6 +96,13 @@ async function refresh() {
     const holds = s.held.map(h => [[h.host, "host"], ["held " + Math.ceil(h.for_s) + " s"]])
       .concat(s.down.map(d => [[d, "host"], ["down", "bad"]]));
     table("holds", [["host"], ["state"]], holds, "none");
+    if (s.revisits) {
+      const r = s.revisits;
+      document.getElementById("revisits").hidden = false;
+      text("revisits-text", r.revisited + " revisited: " + r.changed + " changed, " + r.unchanged + " unchanged (" +
+        r.not_modified + " answered 304, " + size(r.bytes_saved) + " not transferred), " + r.gone + " gone, " + r.new + " new, " +
+        r.failed + " failed · " + Math.round(100 * r.changed_ratio) + "% changed · " + r.scheduled + " scheduled, " + r.due + " due now");
+    }
     if (s.shared) {
       const c = s.shared;
       document.getElementById("shared").hidden = false;

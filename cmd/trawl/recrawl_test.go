@@ -544,9 +544,10 @@ func checkRevisitMetrics(t *testing.T, addr string) {
 	defer resp.Body.Close()
 	var s struct {
 		Revisits *struct {
-			Scheduled, Revisited, Changed, Unchanged, NotModified int
-			Ratio                                                 float64 `json:"changed_ratio"`
-			Saved                                                 int64   `json:"bytes_saved"`
+			Scheduled, Revisited, Changed, Unchanged int
+			NotModified                              int     `json:"not_modified"`
+			Ratio                                    float64 `json:"changed_ratio"`
+			Saved                                    int64   `json:"bytes_saved"`
 		}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {

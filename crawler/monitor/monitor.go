@@ -53,10 +53,10 @@ type Monitor struct {
 	src      Source
 	shared   func(context.Context) (SharedView, error)
 	revisits func() (RevisitView, error)
-	series [buckets]point // ring of rate buckets
-	hosts  map[string]*hostStat
-	kinds  map[string]int
-	held   map[string]time.Time
+	series   [buckets]point // ring of rate buckets
+	hosts    map[string]*hostStat
+	kinds    map[string]int
+	held     map[string]time.Time
 }
 
 type point struct {

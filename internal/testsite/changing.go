@@ -23,6 +23,12 @@ type Changing struct {
 	Start time.Time
 	// Delay is how long each page takes to answer.
 	Delay time.Duration
+	// Words, when set, pads each page with this many words of text that
+	// differs from page to page and version to version (compressing as
+	// prose does), instead of Filler's repetition.
+	Words int
+	// Validated gives every page both validators, whatever its number.
+	Validated bool
 
 	mu      sync.Mutex
 	pages   int
@@ -169,27 +175,32 @@ func (c *Changing) page(w http.ResponseWriter, r *http.Request, i, version int, 
 		etag = "W/" + etag // some weak ones
 	}
 	h := w.Header()
-	if hasETag(i) {
+	withETag, withLM := hasETag(i) || c.Validated, hasLM(i) || c.Validated
+	if withETag {
 		h.Set("ETag", etag)
 	}
-	if hasLM(i) {
+	if withLM {
 		h.Set("Last-Modified", stamp.Format(http.TimeFormat))
 	}
 	h.Set("Cache-Control", "max-age=60")
 	inm, ims := r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since")
 	if inm != "" || ims != "" {
 		c.conditional.Add(1)
-	} else if hasETag(i) || hasLM(i) {
+	} else if withETag || withLM {
 		c.unasked.Add(1)
 	}
-	if notModified(inm, ims, etag, stamp, hasETag(i), hasLM(i)) {
+	if notModified(inm, ims, etag, stamp, withETag, withLM) {
 		c.notModified.Add(1)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	filler := strings.Repeat("lorem ipsum ", c.Filler/12)
+	if c.Words > 0 {
+		filler = prose(uint64(i)<<20|uint64(version), c.Words)
+	}
 	body := fmt.Sprintf("<!doctype html><title>page %d</title><p>version %d</p><a href=\"/\">home</a>\n<p>%s</p>\n",
-		i, version, strings.Repeat("lorem ipsum ", c.Filler/12))
+		i, version, filler)
 	n, _ := w.Write([]byte(body))
 	c.bodyBytes.Add(int64(n))
 }
@@ -213,4 +224,25 @@ func notModified(inm, ims, etag string, stamp time.Time, withETag, withLM bool) 
 		return err == nil && !stamp.After(t)
 	}
 	return false
+}
+
+var words = strings.Fields(`the of and to in is was for on that with as by at from his her an which or
+be are were this had not but have one their all its has been they who more also when some other into
+time after first two new city year between under most only many where while made both during known
+system water people world river state found such used same however house music called part early`)
+
+// prose returns n words of text drawn from seed.
+func prose(seed uint64, n int) string {
+	var b strings.Builder
+	x := seed*0x9e3779b97f4a7c15 + 1
+	for j := range n {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		if j > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(words[x%uint64(len(words))])
+	}
+	return b.String()
 }

@@ -118,7 +118,7 @@ func (s *Store) DueTx(tx *jobfile.Tx, now time.Time, max int) (reqs []frontier.R
 		}
 		taken = append(taken, bytes.Clone(k))
 	}
-	if k != nil && len(k) == 24 {
+	if len(k) == 24 {
 		next = time.Unix(0, int64(binary.BigEndian.Uint64(k)))
 	}
 	for _, k := range taken {

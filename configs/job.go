@@ -74,6 +74,9 @@ type Job struct {
 	Rules      rules.Rules // follow and extract, from a config file only
 	// RetryFailed also queues again the URLs that failed in earlier runs.
 	RetryFailed bool
+	// WACZ, when set, is the file the job's WARC files are packed into
+	// when a run ends.
+	WACZ string
 	// Recrawl starts the job's next pass when its current one is
 	// finished (see crawler/job.StartPass).
 	Recrawl bool

@@ -244,6 +244,8 @@ func fetchSettings() []Setting {
 			bind: b(func(j *Job) *bool { return &j.WARC.Dedup }), check: needsWARC("warc-dedup")},
 		{Name: "warc-cdx", Group: "Archive", Cmds: Both, Help: "write a CDXJ index (pywb's) beside each WARC file",
 			bind: b(func(j *Job) *bool { return &j.WARC.CDX }), check: needsWARC("warc-cdx")},
+		{Name: "wacz", Group: "Archive", Cmds: Both, Help: "when the run ends, pack the job's WARC files into this WACZ file (as trawl export --format wacz)",
+			bind: str(func(j *Job) *string { return &j.WACZ }), check: needsWARC("wacz")},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -319,4 +320,35 @@ func (s *Store) Revisits() (Revisits, error) {
 		return nil
 	})
 	return r, err
+}
+
+var keyWARCDir = []byte("warc.dir")
+
+// SetWARCDir records the folder the job's WARC files are written to, so
+// that what packs them (trawl export --format wacz) finds them.
+func (s *Store) SetWARCDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	return s.file.Update(func(tx *jobfile.Tx) error {
+		meta := tx.Bucket(jobfile.StoreMeta)
+		if meta == nil {
+			return errors.New("store: buckets missing")
+		}
+		return meta.Put(keyWARCDir, []byte(abs))
+	})
+}
+
+// WARCDir returns the folder the job's WARC files were written to, or ""
+// for a job that wrote none.
+func (s *Store) WARCDir() (string, error) {
+	var dir string
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
+			dir = string(meta.Get(keyWARCDir))
+		}
+		return nil
+	})
+	return dir, err
 }

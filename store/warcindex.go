@@ -105,3 +105,17 @@ func (s *Store) Archived(digest string) (*Record, bool) {
 	})
 	return rec, rec != nil && rec.WARC != nil
 }
+
+// HasArchived reports whether the WARC index holds any payload: whether
+// earlier runs of the job archived some.
+func (s *Store) HasArchived() (bool, error) {
+	has := false
+	err := s.file.View(func(tx *jobfile.Tx) error {
+		if idx := tx.Bucket(jobfile.WARCIndex); idx != nil {
+			k, _ := idx.Cursor().First()
+			has = k != nil
+		}
+		return nil
+	})
+	return has, err
+}

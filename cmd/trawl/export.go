@@ -42,6 +42,9 @@ JSON Lines stream, one record per URL.
                    name order; lists as JSON)
   --format cookies the job's cookies (kept with --cookies) as a Netscape
                    cookies.txt, for curl -b, wget --load-cookies or a browser
+  --format wacz    a WACZ (-o site.wacz) that ReplayWeb.page and pywb open: the
+                   job's WARC files (crawled with --warc), their index and its
+                   pages; several jobs of a shared crawl merge into one
   --type NAME      only items of this type (items; required for csv)
   -o, --output     file or directory to write ('-' = stdout, the default)
   --no-body        jsonl without bodies
@@ -66,6 +69,11 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer st.Close()
+		if dir, err := st.WARCDir(); err != nil {
+			return err
+		} else if dir == "" && o.format == "wacz" {
+			return usagef("%s was crawled without --warc: it has no WARC files to pack (crawl with --warc DIR)", path)
+		}
 		stores = append(stores, st)
 	}
 	if o.format == "files" {
@@ -118,10 +126,10 @@ func parseExport(args []string) (*exportOptions, error) {
 	switch {
 	case len(o.jobs) == 0:
 		return nil, usagef("export takes a JOB file (or several, with --format jsonl)")
-	case len(o.jobs) > 1 && o.format != "jsonl":
-		return nil, usagef("several JOB files are merged only with --format jsonl")
-	case !slices.Contains([]string{"jsonl", "files", "items", "csv", "cookies"}, o.format):
-		return nil, usagef("unknown --format %q (want jsonl, files, items, csv or cookies)", o.format)
+	case len(o.jobs) > 1 && o.format != "jsonl" && o.format != "wacz":
+		return nil, usagef("several JOB files are merged only with --format jsonl or wacz")
+	case !slices.Contains([]string{"jsonl", "files", "items", "csv", "cookies", "wacz"}, o.format):
+		return nil, usagef("unknown --format %q (want jsonl, files, items, csv, cookies or wacz)", o.format)
 	case o.format == "csv" && o.typ == "":
 		return nil, usagef("--format csv needs --type NAME (one item type a CSV)")
 	case !slices.Contains(layout.Modes, o.layout):
@@ -170,7 +178,8 @@ func replaceable(path string) bool {
 			return true
 		}
 	}
-	return false
+	// A WACZ of trawl's: a ZIP whose first file is one of archive/.
+	return n >= 38 && string(head[:4]) == "PK\x03\x04" && string(head[30:38]) == "archive/"
 }
 
 // write writes the export to w and says how many of what it wrote.
@@ -195,6 +204,9 @@ func (o *exportOptions) write(w io.Writer, stores []*store.Store, stderr io.Writ
 		warnIncompleteItems(st, stderr)
 		n, err = export.CSV(w, st, o.typ)
 		return n, o.typ + " items", err
+	case "wacz":
+		n, err = export.WACZ(w, "trawl/"+version, stores...)
+		return n, "pages in a WACZ", err
 	}
 	n, err = cookies.WriteNetscape(w, st.File())
 	return n, "cookies", err

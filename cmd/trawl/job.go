@@ -24,9 +24,11 @@ import (
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
+	"github.com/trawl-dev/trawl/internal/atomicfile"
 	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
+	"github.com/trawl-dev/trawl/store/export"
 )
 
 func cmdCrawl(ctx context.Context, args []string, stderr io.Writer) error {
@@ -284,7 +286,24 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		}
 		printPass(st, stderr)
 	}
+	if o.WACZ != "" && sum != nil && err == nil {
+		err = writeWACZ(o.WACZ, st, stderr)
+	}
 	return sum, err
+}
+
+// writeWACZ packs the job's WARC files into the WACZ at path.
+func writeWACZ(path string, st *store.Store, stderr io.Writer) error {
+	if !replaceable(path) {
+		return usagef("--wacz %s exists and is not a WACZ of trawl's: remove it, or give another file", path)
+	}
+	return atomicfile.Write(path, true, func(w io.Writer) error {
+		n, err := export.WACZ(w, "trawl/"+version, st)
+		if err == nil {
+			fmt.Fprintf(stderr, "trawl: %d pages packed with their archive into %s\n", n, path)
+		}
+		return err
+	})
 }
 
 // revisitView reads what the job's revisits found, for the status page.

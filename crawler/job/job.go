@@ -201,9 +201,17 @@ func openArchive(st *store.Store, j configs.Job, redactor *fetch.Redactor) (*arc
 	if j.WARC.Dir == "" {
 		return nil, nil
 	}
-	w, err := warc.Open(warc.Options{Config: j.WARC, Software: "trawl/" + crawler.Version,
-		Info:  archive.Info(st.Path(), j.Fetch.UserAgent, j.Politeness.IgnoreRobots, description(j)),
-		Known: func(digest string) (warc.Origin, bool) { return archivedBefore(st, digest) }})
+	if err := st.SetWARCDir(j.WARC.Dir); err != nil {
+		return nil, err
+	}
+	opts := warc.Options{Config: j.WARC, Software: "trawl/" + crawler.Version,
+		Info: archive.Info(st.Path(), j.Fetch.UserAgent, j.Politeness.IgnoreRobots, description(j))}
+	if earlier, err := st.HasArchived(); err != nil {
+		return nil, err
+	} else if earlier { // else this run's payloads are all there is, and the writer knows them
+		opts.Known = func(digest string) (warc.Origin, bool) { return archivedBefore(st, digest) }
+	}
+	w, err := warc.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: warc: %v", crawler.ErrConfig, err)
 	}

@@ -40,6 +40,13 @@ func cdxEntry(uri string, date time.Time, typ string, head []byte, digest, file 
 		Offset: fmt.Sprint(offset), Filename: file, Mime: "warc/revisit"}
 	if resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(head))), nil); err == nil {
 		f.Status = fmt.Sprint(resp.StatusCode)
+		if typ == "revisit" && resp.StatusCode == http.StatusNotModified {
+			// A server-not-modified revisit stands for the 200 it refers
+			// to (trawl asks conditionally only for those): replayers
+			// (wabac.js) serve the status the index gives, and a 304
+			// has no body to show.
+			f.Status = "200"
+		}
 		if typ == "response" {
 			f.Mime = strings.TrimSpace(strings.Split(resp.Header.Get("Content-Type"), ";")[0])
 			if f.Mime == "" {
@@ -79,9 +86,29 @@ func writeCDX(path string, lines []cdxLine) error {
 
 // Index writes the CDXJ index of the WARC file at path, from its records.
 func Index(path string) error {
-	f, err := os.Open(path)
+	lines, err := indexLines(path)
 	if err != nil {
 		return err
+	}
+	return writeCDX(path, lines)
+}
+
+// IndexLines returns the CDXJ lines of the WARC file at path ("SURT
+// TIMESTAMP {json}", its records in file order), naming the file by its
+// base name.
+func IndexLines(path string) ([]string, error) {
+	lines, err := indexLines(path)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.key + " " + string(l.json)
+	}
+	return out, err
+}
+
+func indexLines(path string) ([]cdxLine, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	var lines []cdxLine
@@ -92,7 +119,7 @@ func Index(path string) error {
 			break
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if t := rec.Type(); t == "response" || t == "revisit" {
 			date, _ := time.Parse(time.RFC3339Nano, rec.Header.Get("WARC-Date"))
@@ -100,7 +127,7 @@ func Index(path string) error {
 				rec.Header.Get("WARC-Payload-Digest"), baseName(path), rec.Offset, r.Offset()-rec.Offset))
 		}
 	}
-	return writeCDX(path, lines)
+	return lines, nil
 }
 
 func baseName(p string) string { return p[strings.LastIndexAny(p, `/\`)+1:] }

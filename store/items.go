@@ -26,10 +26,14 @@ type Item struct {
 	URL       string         // the page it came from (its final URL)
 	FetchedAt time.Time      // when the page was fetched
 	Fields    map[string]any // field values: string, float64, bool, nil, or []any of them
+	// WARC is where the page's response is archived (its "warc" in
+	// JSON): set for the items of a job crawled with --warc as they are
+	// read, and for items extracted from WARC files.
+	WARC *WARCRef
 }
 
 // Reserved names an item's fields cannot take.
-var reservedFields = map[string]bool{"type": true, "url": true, "fetched_at": true}
+var reservedFields = map[string]bool{"type": true, "url": true, "fetched_at": true, "warc": true}
 
 // IsReservedField reports whether name is kept for an item's own keys.
 func IsReservedField(name string) bool { return reservedFields[name] }
@@ -43,6 +47,12 @@ func (it *Item) MarshalJSON() ([]byte, error) {
 	writeJSON(&b, it.URL)
 	b.WriteString(`,"fetched_at":`)
 	writeJSON(&b, it.FetchedAt)
+	if it.WARC != nil {
+		b.WriteString(`,"warc":`)
+		if err := writeJSON(&b, it.WARC); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range sortedKeys(it.Fields) {
 		if reservedFields[name] {
 			return nil, fmt.Errorf("item field %q: name is reserved", name)
@@ -72,6 +82,13 @@ func (it *Item) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("item fetched_at: %w", err)
 		}
 		it.FetchedAt = t
+	}
+	if w, ok := m["warc"]; ok {
+		data, _ := json.Marshal(w)
+		it.WARC = new(WARCRef)
+		if err := json.Unmarshal(data, it.WARC); err != nil {
+			return fmt.Errorf("item warc: %w", err)
+		}
 	}
 	for k := range reservedFields {
 		delete(m, k)
@@ -135,6 +152,7 @@ func (s *Store) Items(typ string, fn func(*Item) error) error {
 				if typ != "" && it.Type != typ {
 					continue
 				}
+				it.WARC = rec.WARC // provenance: the archived bytes it came from
 				if err := fn(it); err != nil {
 					return err
 				}

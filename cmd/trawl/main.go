@@ -43,6 +43,8 @@ Usage:
                                  (new, changed, unchanged, gone, failed)
   trawl extract --config RULES [JOB]
                                  re-run extract rules over the stored pages, no network
+  trawl extract --config RULES FILE.warc.gz|FILE.wacz...
+                                 run them over anyone's WARC files: items with their provenance
   trawl stats  [--json] JOB      counts by status, hosts, bytes, errors, time and rate
   trawl stats  --frontier redis://HOST:PORT/DB --crawl NAME
                                  the crawl-wide view of a shared crawl, with its processes
@@ -86,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "export":
 		err = cmdExport(rest, stdout, stderr)
 	case "extract":
-		err = cmdExtract(ctx, rest, stderr)
+		err = cmdExtract(ctx, rest, stdout, stderr)
 	case "stats":
 		err = cmdStats(ctx, rest, stdout)
 	case "changes":

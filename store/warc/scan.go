@@ -114,14 +114,14 @@ func (d damage) Error() string { return fmt.Sprintf("at %d: %v", d.off, d.err) }
 // reports whether there is one.
 func resync(cr *countReader, br *bufio.Reader) bool {
 	for {
-		b, err := br.Peek(3)
+		b, _ := br.Peek(3)
 		if len(b) < 3 {
 			return false
 		}
 		if b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 {
 			return true
 		}
-		if _, err = br.ReadByte(); err != nil {
+		if _, err := br.ReadByte(); err != nil {
 			return false
 		}
 		cr.n++

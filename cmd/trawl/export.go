@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -15,6 +16,10 @@ import (
 
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/cookies"
+	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/task"
+	"github.com/trawl-dev/trawl/crawler/links"
+	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/atomicfile"
 	"github.com/trawl-dev/trawl/store"
 	"github.com/trawl-dev/trawl/store/export"
@@ -45,6 +50,10 @@ JSON Lines stream, one record per URL.
   --format wacz    a WACZ (-o site.wacz) that ReplayWeb.page and pywb open: the
                    job's WARC files (crawled with --warc), their index and its
                    pages; several jobs of a shared crawl merge into one
+  --format pages   a job archived with --warc, one JSON line an archived page:
+                   its requisites (images, stylesheets, scripts…) archived,
+                   failed, refused by robots.txt or never fetched, and the
+                   first of those missing
   --type NAME      only items of this type (items; required for csv)
   -o, --output     file or directory to write ('-' = stdout, the default)
   --no-body        jsonl without bodies
@@ -71,7 +80,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		defer st.Close()
 		if dir, err := st.WARCDir(); err != nil {
 			return err
-		} else if dir == "" && o.format == "wacz" {
+		} else if dir == "" && (o.format == "wacz" || o.format == "pages") {
 			return usagef("%s was crawled without --warc: it has no WARC files to pack (crawl with --warc DIR)", path)
 		}
 		stores = append(stores, st)
@@ -128,8 +137,8 @@ func parseExport(args []string) (*exportOptions, error) {
 		return nil, usagef("export takes a JOB file (or several, with --format jsonl)")
 	case len(o.jobs) > 1 && o.format != "jsonl" && o.format != "wacz":
 		return nil, usagef("several JOB files are merged only with --format jsonl or wacz")
-	case !slices.Contains([]string{"jsonl", "files", "items", "csv", "cookies", "wacz"}, o.format):
-		return nil, usagef("unknown --format %q (want jsonl, files, items, csv, cookies or wacz)", o.format)
+	case !slices.Contains([]string{"jsonl", "files", "items", "csv", "cookies", "wacz", "pages"}, o.format):
+		return nil, usagef("unknown --format %q (want jsonl, files, items, csv, cookies, wacz or pages)", o.format)
 	case o.format == "csv" && o.typ == "":
 		return nil, usagef("--format csv needs --type NAME (one item type a CSV)")
 	case !slices.Contains(layout.Modes, o.layout):
@@ -152,7 +161,7 @@ func parseExport(args []string) (*exportOptions, error) {
 }
 
 // exportStarts are how the files trawl export writes begin.
-var exportStarts = []string{`{"url":`, `{"type":`, "type,url,fetched_at", "# Netscape HTTP Cookie File (written by trawl)"}
+var exportStarts = []string{`{"url":`, `{"item":`, `{"type":`, "type,url,fetched_at", "# Netscape HTTP Cookie File (written by trawl)"}
 
 // replaceable reports whether an export may be written to path: nothing
 // is there, an empty file, or a file an earlier export wrote.
@@ -207,6 +216,9 @@ func (o *exportOptions) write(w io.Writer, stores []*store.Store, stderr io.Writ
 	case "wacz":
 		n, err = export.WACZ(w, "trawl/"+version, stores...)
 		return n, "pages in a WACZ", err
+	case "pages":
+		n, err = export.Pages(w, st, pageRequisites, func(u string) (*store.Record, error) { return requisiteRecord(st, u) })
+		return n, "page reports", err
 	}
 	n, err = cookies.WriteNetscape(w, st.File())
 	return n, "cookies", err
@@ -286,4 +298,30 @@ func warnIncompleteItems(st *store.Store, w io.Writer) {
 	if bad, err := st.ItemsIncomplete(); err == nil && bad {
 		fmt.Fprintf(w, "warning   the items are incomplete: a 'trawl extract' on %s was interrupted; run it again\n", st.Path())
 	}
+}
+
+// pageRequisites returns the canonical URLs of what a stored page needs
+// to render, as a crawl with --requisites finds them.
+func pageRequisites(r *store.Record, body []byte) []string {
+	u, err := url.Parse(r.FinalURL)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, req := range links.Requisites(u, r.ContentType, body) {
+		if c, err := frontier.Canonical(req); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// requisiteRecord returns the record of the requisite u: fetched as one,
+// or as a page of the job.
+func requisiteRecord(st *store.Store, u string) (*store.Record, error) {
+	r, err := st.Get(task.Task{Kind: task.Requisite, Request: fetch.Request{URL: u}}.ID())
+	if r != nil || err != nil {
+		return r, err
+	}
+	return st.Get(u)
 }

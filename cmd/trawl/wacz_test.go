@@ -97,6 +97,12 @@ func TestWACZ(t *testing.T) {
 		}
 	}
 	checkPages(t, files["pages/pages.jsonl"], srv.URL, site.Pages)
+	checkCompleteness(t, dir, "j.db", 5, 0)
+	// Archived without --requisites: each page's five are not fetched.
+	if r := trawl(t, dir, "", "crawl", "--job", "bare.db", "--warc", "w2", srv.URL+"/a/0"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	checkCompleteness(t, dir, "bare.db", 0, 5)
 	if r := trawl(t, dir, "", "crawl", "--job", "plain.db", srv.URL+"/a/0"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
@@ -130,5 +136,24 @@ func checkPages(t *testing.T, data []byte, base string, n int) {
 	}
 	if len(seen) != n {
 		t.Errorf("pages.jsonl lists %d pages, want %d: %v", len(seen), n, seen)
+	}
+}
+
+// checkCompleteness checks export --format pages: each of the site's five
+// pages needs five requisites (its stylesheet, script and three images),
+// archived or not fetched.
+func checkCompleteness(t *testing.T, dir, job string, archived, notFetched int) {
+	t.Helper()
+	r := trawl(t, dir, "", "export", "--format", "pages", job)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 5 {
+		t.Fatalf("export --format pages %s: exit %d, %d lines\n%s%s", job, r.code, len(lines), r.stdout, r.stderr)
+	}
+	for _, l := range lines {
+		var m map[string]any
+		json.Unmarshal([]byte(l), &m)
+		if m["requisites"] != float64(5) || m["archived"] != float64(archived) || m["not_fetched"] != float64(notFetched) {
+			t.Errorf("%s: %s", job, l)
+		}
 	}
 }

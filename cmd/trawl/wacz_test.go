@@ -103,6 +103,19 @@ func TestWACZ(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	checkCompleteness(t, dir, "bare.db", 0, 5)
+	// Two jobs (as the processes of a shared crawl keep) merge into one.
+	other := httptest.NewServer(replaySite())
+	defer other.Close()
+	if r := trawl(t, dir, "", "crawl", "--job", "other.db", "--warc", "w3", other.URL+"/r/0"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := trawl(t, dir, "", "export", "--format", "wacz", "-o", "both.wacz", "j.db", "other.db"); r.code != 0 || !strings.Contains(r.stderr, "7 pages") {
+		t.Errorf("a WACZ of two jobs: exit %d\n%s", r.code, r.stderr)
+	}
+	both, _ := waczFiles(t, filepath.Join(dir, "both.wacz"))
+	if n := strings.Count(string(both["pages/pages.jsonl"]), "\n"); n != 1+7 {
+		t.Errorf("the merged WACZ lists %d lines of pages, want a header and 7", n)
+	}
 	if r := trawl(t, dir, "", "crawl", "--job", "plain.db", srv.URL+"/a/0"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}

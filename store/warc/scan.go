@@ -28,7 +28,7 @@ func Scan(r io.ReadSeeker, maxBlock int64, fn func(*Record) error, bad func(offs
 	}
 	cr := &countReader{r: br}
 	if head[0] != 0x1f || head[1] != 0x8b {
-		err := scanPlain(cr, 0, maxBlock, fn, bad)
+		err := scanPlain(cr, 0, maxBlock, false, fn, bad)
 		var d damage
 		if errors.As(err, &d) { // no way to find the next record: the file ends here
 			bad(d.off, d.err)
@@ -60,7 +60,7 @@ func Scan(r io.ReadSeeker, maxBlock int64, fn func(*Record) error, bad func(offs
 			continue
 		}
 		z.Multistream(false)
-		err := scanPlain(&countReader{r: bufio.NewReaderSize(z, 64<<10)}, start, maxBlock, func(rec *Record) error {
+		err := scanPlain(&countReader{r: bufio.NewReaderSize(z, 64<<10)}, start, maxBlock, true, func(rec *Record) error {
 			rec.Offset = start
 			return fn(rec)
 		}, func(_ int64, err error) { bad(start, err) })
@@ -129,10 +129,12 @@ func resync(cr *countReader, br *bufio.Reader) bool {
 }
 
 // scanPlain reads the uncompressed records of cr, counted from base.
-func scanPlain(cr *countReader, base, maxBlock int64, fn func(*Record) error, bad func(int64, error)) error {
+// In a gzip member (compressed), a block over maxBlock ends the member:
+// skipping it would inflate what may be a bomb.
+func scanPlain(cr *countReader, base, maxBlock int64, compressed bool, fn func(*Record) error, bad func(int64, error)) error {
 	for {
 		var at int64
-		rec, err := readRecord(cr, &at, maxBlock)
+		rec, err := readRecord(cr, &at, maxBlock, compressed)
 		start := base + at
 		switch {
 		case err == io.EOF:
@@ -152,10 +154,13 @@ func scanPlain(cr *countReader, base, maxBlock int64, fn func(*Record) error, ba
 
 var errSkipped = errors.New("record skipped")
 
+// maxHeader bounds a record's header, and the blank lines before it.
+const maxHeader = 1 << 20
+
 // readRecord reads one record: its version line (after any blank lines
 // between records; *at is set to where it starts), its header, and its
 // block; cr counts every byte.
-func readRecord(cr *countReader, at *int64, maxBlock int64) (*Record, error) {
+func readRecord(cr *countReader, at *int64, maxBlock int64, compressed bool) (*Record, error) {
 	line := func() ([]byte, error) {
 		l, err := cr.r.ReadSlice('\n')
 		cr.n += int64(len(l))
@@ -165,8 +170,12 @@ func readRecord(cr *countReader, at *int64, maxBlock int64) (*Record, error) {
 		return l, err
 	}
 	var version string
+	start := cr.n
 	for version == "" {
 		*at = cr.n
+		if cr.n-start > maxHeader { // blank lines without end
+			return nil, errors.New("no record: only blank lines")
+		}
 		l, err := line()
 		if err == io.EOF && len(bytes.TrimSpace(l)) == 0 {
 			return nil, io.EOF
@@ -186,6 +195,9 @@ func readRecord(cr *countReader, at *int64, maxBlock int64) (*Record, error) {
 			return nil, fmt.Errorf("cut short in the header: %w", err)
 		}
 		head.Write(l)
+		if head.Len() > maxHeader {
+			return nil, fmt.Errorf("a header over %d bytes", maxHeader)
+		}
 		if len(bytes.TrimRight(l, "\r\n")) == 0 {
 			break
 		}
@@ -197,6 +209,9 @@ func readRecord(cr *countReader, at *int64, maxBlock int64) (*Record, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(h.Get("Content-Length")), 10, 64)
 	if err != nil || n < 0 {
 		return nil, fmt.Errorf("bad Content-Length %q", h.Get("Content-Length"))
+	}
+	if n > maxBlock && compressed {
+		return nil, fmt.Errorf("a block of %d bytes, over %d", n, maxBlock)
 	}
 	if n > maxBlock {
 		if _, err := io.CopyN(io.Discard, cr, n); err != nil {

@@ -58,7 +58,7 @@ func (a *Archiver) archive(resp *http.Response, url string, d *digester, prev *w
 	if err != nil {
 		return nil, fmt.Errorf("archiving: %w", err)
 	}
-	res, err := a.w.Write(warc.Capture{
+	c := warc.Capture{
 		URL:     url,
 		Date:    ex.Start,
 		IP:      ex.RemoteIP,
@@ -66,7 +66,9 @@ func (a *Archiver) archive(resp *http.Response, url string, d *digester, prev *w
 		Response: ex.Response.Reader, ResponseLen: ex.Response.Len(), ResponseSHA1: ex.Response.SHA1(),
 		PayloadDigest: warc.Digest(d.h), PayloadLen: d.n,
 		Previous: prev, NotModified: resp.StatusCode == http.StatusNotModified,
-	})
+	}
+	skipInterim(&c, ex.Response)
+	res, err := a.w.Write(c)
 	if err != nil {
 		return nil, fmt.Errorf("archiving: %w", err)
 	}
@@ -218,4 +220,45 @@ func Info(job, userAgent string, ignoreRobots bool, description string) [][2]str
 		robots = "ignore"
 	}
 	return [][2]string{{"isPartOf", job}, {"http-header-user-agent", userAgent}, {"robots", robots}, {"description", description}}
+}
+
+// skipInterim makes c's response record hold the final response only:
+// a reader takes its first status line for the response's, and 103 Early
+// Hints or 100 Continue before it are hints, not the answer.
+func skipInterim(c *warc.Capture, sp *fetch.Spool) {
+	if h := sp.Head(12); len(h) < 12 || h[9] != '1' { // the rule: look no further
+		return
+	}
+	skip := interim(sp.Head(64 << 10))
+	if skip == 0 {
+		return
+	}
+	c.Response = func() (io.Reader, error) {
+		r, err := sp.Reader()
+		if err == nil {
+			_, err = io.CopyN(io.Discard, r, skip)
+		}
+		return r, err
+	}
+	c.ResponseLen, c.ResponseSHA1 = sp.Len()-skip, nil
+}
+
+// interim returns the length of the interim (1xx but 101) responses at
+// the start of head, the first bytes of a response as received.
+func interim(head []byte) int64 {
+	n := 0
+	for {
+		rest := head[n:]
+		if len(rest) < 12 || !bytes.HasPrefix(rest, []byte("HTTP/1.")) || rest[9] != '1' || bytes.HasPrefix(rest[9:], []byte("101")) {
+			return int64(n)
+		}
+		end, sep := bytes.Index(rest, []byte("\r\n\r\n")), 4
+		if lf := bytes.Index(rest, []byte("\n\n")); lf >= 0 && (end < 0 || lf < end) {
+			end, sep = lf, 2
+		}
+		if end < 0 {
+			return int64(n)
+		}
+		n += end + sep
+	}
 }

@@ -49,13 +49,8 @@ func Scan(r io.ReadSeeker, maxBlock int64, fn func(*Record) error, bad func(offs
 		}
 		if err != nil {
 			bad(start, fmt.Errorf("not a gzip member: %w", err))
-			if _, err := r.Seek(start+1, io.SeekStart); err != nil {
+			if more, err := next(r, br, cr, start); !more {
 				return err
-			}
-			br.Reset(r)
-			cr.n = start + 1
-			if !resync(cr, br) {
-				return nil
 			}
 			continue
 		}
@@ -71,15 +66,10 @@ func Scan(r io.ReadSeeker, maxBlock int64, fn func(*Record) error, bad func(offs
 			}
 		}
 		var d damage
-		if errors.As(err, &d) { // the member is cut or corrupt: look for the next from its second byte
+		if errors.As(err, &d) { // the member is cut or corrupt
 			bad(start, d.err)
-			if _, err := r.Seek(start+1, io.SeekStart); err != nil {
+			if more, err := next(r, br, cr, start); !more {
 				return err
-			}
-			br.Reset(r)
-			cr.n = start + 1
-			if !resync(cr, br) {
-				return nil
 			}
 			continue
 		}
@@ -109,6 +99,18 @@ type damage struct {
 }
 
 func (d damage) Error() string { return fmt.Sprintf("at %d: %v", d.off, d.err) }
+
+// next moves to the next gzip member header after the damaged member at
+// start, from its second byte (what inflating it read may run past its
+// end), and reports whether there is one.
+func next(r io.ReadSeeker, br *bufio.Reader, cr *countReader, start int64) (bool, error) {
+	if _, err := r.Seek(start+1, io.SeekStart); err != nil {
+		return false, err
+	}
+	br.Reset(r)
+	cr.n = start + 1
+	return resync(cr, br), nil
+}
 
 // resync moves cr to the next gzip member header from where it is, and
 // reports whether there is one.

@@ -313,6 +313,8 @@ func checkRevisits(j *Job) error {
 		return usagef("--revisit %s: must be within --min-revisit %s and --max-revisit %s", c.First, c.Min, c.Max)
 	case c.On && j.Shared.Frontier != "":
 		return usagef("--continuous keeps its schedule in the job's own frontier; a shared crawl (--frontier) cannot run it yet")
+	case c.On && j.Engine.MaxPerHost > 0:
+		return usagef("--continuous with --max-per-host: a host's budget would be spent by revisits; bound a continuous job with --include/--exclude or --depth")
 	case c.On && j.Recrawl:
 		return usagef("--continuous and --recrawl: choose one (a continuous job revisits each URL on its own schedule)")
 	}

@@ -110,6 +110,13 @@ func TestBadInput(t *testing.T) {
 		want string // in stderr
 	}{
 		{[]string{"crawl", "http://[::1"}, "missing ']'"},
+		{[]string{"crawl", "--continuous", "--max-per-host", "3", "http://h.test/"}, "--continuous with --max-per-host"},
+		{[]string{"crawl", "--continuous", "--recrawl", "http://h.test/"}, "choose one"},
+		{[]string{"crawl", "--continuous", "--revisit", "1m", "http://h.test/"}, "must be within --min-revisit"},
+		{[]string{"crawl", "--recrawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "http://h.test/"}, "cannot run them yet"},
+		{[]string{"crawl", "--wacz", "x.wacz", "http://h.test/"}, "--wacz needs --warc"},
+		{[]string{"changes", "--items", "nojob.db"}, "--items needs --config"},
+		{[]string{"export", "--pass", "2", "--versions", "x.db"}, "choose one"},
 		{[]string{"crawl", "ftp://example.com/"}, "only http and https"},
 		{[]string{"crawl", "not a url"}, "not absolute"},
 		{[]string{"crawl"}, "no seed URL"},

@@ -569,3 +569,36 @@ func checkRevisitMetrics(t *testing.T, addr string) {
 		}
 	}
 }
+
+// TestRecrawlKeepsHostBudgets checks that --max-per-host is a pass's
+// budget: a second pass with the same budget visits as many pages again.
+func TestRecrawlKeepsHostBudgets(t *testing.T) {
+	site := testsite.NewChanging(12)
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	dir := t.TempDir()
+	crawl := []string{"crawl", "--job", "j.db", "--max-per-host", "6", "--retries", "0", srv.URL + "/"}
+	pages := func() int { // requests for pages, robots.txt aside
+		return site.Total() - site.Hits("/robots.txt")
+	}
+	if r := trawl(t, dir, "", crawl...); r.code != 0 {
+		t.Fatalf("pass 1: exit %d\n%s", r.code, r.stderr)
+	}
+	first := pages()
+	site.Reset()
+	if r := trawl(t, dir, "", append(crawl, "--recrawl")...); r.code != 0 {
+		t.Fatalf("pass 2: exit %d\n%s", r.code, r.stderr)
+	}
+	if pages() != first || first != 6 {
+		t.Errorf("pass 2 asked for %d pages, pass 1 %d; want the budget's 6 each", pages(), first)
+	}
+	fetched := 0
+	for _, l := range changeLines(t, dir, "j.db", 2) {
+		if l["status"] == float64(200) || l["status"] == float64(304) {
+			fetched++
+		}
+	}
+	if fetched != 6 {
+		t.Errorf("pass 2 saved %d fetched pages, want the budget's 6", fetched)
+	}
+}

@@ -259,7 +259,7 @@ func (a *assembly) openParts(p *crawler.Parts, st *store.Store, j configs.Job, p
 	}
 	fo := frontier.Options{Pace: policy.Initial(), LeaseTTL: j.Engine.Lease, MaxPages: j.Engine.MaxPages, MaxPerHost: j.Engine.MaxPerHost, Done: held}
 	if j.Engine.MaxPerHost > 0 {
-		if fo.Fetched, err = fetchedByHost(st); err != nil {
+		if fo.Fetched, err = fetchedByHost(st, p.Config.Pass); err != nil {
 			return err
 		}
 	}
@@ -288,16 +288,20 @@ func (a *assembly) openParts(p *crawler.Parts, st *store.Store, j configs.Job, p
 	return nil
 }
 
-// fetchedByHost counts the pages of each host the job fetched.
-func fetchedByHost(st *store.Store) (map[string]int, error) {
+// fetchedByHost counts the pages of each host the job fetched: in its
+// current pass, when it is past its first (a host's budget is a pass's).
+func fetchedByHost(st *store.Store, pass int) (map[string]int, error) {
 	m := make(map[string]int)
-	err := st.Each(func(r *store.Record) error {
+	count := func(r *store.Record) error {
 		if r.Skipped == "" {
 			m[frontier.Host(r.URL)]++
 		}
 		return nil
-	})
-	return m, err
+	}
+	if pass > 1 {
+		return m, st.Versions(pass, count)
+	}
+	return m, st.Each(count)
 }
 
 // sinkFor returns where bodies go: an option's sink, the download folder,

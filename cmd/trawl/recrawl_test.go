@@ -208,7 +208,7 @@ func checkVersions(t *testing.T, dir, job string, site *testsite.Changing) {
 // half-way, and resumes it.
 func recrawlKilled(t *testing.T, dir, job string, crawl []string, site *testsite.Changing) {
 	site.Reset()
-	site.Delay = 20 * time.Millisecond
+	site.SetDelay(20 * time.Millisecond)
 	args := append(append([]string{}, crawl...), "--recrawl", "-c", "2", "--per-host", "2")
 	killWhen(t, dir, "", args, func() bool { return site.Total() >= 15 })
 	if site.Total() >= 43 {

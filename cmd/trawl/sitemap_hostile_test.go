@@ -30,7 +30,7 @@ func TestSitemapsHostile(t *testing.T) {
 	}
 	big.WriteString("</sitemapindex>")
 	var host string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(r.URL.Path)
 		body := ""
 		switch p := r.URL.Path; {
@@ -59,8 +59,9 @@ func TestSitemapsHostile(t *testing.T) {
 		}
 		w.Write([]byte(strings.ReplaceAll(body, "HOST", host)))
 	}))
+	host = srv.Listener.Addr().String() // before the handler can run
+	srv.Start()
 	defer srv.Close()
-	host = strings.TrimPrefix(srv.URL, "http://")
 	dir := t.TempDir()
 	start := time.Now()
 	r := trawl(t, dir, "", "crawl", "--job", "s.db", "--sitemaps", "--retries", "0", srv.URL+"/")

@@ -21,8 +21,6 @@ type Changing struct {
 	Filler int
 	// Start is the Last-Modified of a page never changed.
 	Start time.Time
-	// Delay is how long each page takes to answer.
-	Delay time.Duration
 	// Words, when set, pads each page with this many words of text that
 	// differs from page to page and version to version (compressing as
 	// prose does), instead of Filler's repetition.
@@ -37,6 +35,7 @@ type Changing struct {
 	every   map[int]bool // page → changes after each answer
 	stamp   map[int]time.Time
 
+	delay       atomic.Int64 // how long each page takes to answer (see SetDelay)
 	hits        Counter
 	conditional atomic.Int64 // requests with If-None-Match or If-Modified-Since
 	notModified atomic.Int64 // 304s sent
@@ -62,6 +61,9 @@ func (c *Changing) Change(i int) {
 	c.version[i]++
 	c.stamp[i] = c.Start.Add(time.Duration(c.version[i]) * time.Hour)
 }
+
+// SetDelay makes each page take d to answer, from now on.
+func (c *Changing) SetDelay(d time.Duration) { c.delay.Store(int64(d)) }
 
 // ChangeAlways makes page i change after each answer it gives.
 func (c *Changing) ChangeAlways(i int) {
@@ -140,9 +142,9 @@ func (c *Changing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if stamp.IsZero() {
 			stamp = c.Start
 		}
-		if c.Delay > 0 {
+		if d := time.Duration(c.delay.Load()); d > 0 {
 			select {
-			case <-time.After(c.Delay):
+			case <-time.After(d):
 			case <-r.Context().Done():
 				return
 			}

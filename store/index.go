@@ -211,24 +211,37 @@ func (s *Store) CatchUp(ctx context.Context) (int, error) {
 			}
 			u, b := urls[:min(len(urls), catchUpChunk)], bodies[:min(len(bodies), catchUpChunk)]
 			urls, bodies = urls[len(u):], bodies[len(b):]
-			if err := s.file.Update(func(tx *jobfile.Tx) error { return indexTx(tx, u, b) }); err != nil {
+			last := passes == 1 && len(urls) == 0 && len(bodies) == 0
+			err := s.file.Update(func(tx *jobfile.Tx) error {
+				if err := indexTx(tx, u, b); err != nil || !last {
+					return err
+				}
+				return dropLog(tx, logKeys) // a small log: in the same commit
+			})
+			if err != nil {
 				return 0, fmt.Errorf("store: indexing: %w", err)
+			}
+			if last {
+				return nURL, nil
 			}
 		}
 	}
-	err = s.file.Update(func(tx *jobfile.Tx) error {
-		b := tx.Bucket(jobfile.IndexLog)
-		for _, k := range logKeys {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = s.file.Update(func(tx *jobfile.Tx) error { return dropLog(tx, logKeys) })
 	if err != nil {
 		return 0, fmt.Errorf("store: indexing: %w", err)
 	}
 	return nURL, nil
+}
+
+// dropLog deletes the index log's values at keys, once indexed.
+func dropLog(tx *jobfile.Tx, keys [][]byte) error {
+	b := tx.Bucket(jobfile.IndexLog)
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // indexTx moves sorted log entries into the indexes, and takes each record

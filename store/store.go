@@ -403,6 +403,11 @@ func (s *Store) newBatch(tx *jobfile.Tx) (*batch, error) {
 		b.FillPercent = 1 // append-only
 	}
 	w.count, w.total = getUint(w.meta, keyCount), getUint(w.meta, keyBytes)
+	if w.recs.Sequence() == 0 && w.meta.Get(keyValid) == nil { // a new job: its tallies cover every record from the first
+		if err := w.meta.Put(keyValid, []byte{1}); err != nil {
+			return nil, err
+		}
+	}
 	return w, nil
 }
 

@@ -232,12 +232,18 @@ func passOf(recs *bolt.Bucket, seq uint64) int {
 }
 
 // ensureTallies makes the tallies cover every record: a job made before
-// they existed is counted once, here.
+// they existed is counted once, here. A job without records is left to
+// its first PutTx, which marks the tallies valid (one commit less for a
+// new job).
 func (s *Store) ensureTallies() error {
 	valid := false
 	err := s.file.View(func(tx *jobfile.Tx) error {
 		if meta := tx.Bucket(jobfile.StoreMeta); meta != nil {
 			valid = meta.Get(keyValid) != nil
+		}
+		if recs := tx.Bucket(jobfile.Records); recs != nil && !valid {
+			k, _ := recs.Cursor().First()
+			valid = k == nil && recs.Sequence() == 0
 		}
 		return nil
 	})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -50,7 +52,11 @@ func joinShared(ctx context.Context, o *configs.Job, kind jobfile.Kind, st *stor
 	if err != nil {
 		return nil, fmt.Errorf("--frontier: %w", err)
 	}
-	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: string(kind), Log: log})
+	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: string(kind), Settings: crawlSettings(o), Log: log})
+	if errors.Is(err, redisf.ErrSettings) {
+		client.Close()
+		return nil, usagef("--crawl %s: %v: start every process of a shared crawl with the same seeds and scope settings", o.Shared.Crawl, err)
+	}
 	if errors.Is(err, redisf.ErrKind) {
 		client.Close()
 		return nil, usagef("%v: join it with 'trawl %s'", err, map[jobfile.Kind]jobfile.Kind{jobfile.CrawlJob: jobfile.FetchJob, jobfile.FetchJob: jobfile.CrawlJob}[kind])
@@ -201,4 +207,18 @@ func sharedStats(ctx context.Context, addr, name string, asJSON bool, w io.Write
 			p.Seen.Sub(p.Started).Truncate(time.Second), status)
 	}
 	return nil
+}
+
+// crawlSettings are the settings every process of a shared crawl must
+// share: for a crawl, its seeds and what decides which links are
+// followed; a fetch's processes may each add a list of their own.
+func crawlSettings(o *configs.Job) string {
+	if !o.Engine.Follow {
+		return ""
+	}
+	seeds := slices.Clone(o.Seeds)
+	slices.Sort(seeds)
+	return fmt.Sprintf("seeds %s, scope %s, include %q, exclude %q, depth %d, max-links %d, requisites %v, sitemaps %v",
+		strings.Join(seeds, " "), o.Scope.Mode, o.Scope.Include, o.Scope.Exclude, o.Engine.MaxDepth, o.Engine.MaxLinks,
+		o.Engine.Requisites, o.Engine.Sitemaps)
 }

@@ -507,3 +507,27 @@ func TestSharedCrawlStopsWhenRedisEvicts(t *testing.T) {
 		t.Errorf("the job holds %d pages; it saved more before Redis evicted", len(urls))
 	}
 }
+
+// A second process joining a shared crawl with other seeds or scope is
+// refused, saying what the crawl was started with; one with the same
+// settings joins.
+func TestSharedCrawlRefusesOtherSettings(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 2, 5, 0)
+	dir := t.TempDir()
+	if r := trawl(t, dir, "", sharedArgs(rds, "same", "a.db", hs)...); r.code != 0 {
+		t.Fatalf("first process: exit %d\n%s", r.code, r.stderr)
+	}
+	r := trawl(t, dir, "", sharedArgs(rds, "same", "b.db", hs, "--scope", "domain")...)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "other settings") || !strings.Contains(r.stderr, "scope host") ||
+		!strings.Contains(r.stderr, "scope domain") {
+		t.Errorf("another scope: exit %d\n%s", r.code, r.stderr)
+	}
+	other := append([]string{"crawl", "--frontier", rds.URL(), "--crawl", "same", "--job", "c.db"}, hs.seeds()[:1]...)
+	if r := trawl(t, dir, "", other...); r.code != exitUsage || !strings.Contains(r.stderr, "seeds") {
+		t.Errorf("other seeds: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := trawl(t, dir, "", sharedArgs(rds, "same", "d.db", hs)...); r.code != 0 {
+		t.Errorf("the same settings: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -75,9 +75,18 @@ type Options struct {
 	// fails with ErrKind for a crawl of another kind, so that work queued
 	// to be crawled is not fetched without its links followed.
 	Kind string
+	// Settings are what defines the crawl's work (its seeds, scope,
+	// depth…), as one string: Join fails with ErrSettings for a crawl
+	// created with others, so that processes do not crawl by different
+	// rules. Empty: not checked.
+	Settings string
 	// Log receives "Redis unreachable" and "Redis back" (default: none).
 	Log *slog.Logger
 }
+
+// ErrSettings is returned by Join when the crawl was created with other
+// settings than Options.Settings.
+var ErrSettings = errors.New("the shared crawl was started with other settings")
 
 // ErrKind is returned by Join when the crawl is of another kind than
 // Options.Kind.
@@ -134,7 +143,7 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	var res []any
 	err := cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind).Slice()
+		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind, opts.Settings).Slice()
 		return err
 	})
 	if err != nil {
@@ -147,6 +156,11 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	}
 	if kind, _ := res[2].(string); opts.Kind != "" && kind != "" && kind != opts.Kind {
 		return nil, fmt.Errorf("%w: %q is a %s crawl", ErrKind, name, kind)
+	}
+	if len(res) > 3 {
+		if held, _ := res[3].(string); opts.Settings != "" && held != "" && held != opts.Settings {
+			return nil, fmt.Errorf("%w: %s; this process: %s", ErrSettings, held, opts.Settings)
+		}
 	}
 	if epoch == "gone" || opts.Epoch != "" && epoch != opts.Epoch {
 		return nil, fmt.Errorf("%w: crawl %q (this job took part in it, but Redis holds %s)", ErrGone, name, map[bool]string{true: "no such crawl", false: "another crawl of that name"}[epoch == "gone"])

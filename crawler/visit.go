@@ -130,8 +130,7 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *
 		rec.Status = http.StatusOK // the whole file, continued from an earlier run
 	}
 	if r.Err == nil && r.Status == http.StatusNotModified && prev != nil { // asked for (see revisit.Fetch)
-		// prev's body and items stand; what the page links to is in the
-		// job, and visited in this pass too.
+		fetch.Recycle(r.Payload.Data) // prev's body and items stand; its links are all in this pass too
 		p, err := c.p.Store.NewUnchanged(revisit.Revalidated(rec, prev), prev)
 		return &result{page: p, done: frontier.Done{Lease: l}}, err
 	}

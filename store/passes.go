@@ -268,7 +268,7 @@ func (s *Store) NewUnchanged(rec Record, prev *Record) (*Page, error) {
 	if rec.File == "" {
 		rec.File = prev.File
 	}
-	p := &Page{Record: rec, itemsOf: prev.seq}
+	p := &Page{Record: rec, repeats: prev.seq}
 	var err error
 	if p.data, err = marshalRecord(&p.Record); err != nil {
 		return nil, fmt.Errorf("store: %w", err)

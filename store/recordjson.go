@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 // of saving one. A record with a request spec, or a time json.Marshal
 // refuses, goes to json.Marshal.
 func marshalRecord(r *Record) ([]byte, error) {
-	if len(r.Request) > 0 || len(r.Vary) > 0 || badYear(r.FetchedAt) || r.WARC != nil && (r.WARC.Of != nil || badYear(r.WARC.Date)) {
+	if len(r.Request) > 0 || badYear(r.FetchedAt) || r.WARC != nil && (badYear(r.WARC.Date) || r.WARC.Of != nil && badYear(r.WARC.Of.Date)) {
 		return json.Marshal(r)
 	}
 	b := make([]byte, 0, 512)
@@ -90,6 +91,10 @@ func appendVersion(b []byte, r *Record) []byte {
 	if r.NotModified {
 		b = append(b, `,"not_modified":true`...)
 	}
+	if len(r.Vary) > 0 { // most servers send Vary: Accept-Encoding
+		b = append(b, `,"vary":`...)
+		b = appendStrings(b, r.Vary)
+	}
 	if r.WARC != nil {
 		w := r.WARC
 		b = append(b, `,"warc":{"file":`...)
@@ -105,6 +110,15 @@ func appendVersion(b []byte, r *Record) []byte {
 		b = append(b, '"')
 		if w.Revisit {
 			b = append(b, `,"revisit":true`...)
+		}
+		if o := w.Of; o != nil { // every revisit of a later pass
+			b = append(b, `,"of":{"uri":`...)
+			b = appendString(b, o.URI)
+			b = append(b, `,"id":`...)
+			b = appendString(b, o.ID)
+			b = append(b, `,"date":"`...)
+			b = o.Date.AppendFormat(b, time.RFC3339Nano)
+			b = append(b, `"}`...)
 		}
 		b = append(b, '}')
 	}
@@ -169,6 +183,21 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendStrings appends m as encoding/json writes a map of strings: keys
+// in order.
+func appendStrings(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // appendHeader appends h as encoding/json writes an http.Header: keys in

@@ -151,9 +151,9 @@ type Page struct {
 	items  [][]byte // Items as JSON
 	size   int      // Size, as NewPage made it
 	spent  bool     // Put has taken it
-	// itemsOf is the key of the record whose items are the page's too
-	// (see NewUnchanged); 0 for none.
-	itemsOf uint64
+	// repeats is the key of the record whose body and items the page
+	// keeps (see NewUnchanged); 0 for none.
+	repeats uint64
 }
 
 // Size estimates the memory p holds: its record, body and items. It does
@@ -449,7 +449,7 @@ func (w *batch) body(p *Page, raw []byte) (uint64, error) {
 	}
 	v := p.blob
 	switch {
-	case p.itemsOf != 0 && v == nil && raw == nil && !p.inFile: // NewUnchanged's, whose body was not found
+	case p.repeats != 0 && v == nil && raw == nil && !p.inFile: // NewUnchanged's, whose body was not found
 		return 0, fmt.Errorf("store: body %s of %s is not in the job", p.Record.SHA256, p.Record.URL)
 	case p.inFile:
 		v = inFileMark
@@ -491,8 +491,8 @@ func (w *batch) record(p *Page, body uint64) error {
 	if err := putItems(w.items, key, p.items); err != nil {
 		return err
 	}
-	if p.itemsOf != 0 {
-		if err := copyItems(w.tx, w.items, p.itemsOf, key); err != nil {
+	if p.repeats != 0 {
+		if err := copyItems(w.tx, w.items, p.repeats, key); err != nil {
 			return err
 		}
 	}

@@ -205,10 +205,23 @@ func (t *tally) replaced(tx *jobfile.Tx, old []byte, newPass int) error {
 	return nil
 }
 
-// passKey is the tally of r's pass and change.
+// passKey is the tally of r's pass and change; a first pass's (every
+// record of most jobs) is built once.
 func passKey(r *Record) string {
-	return "t/pass/" + strconv.Itoa(r.PassOf()) + "/" + string(r.Kind())
+	switch p, k := r.PassOf(), r.Kind(); {
+	case p == 1 && k == ChangeNew:
+		return firstNew
+	case p == 1 && k == ChangeFailed:
+		return firstFailed
+	default:
+		return "t/pass/" + strconv.Itoa(p) + "/" + string(k)
+	}
 }
+
+const (
+	firstNew    = "t/pass/1/new"
+	firstFailed = "t/pass/1/failed"
+)
 
 // passOf returns the pass of the record at seq, without decoding it: the
 // last "pass" key of its JSON is the record's own (only escaped strings

@@ -14,7 +14,6 @@ import (
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/fromwarc"
 	"github.com/trawl-dev/trawl/crawler/page"
-	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/internal/atomicfile"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -80,7 +79,7 @@ func cmdExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if archives {
-		return extractArchives(fs.Args(), rs.(*rules.RuleSet), *out, stdout, stderr)
+		return extractArchives(fs.Args(), rs, *out, stdout, stderr)
 	}
 	job := o.File
 	if fs.NArg() == 1 {
@@ -132,7 +131,7 @@ func printCounts(w io.Writer, prefix string, m map[string]int) {
 
 // extractArchives runs rs over the responses archived in files (WARC and
 // WACZ files) and writes their items to out, with their provenance.
-func extractArchives(files []string, rs *rules.RuleSet, out string, stdout, stderr io.Writer) error {
+func extractArchives(files []string, rs page.Extractor, out string, stdout, stderr io.Writer) error {
 	for _, f := range files {
 		if !isArchive(f) {
 			return usagef("%s: not a WARC or WACZ file (.warc, .warc.gz, .wacz): extract reads one JOB, or archives", f)

@@ -518,19 +518,29 @@ extract:
 
 func readItems(t *testing.T, dir, job string, args ...string) []map[string]any {
 	t.Helper()
-	r := trawl(t, dir, "", append([]string{"export", "--format", "items", job}, args...)...)
+	return trawlLines(t, dir, append([]string{"export", "--format", "items", job}, args...)...)
+}
+
+// trawlLines runs trawl with args in dir, which must succeed, and returns
+// the JSON objects it wrote, one a line.
+func trawlLines(t *testing.T, dir string, args ...string) []map[string]any {
+	t.Helper()
+	r := trawl(t, dir, "", args...)
 	if r.code != 0 {
-		t.Fatalf("export items: exit %d\n%s", r.code, r.stderr)
+		t.Fatalf("trawl %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
 	}
-	var items []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var it map[string]any
-		if err := json.Unmarshal([]byte(line), &it); err != nil {
-			t.Fatalf("export line %q: %v", line, err)
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(r.stdout), "\n") {
+		if line == "" {
+			continue
 		}
-		items = append(items, it)
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("trawl %s: line %.200q: %v", strings.Join(args, " "), line, err)
+		}
+		out = append(out, m)
 	}
-	return items
+	return out
 }
 
 // A scraping job killed mid-way and resumed has each item exactly once;

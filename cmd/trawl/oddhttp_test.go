@@ -44,8 +44,8 @@ func oddServer(t *testing.T, answers map[string]string) string {
 
 // TestOddResponses fetches responses that servers do send: no reason
 // phrase, bare LF line ends, 1,000 headers, 103 Early Hints before the
-// 200, an HTTP/1.0 body ended by the close, and two Content-Lengths that
-// disagree; each page is stored right, or is an error record, and warcio
+// 200, an HTTP/1.0 body ended by the close, two Content-Lengths that
+// disagree, and a 304 to a request that sent no validators; each page is stored right, or is an error record, and warcio
 // reads what was archived.
 func TestOddResponses(t *testing.T) {
 	var many strings.Builder
@@ -59,9 +59,10 @@ func TestOddResponses(t *testing.T) {
 		"/early":    "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nhello",
 		"/http10":   "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\nhello",
 		"/twocl":    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+		"/unasked":  "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n",
 	})
 	dir := t.TempDir()
-	paths := []string{"/noreason", "/barelf", "/many", "/early", "/http10", "/twocl"}
+	paths := []string{"/noreason", "/barelf", "/many", "/early", "/http10", "/twocl", "/unasked"}
 	var list strings.Builder
 	for _, p := range paths {
 		list.WriteString(base + p + "\n")
@@ -81,6 +82,10 @@ func TestOddResponses(t *testing.T) {
 	}
 	if rec := recs["/twocl"]; rec == nil || rec["error"] == "" {
 		t.Errorf("two Content-Lengths: %v, want an error record", rec)
+	}
+	// A 304 to a request that asked nothing is no empty body.
+	if rec := recs["/unasked"]; rec == nil || !strings.Contains(fmt.Sprint(rec["error"]), "sent no validators") || rec["body"] != nil {
+		t.Errorf("a 304 unasked: %v, want an error record", rec)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "w", "*.warc.gz"))
 	archived := warcioRecords(t, files)

@@ -27,17 +27,8 @@ func changeLines(t *testing.T, dir, job string, pass int) map[string]map[string]
 	if pass > 0 {
 		args = append(args, "--pass", fmt.Sprint(pass))
 	}
-	r := trawl(t, dir, "", args...)
-	if r.code != 0 {
-		t.Fatalf("trawl changes: exit %d\n%s", r.code, r.stderr)
-	}
 	out := map[string]map[string]any{}
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	for sc.Scan() {
-		var l map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatalf("change line %q: %v", sc.Text(), err)
-		}
+	for _, l := range trawlLines(t, dir, args...) {
 		u := l["url"].(string)
 		path := u[strings.Index(u[len("http://"):], "/")+len("http://"):]
 		if _, dup := out[path]; dup {
@@ -48,24 +39,10 @@ func changeLines(t *testing.T, dir, job string, pass int) map[string]map[string]
 	return out
 }
 
-// exported reads trawl export's records of job, with args, by URL path.
+// exported reads trawl export's records of job, with args.
 func exported(t *testing.T, dir, job string, args ...string) []map[string]any {
 	t.Helper()
-	r := trawl(t, dir, "", append([]string{"export", job}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("trawl export %v: exit %d\n%s", args, r.code, r.stderr)
-	}
-	var out []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var l map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, l)
-	}
-	return out
+	return trawlLines(t, dir, append([]string{"export", job}, args...)...)
 }
 
 func TestRecrawl(t *testing.T) {
@@ -134,6 +111,15 @@ func TestRecrawl(t *testing.T) {
 
 	checkVersions(t, dir, job, site)
 	checkItemFeed(t, dir, job, rules, want)
+	// The exported items are each page's latest: a 304 keeps the stored
+	// page's item, a removed page has none.
+	items := map[string]any{}
+	for _, it := range readItems(t, dir, job) {
+		items[it["title"].(string)] = it["version"]
+	}
+	if len(items) != 39 || items["page 12"] != "version 0" || items["page 0"] != "version 1" || items["page 4"] != nil {
+		t.Errorf("items after pass 2: %d, page 12 %v, page 0 %v, page 4 %v", len(items), items["page 12"], items["page 0"], items["page 4"])
+	}
 	if s := trawl(t, dir, "", "stats", job); s.code != 0 || !strings.Contains(s.stdout, "pass 2") {
 		t.Errorf("stats: exit %d, no passes\n%s", s.code, s.stdout)
 	}
@@ -438,16 +424,8 @@ func TestWARCDedupAcrossRuns(t *testing.T) {
 // whose items are the stored page's).
 func checkItemFeed(t *testing.T, dir, job, rules string, pages map[string]string) {
 	t.Helper()
-	r := trawl(t, dir, "", "changes", "--items", "--config", rules, job)
-	if r.code != 0 {
-		t.Fatalf("changes --items: exit %d\n%s", r.code, r.stderr)
-	}
 	got := map[string]map[string]any{}
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var l map[string]any
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("item line %q: %v", line, err)
-		}
+	for _, l := range trawlLines(t, dir, "changes", "--items", "--config", rules, job) {
 		got[l["key"].(string)] = l
 	}
 	for path, change := range pages {

@@ -157,16 +157,13 @@ func checkPages(t *testing.T, data []byte, base string, n int) {
 // archived or not fetched.
 func checkCompleteness(t *testing.T, dir, job string, archived, notFetched int) {
 	t.Helper()
-	r := trawl(t, dir, "", "export", "--format", "pages", job)
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) != 5 {
-		t.Fatalf("export --format pages %s: exit %d, %d lines\n%s%s", job, r.code, len(lines), r.stdout, r.stderr)
+	lines := trawlLines(t, dir, "export", "--format", "pages", job)
+	if len(lines) != 5 {
+		t.Fatalf("export --format pages %s: %d lines, want 5: %v", job, len(lines), lines)
 	}
-	for _, l := range lines {
-		var m map[string]any
-		json.Unmarshal([]byte(l), &m)
+	for _, m := range lines {
 		if m["requisites"] != float64(5) || m["archived"] != float64(archived) || m["not_fetched"] != float64(notFetched) {
-			t.Errorf("%s: %s", job, l)
+			t.Errorf("%s: %v", job, m)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package fetch
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -55,7 +54,7 @@ func varied(got, sent http.Header) map[string]string {
 				out["*"] = ""
 				continue
 			}
-			out[name] = strings.Join(slices.Clone(sent.Values(name)), ", ")
+			out[name] = strings.Join(sent.Values(name), ", ")
 		}
 	}
 	return out

@@ -17,10 +17,14 @@ import (
 )
 
 // Ask returns req asking again for prev's URL (prev may be nil): with
-// prev's validators, prev's capture for the archive to refer to, and
-// prev's body digest for a sink that keeps files.
+// prev's validators (when req is for the URL that answered them, not a
+// request that was redirected there), prev's capture for the archive to
+// refer to, and prev's body digest for a sink that keeps files.
 func Ask(req fetch.Request, prev *store.Record) fetch.Request {
-	req.Validators, req.Previous = Validators(prev), Capture(prev)
+	req.Previous = Capture(prev)
+	if prev != nil && prev.FinalURL == req.URL {
+		req.Validators = Validators(prev)
+	}
 	if prev != nil && !prev.Failed() {
 		req.Known = prev.SHA256
 	}

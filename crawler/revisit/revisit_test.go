@@ -130,3 +130,17 @@ func TestRevalidated(t *testing.T) {
 		t.Error("the stored record's headers changed")
 	}
 }
+
+// TestAskSendsValidatorsWhereTheyCameFrom: a record of a request that was
+// redirected holds the final URL's validators, sent to the final URL (the
+// hop), not to the URL that redirected.
+func TestAskSendsValidatorsWhereTheyCameFrom(t *testing.T) {
+	prev := &store.Record{URL: "http://h/old", FinalURL: "http://h/new", Status: 200, SHA256: "ab", FetchedAt: time.Now(),
+		Header: http.Header{"Etag": {`"n1"`}}}
+	if r := Ask(fetch.Request{URL: "http://h/old"}, prev); r.Validators != nil {
+		t.Errorf("the redirected URL is asked with %+v", r.Validators)
+	}
+	if r := Ask(fetch.Request{URL: "http://h/new", RedirectedFrom: "http://h/old"}, prev); r.Validators == nil || r.Validators.ETag != `"n1"` {
+		t.Errorf("the hop is asked with %+v", r.Validators)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"strings"
 
 	"github.com/trawl-dev/trawl/store"
 )
@@ -37,8 +36,7 @@ func Pages(w io.Writer, s *store.Store, requisites func(*store.Record, []byte) [
 	n := 0
 	var pages []*store.Record
 	err := s.Each(func(r *store.Record) error {
-		if r.WARC != nil && r.Status >= 200 && r.Status <= 299 && strings.HasPrefix(r.ContentType, "text/html") &&
-			!strings.Contains(string(r.Request), `"requisite":true`) {
+		if archivedPage(r) {
 			pages = append(pages, r)
 		}
 		return nil

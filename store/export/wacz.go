@@ -76,8 +76,7 @@ func archived(s *store.Store, dir string) ([]string, []wacz.Page, error) {
 	}
 	var pages []wacz.Page
 	err = s.Each(func(r *store.Record) error {
-		if r.WARC == nil || r.Status < 200 || r.Status > 299 || !strings.HasPrefix(r.ContentType, "text/html") ||
-			strings.Contains(string(r.Request), `"requisite":true`) {
+		if !archivedPage(r) {
 			return nil
 		}
 		body, err := s.Body(r)
@@ -107,4 +106,11 @@ func title(page []byte) string {
 			}
 		}
 	}
+}
+
+// archivedPage reports whether r is a page a replayer lists: archived, a
+// 2xx HTML answer, and not a requisite of another page.
+func archivedPage(r *store.Record) bool {
+	return r.WARC != nil && r.Status >= 200 && r.Status <= 299 && strings.HasPrefix(r.ContentType, "text/html") &&
+		!strings.Contains(string(r.Request), `"requisite":true`)
 }

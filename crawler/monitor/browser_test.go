@@ -18,23 +18,12 @@ import (
 	"github.com/trawl-dev/trawl/configs"
 	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
+	"github.com/trawl-dev/trawl/internal/chromiumtest"
 	"github.com/trawl-dev/trawl/store"
 )
 
-// chromium finds a headless browser, or skips the test (fails it where
-// TRAWL_REQUIRE_REAL is set, as in CI).
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("TRAWL_REQUIRE_REAL") != "" {
-		t.Fatal("no Chromium on PATH, and TRAWL_REQUIRE_REAL is set: apt-get install -y chromium")
-	}
-	t.Skip("no Chromium on PATH: apt-get install -y chromium (Debian) to run the status page in a browser")
-	return ""
-}
+// chromium finds a headless browser, or skips the test.
+func chromium(t *testing.T) string { return chromiumtest.Need(t) }
 
 // look loads url in headless Chromium, lets its script run, and returns
 // the page as it then stands, and what the browser logged.

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -49,6 +48,9 @@ type Store interface {
 	Each(fn func(*store.Record) error) error
 	// CatchUp brings the store's indexes up to date with what was saved.
 	CatchUp(ctx context.Context) (int, error)
+	// Attach adds a rendering's DOM and screenshot to what is saved
+	// with p.
+	Attach(p *store.Page, r *store.Rendering) error
 }
 
 // A Saver makes a batch of results durable: their pages, and the
@@ -85,6 +87,14 @@ type Scope interface {
 	Check(u string) error
 }
 
+// A Renderer runs fetched pages' scripts in a browser (see crawler/render).
+// It is safe for concurrent use.
+type Renderer interface {
+	// Render returns what the browser made of the page at url, fetched as
+	// r: nil when the page is not rendered, or ctx ended first.
+	Render(ctx context.Context, url string, r *fetch.Response) *store.Rendering
+}
+
 // An Archive is the WARC archive a job writes, when it writes one.
 type Archive interface {
 	Close() error
@@ -92,7 +102,7 @@ type Archive interface {
 }
 
 // Parts are what a Crawler runs with. Every field but Archive, Extractor,
-// Observer and Log is required.
+// Renderer, Observer and Log is required.
 type Parts struct {
 	Config     Config
 	Seeds      []task.Task // canonical
@@ -109,6 +119,7 @@ type Parts struct {
 	// are saved with the page and the links it returns are followed
 	// instead of every link (see package rules for the declarative one).
 	Extractor page.Extractor
+	Renderer  Renderer     // default: none rendered
 	Observer  Observer     // default: none
 	Log       *slog.Logger // default: none
 }
@@ -191,7 +202,7 @@ func (c *Crawler) Add(ctx context.Context, ts ...task.Task) (int, error) {
 func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 	var reqs []frontier.Request
 	err := c.p.Store.Each(func(r *store.Record) error {
-		if retryable(r) {
+		if r.Retryable() {
 			reqs = append(reqs, frontier.Request{URL: r.URL, Depth: r.Depth, Spec: string(r.Request)})
 		}
 		return nil
@@ -200,16 +211,6 @@ func (c *Crawler) RetryFailed(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return c.p.Frontier.Requeue(ctx, reqs)
-}
-
-// retryable reports whether another attempt may fix r's failure.
-func retryable(r *store.Record) bool {
-	tooLarge := r.ErrorKind == string(fetch.KindTooLarge)
-	if r.ErrorKind == "" && r.Error != "" { // written before kinds were kept
-		tooLarge = strings.Contains(r.Error, fetch.ErrTooLarge.Error())
-	}
-	cut := r.Status >= 200 && r.Status <= 299 && r.Error != "" && !tooLarge
-	return r.Skipped == "" && (r.Status == 0 || fetch.RetryableStatus(r.Status) || cut)
 }
 
 // A Reason says why a run ended.

@@ -3,7 +3,6 @@ package crawler
 import (
 	"context"
 	"net/url"
-	"strings"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/links"
@@ -140,7 +139,7 @@ func (c *Crawler) addSitemaps(ctx context.Context) error {
 		seen[u.Host] = true
 		maps := append(c.p.Politeness.Sitemaps(ctx, u.Scheme, u.Host), u.Scheme+"://"+u.Host+"/sitemap.xml")
 		for _, m := range maps {
-			if fr, err := sitemapTask(m, 1); err == nil {
+			if fr, err := sitemap.Task(m, 1); err == nil {
 				frs = append(frs, fr)
 			}
 		}
@@ -149,44 +148,13 @@ func (c *Crawler) addSitemaps(ctx context.Context) error {
 	return err
 }
 
-// sitemapTask returns the task of the sitemap at u, level indexes deep.
-func sitemapTask(u string, level int) (frontier.Request, error) {
-	t, err := task.Task{Kind: task.Sitemap, Level: level, Request: fetch.Request{URL: u}}.Canonical()
-	if err != nil {
-		return frontier.Request{}, err
-	}
-	return t.Encode()
-}
-
-// sitemap returns what a fetched sitemap lists: the URLs in scope, at
-// depth 1, and the sitemaps of an index (at most sitemap.MaxDepth deep);
-// and a note for the record when some were left out.
+// sitemap returns what a fetched sitemap lists: the URLs in scope, and
+// the sitemaps of an index; and a note for its record.
 func (c *Crawler) sitemap(t task.Task, loc *url.URL, data []byte) ([]frontier.Request, string) {
-	m, err := sitemap.Parse(loc, data)
-	if m == nil {
-		return nil, err.Error()
-	}
-	note := m.Note(err)
-	c.p.Log.Info("sitemap", "url", t.Request.URL, "urls", len(m.URLs), "sitemaps", len(m.Sitemaps), "note", note)
-	var found []frontier.Request
-	for _, e := range m.URLs {
-		u, err := frontier.Canonical(e.Loc)
-		if err != nil || c.p.Scope.Check(u) != nil || scope.Trap(u) != nil {
-			continue
-		}
-		if e.Lastmod != "" {
-			c.lastmods.Put(u, e.Lastmod)
-		}
-		found = append(found, frontier.Request{URL: u, Depth: 1})
-	}
-	if t.Level < sitemap.MaxDepth {
-		for _, s := range m.Sitemaps {
-			if fr, err := sitemapTask(s, t.Level+1); err == nil {
-				found = append(found, fr)
-			}
-		}
-	} else if len(m.Sitemaps) > 0 {
-		note = strings.TrimPrefix(note+"; sitemap: indexes nested deeper than 3 not followed", "; ")
+	keep := func(u string) bool { return c.p.Scope.Check(u) == nil && scope.Trap(u) == nil }
+	found, note, m := sitemap.Follow(loc, t.Level, data, keep, &c.lastmods)
+	if m != nil {
+		c.p.Log.Info("sitemap", "url", t.Request.URL, "urls", len(m.URLs), "sitemaps", len(m.Sitemaps), "note", note)
 	}
 	return found, note
 }

@@ -28,7 +28,7 @@ func TestRetryable(t *testing.T) {
 		{store.Record{Status: 200, Error: "unexpected EOF"}, true},
 		{store.Record{Status: 0, Skipped: store.SkipRobots}, false},
 	} {
-		if got := retryable(&c.rec); got != c.want {
+		if got := c.rec.Retryable(); got != c.want {
 			t.Errorf("%+v: retryable %v, want %v", c.rec, got, c.want)
 		}
 	}

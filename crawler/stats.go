@@ -3,7 +3,6 @@ package crawler
 import (
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -62,18 +61,6 @@ func (s *Summary) PagesPerSecond() float64 {
 		return 0
 	}
 	return float64(s.Stored) / s.Elapsed.Seconds()
-}
-
-// TopErrors returns the most frequent errors, most frequent first.
-func (s *Summary) TopErrors(n int) []string {
-	keys := slices.Collect(maps.Keys(s.Errors))
-	sort.Slice(keys, func(i, j int) bool {
-		if s.Errors[keys[i]] != s.Errors[keys[j]] {
-			return s.Errors[keys[i]] > s.Errors[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys[:min(n, len(keys))]
 }
 
 // stats counts what a run did, for its progress and its summary. It is

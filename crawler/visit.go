@@ -73,7 +73,7 @@ func (c *Crawler) visit(ctx context.Context, l frontier.Lease) (*result, error) 
 	if r.Err == nil && r.LocationErr != nil {
 		r.Err = r.LocationErr
 	}
-	return c.fetched(l, t, prev, r)
+	return c.fetched(ctx, l, t, prev, r)
 }
 
 // holder returns what the fetcher calls before a retry: a server that asks
@@ -116,7 +116,7 @@ func (c *Crawler) record(l frontier.Lease, t task.Task) store.Record {
 
 // fetched builds the result of a fetch: the record, the body kept in
 // memory (with its items and the links to follow), or the file it went to.
-func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *fetch.Response) (*result, error) {
+func (c *Crawler) fetched(ctx context.Context, l frontier.Lease, t task.Task, prev *store.Record, r *fetch.Response) (*result, error) {
 	rec := c.record(l, t)
 	if r.FinalURL != "" {
 		rec.FinalURL = r.FinalURL
@@ -136,9 +136,14 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *
 	}
 	var body []byte
 	var d discovery
+	var ren *store.Rendering
 	if r.Err == nil && r.Payload.Data != nil {
 		body = r.Payload.Data
-		d = c.discover(l, t, rec.Depth, r)
+		seen := r // as discovery sees it: rendered, when it is
+		if ren, seen = c.render(ctx, l, t, r, &rec); ren == nil && ctx.Err() != nil {
+			return nil, nil // stopped while it rendered: fetched again on resume
+		}
+		d = c.discover(l, t, rec.Depth, seen)
 		rec.ExtractError, rec.LinksTruncated, rec.Lastmod = d.note, d.truncated, d.lastmod
 	}
 	if rec.Error != "" {
@@ -148,6 +153,9 @@ func (c *Crawler) fetched(l frontier.Lease, t task.Task, prev *store.Record, r *
 	}
 	p, err := c.p.Store.NewVersion(prev, rec, body, d.items...)
 	fetch.Recycle(r.Payload.Data)
+	if err == nil && ren != nil {
+		err = c.p.Store.Attach(p, ren)
+	}
 	if err != nil {
 		return nil, err
 	}

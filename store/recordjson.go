@@ -13,10 +13,10 @@ import (
 // marshalRecord returns r as encoding/json writes it, byte for byte
 // (FuzzRecordJSON holds it to that), without reflection: a crawl saves
 // thousands of records a second, and json.Marshal took a tenth of the work
-// of saving one. A record with a request spec, or a time json.Marshal
+// of saving one. A record with a request spec, a render, or a time json.Marshal
 // refuses, goes to json.Marshal.
 func marshalRecord(r *Record) ([]byte, error) {
-	if len(r.Request) > 0 || badYear(r.FetchedAt) || r.WARC != nil && (badYear(r.WARC.Date) || r.WARC.Of != nil && badYear(r.WARC.Of.Date)) {
+	if len(r.Request) > 0 || r.Render != nil || badYear(r.FetchedAt) || r.WARC != nil && (badYear(r.WARC.Date) || r.WARC.Of != nil && badYear(r.WARC.Of.Date)) {
 		return json.Marshal(r)
 	}
 	b := make([]byte, 0, 512)

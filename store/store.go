@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -99,9 +100,33 @@ type Record struct {
 	Vary map[string]string `json:"vary,omitempty"`
 	// WARC is where the exchange was archived, with --warc.
 	WARC *WARCRef `json:"warc,omitempty"`
+	// Render is how the page was rendered in a browser, with --render.
+	Render *Render `json:"render,omitempty"`
 
 	body uint64 // the key of its body in the job (0: found by SHA256)
 	seq  uint64 // its own key, when read from the job
+}
+
+// Retryable reports whether another attempt may fix r's failure: no
+// answer, 408, 425, 429 or 5xx, or a 2xx whose body was cut off or failed
+// its checksum (not one over max-body).
+func (r *Record) Retryable() bool {
+	tooLarge := r.ErrorKind == "too_large"
+	if r.ErrorKind == "" && r.Error != "" { // written before kinds were kept
+		tooLarge = strings.Contains(r.Error, "body exceeds max-body")
+	}
+	cut := r.Status >= 200 && r.Status <= 299 && r.Error != "" && !tooLarge
+	return r.Skipped == "" && (r.Status == 0 || RetryableStatus(r.Status) || cut)
+}
+
+// RetryableStatus reports the statuses worth another attempt (see
+// fetch.RetryableStatus).
+func RetryableStatus(code int) bool {
+	switch code {
+	case 408, 425, 429, 500, 502, 503, 504:
+		return true
+	}
+	return false
 }
 
 // A WARCRef locates the record an exchange was archived as.
@@ -153,7 +178,8 @@ type Page struct {
 	spent  bool     // Put has taken it
 	// repeats is the key of the record whose body and items the page
 	// keeps (see NewUnchanged); 0 for none.
-	repeats uint64
+	repeats  uint64
+	attached []attached // saved with it (see Attach)
 }
 
 // Size estimates the memory p holds: its record, body and items. It does
@@ -421,6 +447,9 @@ func (w *batch) put(p *Page) error {
 	p.raw = nil
 	body, err := w.body(p, raw)
 	w.s.raws.put(raw)
+	if err == nil {
+		err = w.attach(p)
+	}
 	if err != nil {
 		return err
 	}
@@ -443,10 +472,6 @@ func (w *batch) body(p *Page, raw []byte) (uint64, error) {
 	if body := w.s.bodyKey(w.shas, &sum, w.saved); body != 0 {
 		return body, nil
 	}
-	seq, err := w.bodies.NextSequence()
-	if err != nil {
-		return 0, err
-	}
 	v := p.blob
 	switch {
 	case p.repeats != 0 && v == nil && raw == nil && !p.inFile: // NewUnchanged's, whose body was not found
@@ -460,11 +485,21 @@ func (w *batch) body(p *Page, raw []byte) (uint64, error) {
 		}
 		v = r.value()
 	}
+	return w.addBody(&sum, v)
+}
+
+// addBody appends the body value v (see Store.Body) of digest sum and
+// returns its key.
+func (w *batch) addBody(sum *[32]byte, v []byte) (uint64, error) {
+	seq, err := w.bodies.NextSequence()
+	if err != nil {
+		return 0, err
+	}
 	if err := w.bodies.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
 		return 0, err
 	}
-	w.saved[sum] = seq
-	w.log.addBody(&sum, seq)
+	w.saved[*sum] = seq
+	w.log.addBody(sum, seq)
 	return seq, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -504,7 +505,7 @@ func printSummary(w io.Writer, o *configs.Job, s *crawler.Summary) {
 	if len(s.DownHosts) > 0 {
 		fmt.Fprintf(w, "  down      %s (no answer; their URLs failed fast)\n", strings.Join(s.DownHosts, ", "))
 	}
-	for _, e := range s.TopErrors(5) {
+	for _, e := range topErrors(s.Errors, 5) {
 		fmt.Fprintf(w, "  error     %dx %s\n", s.Errors[e], e)
 	}
 	if s.Failed > 0 && len(s.Failures) > 0 {
@@ -593,3 +594,16 @@ finished is fetched again. Exit code 3 when some URLs failed.
 
 Flags:
 `
+
+// topErrors returns the most frequent of a run's errors, most frequent
+// first.
+func topErrors(errs map[string]int, n int) []string {
+	keys := slices.Collect(maps.Keys(errs))
+	sort.Slice(keys, func(i, j int) bool {
+		if errs[keys[i]] != errs[keys[j]] {
+			return errs[keys[i]] > errs[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys[:min(n, len(keys))]
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/politeness"
+	"github.com/trawl-dev/trawl/store"
 )
 
 // MaxRedirects is how many redirects one request's chain may follow.
@@ -186,14 +187,9 @@ type Response struct {
 	Vary        map[string]string
 }
 
-// RetryableStatus reports the statuses worth another attempt.
-func RetryableStatus(code int) bool {
-	switch code {
-	case 408, 425, 429, 500, 502, 503, 504:
-		return true
-	}
-	return false
-}
+// RetryableStatus reports the statuses worth another attempt: 408, 425,
+// 429, 500, 502, 503 and 504.
+func RetryableStatus(code int) bool { return store.RetryableStatus(code) }
 
 // afterBackOff is an exponential backoff that waits at least as long as the
 // server's last Retry-After, and after a 429 or 503 that gave none, at
@@ -462,6 +458,7 @@ const (
 	KindTruncated ErrorKind = "truncated"
 	KindPolicy    ErrorKind = "policy"
 	KindHostDown  ErrorKind = "unavailable" // not asked: its host is down, or its robots.txt unavailable
+	KindRender    ErrorKind = "render"      // fetched, but its render failed (a hung or crashed page)
 	KindOther     ErrorKind = "other"
 )
 

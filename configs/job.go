@@ -5,7 +5,8 @@
 // loading of config files, --help and docs/config.md all come from those
 // declarations. Job nests the configuration each part of trawl takes as it
 // is: crawler.Config for the engine, fetch.Config, politeness.Config,
-// scope.Config, download.Config, warc.Config and cookies.Config.
+// scope.Config, download.Config, warc.Config, cookies.Config and
+// render.Config.
 //
 // The YAML files beside this package are example jobs (see docs/).
 package configs
@@ -20,6 +21,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/cookies"
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
+	"github.com/trawl-dev/trawl/crawler/render"
 	"github.com/trawl-dev/trawl/crawler/rules"
 	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/politeness"
@@ -68,6 +70,7 @@ type Job struct {
 	Download   download.Config
 	WARC       warc.Config
 	Cookies    cookies.Config
+	Render     render.Config
 	Shared     Shared
 	Output     Output
 	Continuous Continuous

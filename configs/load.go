@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,9 @@ func Flags(cmd Command, j *Job) *pflag.FlagSet {
 		fl := fs.VarPF(v, s.Name, s.Short, s.Help)
 		if isBool {
 			fl.NoOptDefVal = "true"
+		}
+		if s.Bare != "" {
+			fl.NoOptDefVal = s.Bare
 		}
 	}
 	fs.BoolP("help", "h", false, "show this help")
@@ -104,7 +109,7 @@ func Parse(cmd Command, args []string) (*Job, []string, error) {
 // ParseFlags parses args with fs: its errors wrap ErrUsage, or are ErrHelp
 // when -h or --help was given.
 func ParseFlags(fs *pflag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinWords(args)); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return ErrHelp
 		}
@@ -114,6 +119,26 @@ func ParseFlags(fs *pflag.FlagSet, args []string) error {
 		return ErrHelp
 	}
 	return nil
+}
+
+// joinWords joins a flag that may stand alone and the word after it that
+// is one of its values: --render auto is --render=auto.
+func joinWords(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...)
+		}
+		out = append(out, args[i])
+		for _, s := range Settings() {
+			if s.Bare != "" && args[i] == "--"+s.Name && i+1 < len(args) && slices.Contains(s.Words, args[i+1]) {
+				out[len(out)-1] += "=" + args[i+1]
+				i++
+				break
+			}
+		}
+	}
+	return out
 }
 
 // Check reports the first mistake in j's settings for cmd. It does not
@@ -142,8 +167,8 @@ func (j *Job) Check(cmd Command) error {
 
 // Resolve returns j with the defaults that depend on other settings
 // filled in: --deny-private is on for a crawl whose scope reaches beyond
-// its seeds' hosts, and downloads to --out-dir have no --max-body unless
-// one is given.
+// its seeds' hosts, downloads to --out-dir have no --max-body unless
+// one is given, and --browsers is the machine's cores unless given.
 func (j Job) Resolve() Job {
 	if !j.Set("deny-private") {
 		j.Fetch.DenyPrivate = j.Engine.Follow && j.Scope.Mode.Reaches()
@@ -153,6 +178,9 @@ func (j Job) Resolve() Job {
 	}
 	if j.Fetch.UserAgent == "" {
 		j.Fetch.UserAgent = crawler.DefaultUserAgent
+	}
+	if j.Render.Browsers <= 0 {
+		j.Render.Browsers = runtime.NumCPU()
 	}
 	return j
 }

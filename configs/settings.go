@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/render"
 	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/units"
@@ -16,6 +17,11 @@ import (
 type Setting struct {
 	Name    string  // the flag's long name; the YAML key is Key()
 	Short   string  // the flag's one-letter name, if any
+	// Bare is the value of the flag given alone (--render), for a
+	// setting that takes one of Words; the flag's next argument, when it
+	// is one of Words, is its value (--render auto).
+	Bare  string
+	Words []string
 	Cmds    Command // the commands that take it
 	Default string  // as typed on the command line; "" for the type's zero
 	Help    string  // one line, for --help
@@ -127,7 +133,7 @@ func orList(vs []string) string {
 
 // Settings returns every job setting, in the order --help shows them.
 func Settings() []Setting {
-	return append(append(jobSettings(), fetchSettings()...), outputSettings()...)
+	return append(append(append(jobSettings(), fetchSettings()...), renderSettings()...), outputSettings()...)
 }
 
 func jobSettings() []Setting {
@@ -246,6 +252,59 @@ func fetchSettings() []Setting {
 			bind: b(func(j *Job) *bool { return &j.WARC.CDX }), check: needsWARC("warc-cdx")},
 		{Name: "wacz", Group: "Archive", Cmds: Both, Help: "when the run ends, pack the job's WARC files into this WACZ file (as trawl export --format wacz)",
 			bind: str(func(j *Job) *string { return &j.WACZ }), check: needsWARC("wacz")},
+	}
+}
+
+func renderSettings() []Setting {
+	return []Setting{
+		{Name: "render", Bare: string(render.All), Words: []string{string(render.All), string(render.Some)}, Group: "Rendering", Cmds: Both,
+			Help: "run each page's scripts in headless Chromium and keep the DOM they leave: --render (every HTML page) or --render auto (pages that look built by script)",
+			Doc:  "run pages' scripts in headless Chromium before links and items are taken from them: `all` (the flag alone: every HTML page) or `auto` (pages whose HTML looks built by script: some script and under 200 bytes of text, or an empty app mount point such as `#app`; see docs/rendering.md). Every request the page makes is fetched by trawl, under the job's rules, and archived with `--warc`. The record keeps the response as received, and the rendered DOM",
+			bind: str(func(j *Job) *string { return (*string)(&j.Render.Mode) }),
+			check: func(j *Job) error {
+				if err := (render.Config{Mode: j.Render.Mode}).Check(); err != nil {
+					return usagef("--%v", err)
+				}
+				return nil
+			}},
+		{Name: "render-include", Group: "Rendering", Cmds: Both, Help: "also render the pages whose URL matches this regexp, whatever --render says (repeatable)",
+			bind: list(func(j *Job) *[]string { return &j.Render.Include }), check: patterns(func(j *Job) []string { return j.Render.Include })},
+		{Name: "chromium", Group: "Rendering", Cmds: Both, Help: "the browser to render with (default: chromium, chromium-browser or google-chrome on PATH); never downloaded",
+			bind: str(func(j *Job) *string { return &j.Render.Chromium }), check: needsRender("chromium")},
+		{Name: "render-idle", Group: "Rendering", Cmds: Both, Default: "500ms", Help: "a page is done when its network has been quiet this long after its load event",
+			bind: dur(func(j *Job) *time.Duration { return &j.Render.Idle }), check: needsRender("render-idle")},
+		{Name: "render-wait", Group: "Rendering", Cmds: Both, Help: "a page is done when an element matches this CSS selector (instead of --render-idle)",
+			bind: str(func(j *Job) *string { return &j.Render.Wait }), check: needsRender("render-wait")},
+		{Name: "render-timeout", Group: "Rendering", Cmds: Both, Default: "30s", Help: "most time for one page's render; a page not done by then is taken as it is, with a note",
+			bind: dur(func(j *Job) *time.Duration { return &j.Render.Timeout }), check: func(j *Job) error {
+				if j.Render.Timeout <= 0 {
+					return usagef("--render-timeout must be positive")
+				}
+				return needsRender("render-timeout")(j)
+			}},
+		{Name: "scroll", Group: "Rendering", Cmds: Both, Help: "scroll each rendered page down this many screens, waiting for it to settle after each (pages that load more on scroll)",
+			bind: i(func(j *Job) *int { return &j.Render.Scroll }), check: needsRender("scroll")},
+		{Name: "browsers", Group: "Rendering", Cmds: Both, Help: "browser tabs rendering at once (default: the machine's cores)",
+			bind: i(func(j *Job) *int { return &j.Render.Browsers }), check: needsRender("browsers")},
+		{Name: "tab-pages", Group: "Rendering", Cmds: Both, Default: "50", Help: "pages a tab renders before it is closed and a fresh one opened",
+			bind: i(func(j *Job) *int { return &j.Render.TabPages }), check: needsRender("tab-pages")},
+		{Name: "render-max-memory", Group: "Rendering", Cmds: Both, Default: "512MB", Help: "JavaScript heap of one page's renderer; a page that needs more fails, and its tab is replaced",
+			bind: size(func(j *Job) *int64 { return &j.Render.MaxMemory }), check: needsRender("render-max-memory")},
+		{Name: "render-cache", Group: "Rendering", Cmds: Both, Default: "64MB", Help: "bytes of scripts, styles, images and API answers kept for later pages, which are not fetched again",
+			bind: size(func(j *Job) *int64 { return &j.Render.Cache }), check: needsRender("render-cache")},
+		{Name: "screenshot", Group: "Rendering", Cmds: Both, Help: "keep a PNG of each rendered page's viewport in the job (and, with --warc, as a resource record)",
+			bind: b(func(j *Job) *bool { return &j.Render.Screenshot }), check: needsRender("screenshot")},
+	}
+}
+
+// needsRender checks that a rendering setting is given with --render or
+// --render-include.
+func needsRender(name string) func(*Job) error {
+	return func(j *Job) error {
+		if !j.Render.On() && j.Set(name) {
+			return usagef("--%s needs --render (or --render-include)", name)
+		}
+		return nil
 	}
 }
 

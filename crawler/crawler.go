@@ -93,6 +93,7 @@ type Renderer interface {
 	// Render returns what the browser made of the page at url, fetched as
 	// r: nil when the page is not rendered, or ctx ended first.
 	Render(ctx context.Context, url string, r *fetch.Response) *store.Rendering
+	Close() error // ends the browser: Run calls it as it ends
 }
 
 // An Archive is the WARC archive a job writes, when it writes one.
@@ -244,6 +245,9 @@ func (c *Crawler) Run(ctx context.Context) (*Summary, error) {
 	writeErr := w.close()
 	if c.p.Archive != nil {
 		writeErr = errors.Join(writeErr, c.p.Archive.Close())
+	}
+	if c.p.Renderer != nil {
+		writeErr = errors.Join(writeErr, c.p.Renderer.Close())
 	}
 	if writeErr == nil && ctx.Err() == nil {
 		// The indexes catch up with what this run saved (see

@@ -23,8 +23,7 @@ func (c *Crawler) render(ctx context.Context, l frontier.Lease, t task.Task, r *
 	if ren == nil {
 		return nil, r
 	}
-	rec.Render = &ren.Render
-	if ren.DOM == nil {
+	if rec.Render = &ren.Render; ren.DOM == nil {
 		rec.Error, rec.ErrorKind = ren.Render.Error, string(fetch.KindRender)
 		return ren, r
 	}

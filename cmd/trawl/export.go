@@ -35,7 +35,8 @@ JSON Lines stream, one record per URL.
   --format jsonl   one JSON object a line (default): url, final_url, status,
                    depth, content_type, length, sha256, attempts, error,
                    fetched_at, duration_ms, headers, and body (UTF-8 text) or
-                   body_base64 (anything else)
+                   body_base64 (anything else); a rendered page's DOM as
+                   rendered
   --format files   each successful body as a file under -o DIR, named
                    DIR/host/path (index.html for directories, query after '@');
                    names are made safe and clashes get a "~hash" variant

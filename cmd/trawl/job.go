@@ -23,6 +23,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
+	"github.com/trawl-dev/trawl/crawler/render"
 	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
 	"github.com/trawl-dev/trawl/internal/atomicfile"
@@ -264,6 +265,13 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 			mon.ShowShared(sh.view)
 		}
 	}
+	var ren *render.Renderer
+	opts = append(opts, job.WithRenderer(func(r *render.Renderer) {
+		ren = r
+		if mon != nil {
+			mon.ShowRendering(func() monitor.RenderView { return renderView(r, o.Render.Browsers) })
+		}
+	}))
 	c, err := job.New(st, *o, append(opts, job.WithLogger(log))...)
 	if err != nil {
 		return nil, err
@@ -282,6 +290,9 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 	stopProgress()
 	if sum != nil {
 		printSummary(stderr, o, sum)
+		if ren != nil {
+			printRendering(stderr, ren)
+		}
 		if sh != nil {
 			sh.summary(stderr)
 		}
@@ -606,4 +617,21 @@ func topErrors(errs map[string]int, n int) []string {
 		return keys[i] < keys[j]
 	})
 	return keys[:min(n, len(keys))]
+}
+
+// renderView is the status page's view of the job's browser.
+func renderView(r *render.Renderer, tabs int) monitor.RenderView {
+	s := r.Stats()
+	v := monitor.RenderView{Tabs: tabs, Busy: s.Busy, Rendered: s.Rendered, Failed: s.Failed, Restarts: s.Restarts}
+	if n := s.Rendered + s.Failed; n > 0 {
+		v.MeanMS = float64(s.Time.Milliseconds()) / float64(n)
+	}
+	return v
+}
+
+// printRendering adds the browser's part to a run's summary.
+func printRendering(w io.Writer, r *render.Renderer) {
+	v := renderView(r, 0)
+	fmt.Fprintf(w, "  rendered  %d pages in the browser (%d failed: hung or crashed), %.0f ms a page; %d browser restarts\n",
+		v.Rendered, v.Failed, v.MeanMS, v.Restarts)
 }

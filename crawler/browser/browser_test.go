@@ -176,3 +176,23 @@ func TestFindExplains(t *testing.T) {
 		t.Error("Find of a missing path: no error")
 	}
 }
+
+// A tab that rendered a page that never stops polling renders the next
+// page with none of the last one's requests.
+func TestRenderTabReuseIsolated(t *testing.T) {
+	p := start(t, browser.Options{Tabs: 1})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") })
+	poll := page("http://127.0.0.1:1/poll", `<p>x</p><script>setInterval(() => fetch("/tick?" + Math.random()), 20)</script>`)
+	poll.Timeout = time.Second
+	if _, err := p.Render(context.Background(), poll, &handlerLoader{h: ok}); err != nil {
+		t.Fatal(err)
+	}
+	next := &handlerLoader{h: ok}
+	pg := page("http://127.0.0.1:1/next", `<p>next</p><script>setTimeout(() => fetch("/mine"), 200)</script>`)
+	if _, err := p.Render(context.Background(), pg, next); err != nil {
+		t.Fatal(err)
+	}
+	if next.saw("/tick") || !next.saw("/mine") {
+		t.Errorf("the next page's loader was asked for %v", next.asked)
+	}
+}

@@ -76,7 +76,19 @@ func (t *tab) blank() bool {
 	ctx, cancel := context.WithTimeout(t.ctx, callTimeout)
 	defer cancel()
 	r, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
-	return err == nil && r.ErrorText == ""
+	if err != nil || r.ErrorText != "" {
+		return false
+	}
+	// The last page runs until the blank one is in its place: wait for
+	// the page to say it is.
+	var href string
+	for ctx.Err() == nil && t.eval(ctx, "location.href", &href) == nil {
+		if href == "about:blank" {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
 
 // event is the tab's listener: it runs on the loop that reads the tab's
@@ -153,12 +165,20 @@ func (r *render) quiet(d time.Duration) bool {
 
 // answer answers one paused request: the document from the page as
 // fetched, another navigation of the page by refusing it, anything else
-// from the Loader.
+// from the Loader; a request before the document is the last page's, and
+// refused.
 func (r *render) answer(e *fetch.EventRequestPaused) {
 	defer r.end()
 	req := request(e)
 	var resp *Response
-	if e.ResourceType == network.ResourceTypeDocument && e.FrameID == r.t.frame {
+	r.mu.Lock()
+	stale := !r.served && (e.ResourceType != network.ResourceTypeDocument || e.FrameID != r.t.frame)
+	r.mu.Unlock()
+	switch {
+	case stale: // the last page's, asked for as it went
+		r.t.fail(e.RequestID, network.ErrorReasonAborted)
+		return
+	case e.ResourceType == network.ResourceTypeDocument && e.FrameID == r.t.frame:
 		r.mu.Lock()
 		first := !r.served
 		r.served = true
@@ -171,7 +191,7 @@ func (r *render) answer(e *fetch.EventRequestPaused) {
 			return
 		}
 		resp = &Response{Status: r.pg.Status, Header: r.pg.Header, Body: r.pg.Body}
-	} else {
+	default:
 		resp = r.l.Load(r.ctx, req)
 	}
 	if resp.Err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/trawl-dev/trawl/crawler/download"
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/page"
+	"github.com/trawl-dev/trawl/crawler/render"
 	"github.com/trawl-dev/trawl/crawler/scope"
 	"github.com/trawl-dev/trawl/crawler/task"
 	"github.com/trawl-dev/trawl/frontier"
@@ -49,6 +50,7 @@ type assembly struct {
 	log       *slog.Logger
 	extractor page.Extractor
 	observer  crawler.Observer
+	onRender  func(*render.Renderer)
 }
 
 // WithTransport sends the job's requests through rt (see
@@ -99,11 +101,13 @@ func New(st *store.Store, j configs.Job, opts ...Option) (*crawler.Crawler, erro
 	if err != nil {
 		return nil, err
 	}
+	rt, gatePolicy := gated(j, rt)
 	arch, err := openArchive(st, j, redactor)
 	if err != nil {
 		return nil, err
 	}
 	policy := a.policy(st, j, rt, arch)
+	*gatePolicy = policy
 	jar, err := openJar(st, j.Cookies)
 	if err != nil {
 		return nil, err
@@ -112,15 +116,27 @@ func New(st *store.Store, j configs.Job, opts ...Option) (*crawler.Crawler, erro
 	if jar != nil {
 		fo.Jar = jar
 	}
+	fetcher := fetch.New(fo)
 	p := crawler.Parts{
-		Config: j.Engine, Scope: sc, Store: st, Politeness: policy, Fetcher: fetch.New(fo),
+		Config: j.Engine, Scope: sc, Store: st, Politeness: policy, Fetcher: fetcher,
 		Redactor: redactor, Extractor: a.extractor, Observer: a.observer, Log: a.log,
 	}
 	p.Seeds = seeds
 	if err := a.openParts(&p, st, j, policy, jar, arch); err != nil {
 		return nil, err
 	}
-	return crawler.New(p)
+	ren, err := a.openRenderer(j, fetcher, policy, arch)
+	if err != nil {
+		return nil, err
+	}
+	if ren != nil {
+		p.Renderer = ren
+	}
+	c, err := crawler.New(p)
+	if err != nil && ren != nil {
+		ren.Close()
+	}
+	return c, err
 }
 
 // seedsAndScope returns the canonical seed tasks and the scope they make.
@@ -335,6 +351,8 @@ func (a *assembly) sinkFor(st *store.Store, j configs.Job) (fetch.Sink, error) {
 // Check reports what would stop New for j before anything is opened: a
 // bad seed, scope or pattern.
 func Check(j configs.Job) error {
-	_, _, err := seedsAndScope(j)
-	return err
+	if _, _, err := seedsAndScope(j); err != nil {
+		return err
+	}
+	return checkRender(j)
 }

@@ -53,6 +53,7 @@ type Monitor struct {
 	src      Source
 	shared   func(context.Context) (SharedView, error)
 	revisits func() (RevisitView, error)
+	render   func() RenderView
 	series   [buckets]point // ring of rate buckets
 	hosts    map[string]*hostStat
 	kinds    map[string]int
@@ -238,6 +239,18 @@ type Status struct {
 	Processes []ProcessRow  `json:"processes"` // the processes of a shared crawl (none on one machine)
 	Shared    *SharedView   `json:"shared,omitempty"`
 	Revisits  *RevisitView  `json:"revisits,omitempty"`
+	Rendering *RenderView   `json:"rendering,omitempty"`
+}
+
+// RenderView is what the browser that renders a job's pages did (see
+// --render).
+type RenderView struct {
+	Tabs     int     `json:"tabs"`     // at most at once
+	Busy     int64   `json:"busy"`     // rendering now
+	Rendered int64   `json:"rendered"` // pages, this run
+	Failed   int64   `json:"failed"`   // renders that hung or crashed
+	Restarts int64   `json:"restarts"` // browsers started again
+	MeanMS   float64 `json:"mean_ms"`  // rendering time a page
 }
 
 // RevisitView is what a job crawled again found (see --recrawl and
@@ -333,11 +346,19 @@ func (m *Monitor) ShowRevisits(fn func() (RevisitView, error)) {
 	m.mu.Unlock()
 }
 
+// ShowRendering makes the status page and the metrics show the job's
+// browser, as fn returns it at each look.
+func (m *Monitor) ShowRendering(fn func() RenderView) {
+	m.mu.Lock()
+	m.render = fn
+	m.mu.Unlock()
+}
+
 // Status returns the job's status now.
 func (m *Monitor) Status() Status {
 	now := time.Now()
 	m.mu.Lock()
-	src, shared, revisits := m.src, m.shared, m.revisits
+	src, shared, revisits, render := m.src, m.shared, m.revisits, m.render
 	s := Status{Elapsed: now.Sub(m.start).Seconds(), Processes: []ProcessRow{}, Down: []string{}, Held: []HeldRow{}}
 	cur := now.Truncate(bucket).Unix()
 	first := m.start.Truncate(bucket).Unix()
@@ -394,6 +415,10 @@ func (m *Monitor) Status() Status {
 			s.Revisits = &v
 		}
 	}
+	if render != nil {
+		v := render()
+		s.Rendering = &v
+	}
 	if shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if v, err := shared(ctx); err == nil {
@@ -429,11 +454,15 @@ var (
 	descNotMod   = prometheus.NewDesc("trawl_not_modified", "Revisits the server answered 304 Not Modified.", nil, nil)
 	descSaved    = prometheus.NewDesc("trawl_not_modified_bytes_saved", "Body bytes the 304s did not transfer.", nil, nil)
 	descDue      = prometheus.NewDesc("trawl_revisit_urls", "URLs in a continuous job's schedule, by state (due: by now).", []string{"state"}, nil)
+	descTabs     = prometheus.NewDesc("trawl_render_tabs", "Browser tabs, by state (busy: rendering now; all: the most at once).", []string{"state"}, nil)
+	descRendered = prometheus.NewDesc("trawl_rendered_pages_total", "Pages rendered in the browser this run, by outcome.", []string{"outcome"}, nil)
+	descRenderS  = prometheus.NewDesc("trawl_render_seconds_mean", "Mean time to render a page this run.", nil, nil)
+	descRestarts = prometheus.NewDesc("trawl_browser_restarts_total", "Browsers started again after one died or hung.", nil, nil)
 )
 
 func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descStored, descFailed, descBytes, descReceived, descItems, descQueued, descLeased, descHosts, descGap,
-		descRevisits, descNotMod, descSaved, descDue} {
+		descRevisits, descNotMod, descSaved, descDue, descTabs, descRendered, descRenderS, descRestarts} {
 		ch <- d
 	}
 }
@@ -462,5 +491,13 @@ func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSaved, prometheus.GaugeValue, float64(r.BytesSaved))
 		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Scheduled), "scheduled")
 		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Due), "due")
+	}
+	if r := s.Rendering; r != nil {
+		ch <- prometheus.MustNewConstMetric(descTabs, prometheus.GaugeValue, float64(r.Busy), "busy")
+		ch <- prometheus.MustNewConstMetric(descTabs, prometheus.GaugeValue, float64(r.Tabs), "all")
+		ch <- prometheus.MustNewConstMetric(descRendered, prometheus.CounterValue, float64(r.Rendered), "rendered")
+		ch <- prometheus.MustNewConstMetric(descRendered, prometheus.CounterValue, float64(r.Failed), "failed")
+		ch <- prometheus.MustNewConstMetric(descRenderS, prometheus.GaugeValue, r.MeanMS/1000)
+		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(r.Restarts))
 	}
 }

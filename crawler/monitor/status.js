@@ -103,6 +103,12 @@ async function refresh() {
         r.not_modified + " answered 304, " + size(r.bytes_saved) + " not transferred), " + r.gone + " gone, " + r.new + " new, " +
         r.failed + " failed · " + Math.round(100 * r.changed_ratio) + "% changed · " + r.scheduled + " scheduled, " + r.due + " due now");
     }
+    if (s.rendering) {
+      const r = s.rendering;
+      document.getElementById("rendering").hidden = false;
+      text("rendering-text", r.busy + " of " + r.tabs + " tabs busy · " + r.rendered + " pages rendered, " + r.failed +
+        " failed · " + Math.round(r.mean_ms) + " ms a page · " + r.restarts + " browser restarts");
+    }
     if (s.shared) {
       const c = s.shared;
       document.getElementById("shared").hidden = false;

@@ -137,3 +137,6 @@ func (b *body) Close() error {
 	b.once.Do(b.done)
 	return err
 }
+
+// Unwrap returns the body it wraps (see fetch.RawExchange).
+func (b *body) Unwrap() io.ReadCloser { return b.ReadCloser }

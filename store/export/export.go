@@ -26,11 +26,12 @@ type exportRecord struct {
 	*store.Record
 	Body       *string `json:"body,omitempty"`
 	BodyBase64 []byte  `json:"body_base64,omitempty"`
+	Rendered   *string `json:"rendered,omitempty"` // the DOM after the page's scripts, with --render
 }
 
 // JSONL writes every record of s as one JSON object a line, with its body
-// as "body" when it is UTF-8 text, else as "body_base64"; withBody false
-// leaves bodies out.
+// as "body" when it is UTF-8 text, else as "body_base64", and a rendered
+// page's DOM as "rendered"; withBody false leaves bodies and DOMs out.
 func JSONL(w io.Writer, s *store.Store, withBody bool) (int, error) {
 	return jsonl(w, s, s.Each, withBody, nil)
 }
@@ -63,6 +64,14 @@ func jsonl(w io.Writer, s *store.Store, each func(func(*store.Record) error) err
 			} else {
 				out.BodyBase64 = body
 			}
+		}
+		if withBody && rec.Render != nil && rec.Render.DOM != nil {
+			dom, err := s.Blob(rec.Render.DOM)
+			if err != nil {
+				return err
+			}
+			str := string(dom)
+			out.Rendered = &str
 		}
 		n++
 		return enc.Encode(&out)

@@ -15,13 +15,13 @@ import (
 
 // A Setting is the declaration of one job setting.
 type Setting struct {
-	Name    string  // the flag's long name; the YAML key is Key()
-	Short   string  // the flag's one-letter name, if any
+	Name  string // the flag's long name; the YAML key is Key()
+	Short string // the flag's one-letter name, if any
 	// Bare is the value of the flag given alone (--render), for a
 	// setting that takes one of Words; the flag's next argument, when it
 	// is one of Words, is its value (--render auto).
-	Bare  string
-	Words []string
+	Bare    string
+	Words   []string
 	Cmds    Command // the commands that take it
 	Default string  // as typed on the command line; "" for the type's zero
 	Help    string  // one line, for --help

@@ -17,9 +17,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 

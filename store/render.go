@@ -24,7 +24,10 @@ type Render struct {
 	Reason     string `json:"reason"`               // why it was rendered
 	DOM        *Blob  `json:"dom,omitempty"`        // the document as its scripts left it
 	Screenshot *Blob  `json:"screenshot,omitempty"` // PNG of the viewport
-	MS         int64  `json:"ms"`                   // rendering took
+	// ScreenshotWARC is where the screenshot was archived, with --warc:
+	// a resource record named urn:view:URL, as browsertrix names them.
+	ScreenshotWARC *WARCRef `json:"screenshot_warc,omitempty"`
+	MS             int64    `json:"ms"` // rendering took
 	// Note says what did not go as planned: a page that never settled,
 	// requests left out of Requests.
 	Note  string `json:"note,omitempty"`

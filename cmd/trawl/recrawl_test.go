@@ -275,7 +275,7 @@ func warcioRecords(t *testing.T, files []string) map[string][]warcRecord {
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				t.Fatalf("warcio index line %q: %v", sc.Text(), err)
 			}
-			if r.Type == "response" || r.Type == "revisit" {
+			if r.Type == "response" || r.Type == "revisit" || r.Type == "resource" {
 				r.File = filepath.Base(f)
 				out[r.URI] = append(out[r.URI], r)
 			}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/store"
@@ -40,6 +41,16 @@ func (a *Archiver) Sync() error { return a.w.Sync() }
 
 // Close closes the WARC file being written.
 func (a *Archiver) Close() error { return a.w.Close() }
+
+// Resource archives data, which the crawl made (a rendered page's
+// screenshot), as a resource record named uri, and returns where it went.
+func (a *Archiver) Resource(uri, contentType string, date time.Time, data []byte) (*store.WARCRef, error) {
+	res, err := a.w.Resource(uri, contentType, date, data)
+	if err != nil {
+		return nil, fmt.Errorf("archiving %s: %w", uri, err)
+	}
+	return &store.WARCRef{File: filepath.Base(res.File), Offset: res.Offset, ID: res.ID, Digest: res.Digest, Date: date.UTC()}, nil
+}
 
 // Counts returns how many responses were archived, and how many of them as
 // revisits of a payload archived before.

@@ -3,7 +3,6 @@ package job
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -45,15 +44,11 @@ func (a *assembly) openRenderer(j configs.Job, f *fetch.Fetcher, policy *politen
 	if !j.Render.On() {
 		return nil, nil
 	}
-	var sink fetch.Sink = fetch.Memory{}
+	parts := render.Parts{Fetcher: f, Politeness: policy, Sink: fetch.Memory{}, UserAgent: j.Fetch.UserAgent, Log: a.log}
 	if arch != nil {
-		sink = archive.New(sink, arch)
+		parts.Sink, parts.Archive = archive.New(parts.Sink, arch), arch
 	}
-	log := a.log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	r, err := render.New(context.Background(), j.Render, render.Parts{Fetcher: f, Politeness: policy, Sink: sink, UserAgent: j.Fetch.UserAgent, Log: log})
+	r, err := render.New(context.Background(), j.Render, parts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", crawler.ErrConfig, err)
 	}

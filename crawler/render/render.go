@@ -92,9 +92,18 @@ type Parts struct {
 	Politeness Politeness
 	// Sink receives sub-resources' bodies: in memory, and archived when
 	// the job archives (see crawler/archive).
-	Sink      fetch.Sink
+	Sink fetch.Sink
+	// Archive, when the job archives, keeps each screenshot as a resource
+	// record.
+	Archive   Archive
 	UserAgent string
 	Log       *slog.Logger
+}
+
+// An Archive writes what the crawl made to its WARC files (see
+// crawler/archive.Archiver).
+type Archive interface {
+	Resource(uri, contentType string, date time.Time, data []byte) (*store.WARCRef, error)
 }
 
 // A Renderer renders the pages its Config picks. It is safe for
@@ -185,6 +194,14 @@ func (r *Renderer) Render(ctx context.Context, pageURL string, resp *fetch.Respo
 	out.Render.DOM = store.BlobOf(res.DOM)
 	if res.Screenshot != nil {
 		out.Render.Screenshot = store.BlobOf(res.Screenshot)
+		if r.parts.Archive != nil {
+			ref, err := r.parts.Archive.Resource("urn:view:"+pageURL, "image/png", start, res.Screenshot)
+			if err != nil {
+				out.Render.Error = err.Error()
+				return out
+			}
+			out.Render.ScreenshotWARC = ref
+		}
 	}
 	out.Render.Navigations = res.Navigations
 	if res.Note != "" {

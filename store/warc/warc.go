@@ -387,6 +387,27 @@ func records(c Capture, respID string, prev Origin, kind revisit) (req, resp rec
 	return req, resp, nil
 }
 
+// Resource archives data as a resource record: something the crawler
+// made rather than received (a screenshot of a rendered page, say),
+// named uri, of the given Content-Type, made at date.
+func (w *Writer) Resource(uri, contentType string, date time.Time, data []byte) (Result, error) {
+	sum := sha1.Sum(data)
+	digest := "sha1:" + base32.StdEncoding.EncodeToString(sum[:])
+	r := record{typ: "resource", id: newID(), fields: [][2]string{{"WARC-Date", stamp(date)}, {"WARC-Target-URI", uri},
+		{"WARC-Payload-Digest", digest}, {"Content-Type", contentType}},
+		block: bytesOpener(data), length: int64(len(data)), sha1: sum[:]}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.ensure(); err != nil {
+		return Result{}, err
+	}
+	start := w.size
+	if err := w.append(r); err != nil {
+		return Result{}, w.undo(start, err)
+	}
+	return Result{File: w.name, Offset: start, ID: r.id, Digest: digest}, w.rotate()
+}
+
 // stamp formats a WARC-Date: UTC, to the microsecond (WARC 1.1).
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 

@@ -257,7 +257,8 @@ func (p *Pool) restart(ctx context.Context, gen int) error {
 
 // Render renders pg, answering its requests with l. It waits for a free
 // tab. A render that hung or crashed returns ErrHung or ErrCrashed, and
-// its tab is replaced.
+// its tab is replaced; a browser that died under it is started again, and
+// the page rendered again, once.
 func (p *Pool) Render(ctx context.Context, pg *Page, l Loader) (*Result, error) {
 	var t *tab
 	select {
@@ -272,16 +273,27 @@ func (p *Pool) Render(ctx context.Context, pg *Page, l Loader) (*Result, error) 
 		p.nanos.Add(int64(time.Since(start)))
 		p.tabs <- t
 	}()
-	t, err := p.tab(ctx, t)
-	if err != nil {
-		p.failed.Add(1)
-		return nil, err
-	}
-	res, err := t.render(ctx, pg, l)
-	t.pages++
-	if err != nil || t.pages >= p.opts.TabPages || !t.blank() {
-		t.close()
-		t = nil
+	var res *Result
+	var err error
+	for try := 0; try < 2; try++ {
+		if t, err = p.tab(ctx, t); err != nil {
+			break
+		}
+		res, err = t.render(ctx, pg, l)
+		t.pages++
+		var died *exec.ExitError
+		if err != nil || t.pages >= p.opts.TabPages || !t.blank() {
+			t.close()
+			gen := t.gen
+			t = nil
+			if errors.As(err, &died) && ctx.Err() == nil {
+				p.opts.Log.Warn("the browser died: restarting it", "error", err)
+				if err = p.restart(ctx, gen); err == nil {
+					continue
+				}
+			}
+		}
+		break
 	}
 	if err != nil {
 		p.failed.Add(1)

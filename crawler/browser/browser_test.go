@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +195,41 @@ func TestRenderTabReuseIsolated(t *testing.T) {
 	}
 	if next.saw("/tick") || !next.saw("/mine") {
 		t.Errorf("the next page's loader was asked for %v", next.asked)
+	}
+}
+
+// A browser killed under the pool is started again: the next page renders.
+func TestRenderBrowserKilled(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	p := start(t, browser.Options{Tabs: 1})
+	l := &handlerLoader{h: site}
+	pg := func() *browser.Page {
+		return page("http://127.0.0.1:1/p", `<!doctype html><div id="app"></div><script src="/app.js"></script>`)
+	}
+	if _, err := p.Render(context.Background(), pg(), l); err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && strings.Contains(string(cmdline), tmp) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			killed++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("found no browser process to kill")
+	}
+	res, err := p.Render(context.Background(), pg(), l)
+	if err != nil || !strings.Contains(string(res.DOM), "from the API") {
+		t.Fatalf("no render after the browser was killed: %v", err)
+	}
+	if s := p.Stats(); s.Restarts != 1 {
+		t.Errorf("%d restarts, want 1", s.Restarts)
 	}
 }

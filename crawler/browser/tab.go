@@ -252,7 +252,7 @@ func (t *tab) render(ctx context.Context, pg *Page, l Loader) (*Result, error) {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case err != nil && rctx.Err() == nil:
-		return nil, fmt.Errorf("%w: %v", ErrHung, err)
+		return nil, fmt.Errorf("%w: %w", ErrHung, err)
 	case err == nil && nav.ErrorText != "":
 		return nil, fmt.Errorf("the browser could not load the page: %s", nav.ErrorText)
 	}
@@ -285,7 +285,7 @@ func (t *tab) render(ctx context.Context, pg *Page, l Loader) (*Result, error) {
 		sctx, cancel := context.WithTimeout(t.ctx, 2*callTimeout)
 		defer cancel()
 		if res.Screenshot, err = chromedp.Run(sctx, chromedp.CaptureScreenshot()); err != nil {
-			return nil, fmt.Errorf("%w: screenshot: %v", ErrHung, err)
+			return nil, fmt.Errorf("%w: screenshot: %w", ErrHung, err)
 		}
 	}
 	r.mu.Lock()
@@ -315,7 +315,7 @@ func (t *tab) eval(ctx context.Context, js string, out *string) error {
 	case t.gone.Load():
 		return ErrCrashed
 	default:
-		return fmt.Errorf("%w: %v", ErrHung, err)
+		return fmt.Errorf("%w: %w", ErrHung, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trawl-dev/trawl/internal/chromiumtest"
+	"github.com/trawl-dev/trawl/internal/redistest"
 	"github.com/trawl-dev/trawl/internal/testsite"
 	"github.com/trawl-dev/trawl/store"
 )
@@ -24,7 +25,7 @@ type browserRun struct {
 	dir, tmp string
 }
 
-func newBrowserRun(t *testing.T) browserRun {
+func newBrowserRun(t testing.TB) browserRun {
 	chromiumtest.Need(t)
 	dir := t.TempDir()
 	tmp := filepath.Join(dir, "tmp")
@@ -42,7 +43,7 @@ func (b browserRun) command(args ...string) *exec.Cmd {
 }
 
 // run runs trawl to its end.
-func (b browserRun) run(t *testing.T, args ...string) result {
+func (b browserRun) run(t testing.TB, args ...string) result {
 	t.Helper()
 	cmd := b.command(args...)
 	var out, errb bytes.Buffer
@@ -362,5 +363,49 @@ func TestRenderNoBrowser(t *testing.T) {
 	r = trawl(t, dir, "", "crawl", "--job", filepath.Join(dir, "j.db"), "--render", "sometimes", "http://127.0.0.1:1/")
 	if r.code != 2 {
 		t.Errorf("--render sometimes: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Two processes share a crawl of a site built by script through Redis,
+// each rendering the pages it leases: the merged job holds every page
+// once, rendered.
+func TestRenderShared(t *testing.T) {
+	b := newBrowserRun(t)
+	rds := redistest.Start(t, redistest.Options{})
+	site := testsite.NewScripted(20)
+	site.APIDelay = 20 * time.Millisecond
+	srv := httptest.NewServer(site)
+	defer srv.Close()
+	var cmds []*exec.Cmd
+	var errs []*bytes.Buffer
+	for _, j := range []string{"a.db", "b.db"} {
+		cmd := b.command("crawl", "--frontier", rds.URL(), "--crawl", "js", "--job", j, "--render", "--browsers", "1",
+			"--render-timeout", "5s", "--include", "/s/", srv.URL+"/s/0")
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, errs = append(cmds, cmd), append(errs, &e)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("process %d: %v\n%s", i, err, errs[i])
+		}
+	}
+	b.noBrowserLeft(t, "after a shared crawl")
+	urls := mergedURLs(t, b.dir, "a.db", "b.db")
+	for i := range site.Pages {
+		if n := urls[fmt.Sprintf("%s/s/%d", srv.URL, i)]; n != 1 {
+			t.Errorf("/s/%d: %d records in the merged export, want 1", i, n)
+		}
+	}
+	for _, j := range []string{"a.db", "b.db"} {
+		recs, _ := renderedRecords(t, filepath.Join(b.dir, j), srv.URL)
+		for p, rec := range recs {
+			if strings.HasPrefix(p, "/s/") && (rec.Render == nil || rec.Render.DOM == nil) {
+				t.Errorf("%s in %s: not rendered", p, j)
+			}
+		}
 	}
 }

@@ -271,7 +271,7 @@ func (p *Pool) Render(ctx context.Context, pg *Page, l Loader) (*Result, error) 
 	defer func() {
 		p.busy.Add(-1)
 		p.nanos.Add(int64(time.Since(start)))
-		p.tabs <- t
+		go p.put(t)
 	}()
 	var res *Result
 	var err error
@@ -282,7 +282,7 @@ func (p *Pool) Render(ctx context.Context, pg *Page, l Loader) (*Result, error) 
 		res, err = t.render(ctx, pg, l)
 		t.pages++
 		var died *exec.ExitError
-		if err != nil || t.pages >= p.opts.TabPages || !t.blank() {
+		if err != nil || t.pages >= p.opts.TabPages || !t.still() {
 			t.close()
 			gen := t.gen
 			t = nil
@@ -302,6 +302,19 @@ func (p *Pool) Render(ctx context.Context, pg *Page, l Loader) (*Result, error) 
 	p.rendered.Add(1)
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// settle is how long a tab rests between pages: a request the last page
+// made as its scripts were stopped is refused in that time, not given to
+// the next page.
+const settle = 50 * time.Millisecond
+
+// put returns t to the idle tabs after it rested.
+func (p *Pool) put(t *tab) {
+	if t != nil {
+		time.Sleep(settle)
+	}
+	p.tabs <- t
 }
 
 // tab returns t if it is of the running browser, else a new tab; a

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/network"
@@ -31,6 +32,7 @@ type tab struct {
 	gen    int // of the browser it is in
 	frame  cdp.FrameID
 	pages  int
+	last   string // the URL of the page before this one
 	state  atomic.Pointer[render] // of the page rendering now
 	gone   atomic.Bool            // closed by the page, or crashed
 }
@@ -67,28 +69,18 @@ func (t *tab) close() {
 	t.cancel()
 }
 
-// blank takes the tab to about:blank, which stops the last page's
-// scripts, and reports whether it went.
-func (t *tab) blank() bool {
-	if t.gone.Load() {
-		return false
-	}
+// still stops the scripts of the page the tab holds, at once, and reports
+// whether it answered; render starts them again for the next page.
+func (t *tab) still() bool {
+	return !t.gone.Load() && t.scripts(false) == nil
+}
+
+// scripts turns the page's scripts on or off.
+func (t *tab) scripts(on bool) error {
 	ctx, cancel := context.WithTimeout(t.ctx, callTimeout)
 	defer cancel()
-	r, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: "about:blank"})
-	if err != nil || r.ErrorText != "" {
-		return false
-	}
-	// The last page runs until the blank one is in its place: wait for
-	// the page to say it is.
-	var href string
-	for ctx.Err() == nil && t.eval(ctx, "location.href", &href) == nil {
-		if href == "about:blank" {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return false
+	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !on})
+	return err
 }
 
 // event is the tab's listener: it runs on the loop that reads the tab's
@@ -129,6 +121,7 @@ type render struct {
 	t        *tab
 	ctx      context.Context // ends at the page's deadline
 	pg       *Page
+	prev     string // the URL of the tab's page before this one
 	l        Loader
 	loaded   atomic.Bool
 	crashed  chan struct{}
@@ -165,14 +158,15 @@ func (r *render) quiet(d time.Duration) bool {
 
 // answer answers one paused request: the document from the page as
 // fetched, another navigation of the page by refusing it, anything else
-// from the Loader; a request before the document is the last page's, and
-// refused.
+// from the Loader. A request before the document, or one the last page
+// refers to, is the last page's, and refused.
 func (r *render) answer(e *fetch.EventRequestPaused) {
 	defer r.end()
 	req := request(e)
 	var resp *Response
 	r.mu.Lock()
-	stale := !r.served && (e.ResourceType != network.ResourceTypeDocument || e.FrameID != r.t.frame)
+	stale := !r.served && (e.ResourceType != network.ResourceTypeDocument || e.FrameID != r.t.frame) ||
+		r.prev != "" && r.prev != r.pg.URL && req.Header.Get("Referer") == r.prev
 	r.mu.Unlock()
 	switch {
 	case stale: // the last page's, asked for as it went
@@ -244,9 +238,15 @@ func (t *tab) render(ctx context.Context, pg *Page, l Loader) (*Result, error) {
 	rctx, cancel := context.WithTimeout(t.ctx, pg.Timeout)
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
-	r := &render{t: t, ctx: rctx, pg: pg, l: l, crashed: make(chan struct{}), last: time.Now()}
+	r := &render{t: t, ctx: rctx, pg: pg, prev: t.last, l: l, crashed: make(chan struct{}), last: time.Now()}
+	if err := t.scripts(true); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHung, err)
+	}
 	t.state.Store(r)
-	defer t.state.Store(nil)
+	defer func() {
+		t.state.Store(nil)
+		t.last = pg.URL
+	}()
 	nav, err := chromedp.Call(rctx, page.Navigate, page.NavigateParams{URL: pg.URL})
 	switch {
 	case ctx.Err() != nil:

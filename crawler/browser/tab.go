@@ -32,7 +32,7 @@ type tab struct {
 	gen    int // of the browser it is in
 	frame  cdp.FrameID
 	pages  int
-	last   string // the URL of the page before this one
+	last   string                 // the URL of the page before this one
 	state  atomic.Pointer[render] // of the page rendering now
 	gone   atomic.Bool            // closed by the page, or crashed
 }

@@ -32,3 +32,20 @@ func TestAuto(t *testing.T) {
 		}
 	}
 }
+
+// Auto never fails on any input, and never renders a page without a
+// script element.
+func FuzzAuto(f *testing.F) {
+	f.Add([]byte(`<div id="app"></div><script src=a.js></script>`))
+	f.Add([]byte(`<script>x()</script><style>`))
+	f.Add([]byte(`<p>text</p>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, why := render.Auto(body)
+		if got && !strings.Contains(strings.ToLower(string(body)), "<script") {
+			t.Fatalf("rendered a page without a script (%s): %q", why, body)
+		}
+		if got != (why != "") {
+			t.Fatalf("Auto = %v with reason %q", got, why)
+		}
+	})
+}

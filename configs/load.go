@@ -159,6 +159,8 @@ func (j *Job) Check(cmd Command) error {
 		return usagef("--warc-max-size %s: at least 64KB", units.FormatSize(j.WARC.MaxSize))
 	case j.WARC.Dir != "" && (j.WARC.Prefix == "" || strings.ContainsAny(j.WARC.Prefix, `/\`)):
 		return usagef("--warc-prefix %q: a name, no slashes", j.WARC.Prefix)
+	case j.Render.On() && j.Download.Dir != "":
+		return usagef("--render runs pages kept in the job: not with --out-dir, whose bodies go to files")
 	case j.Recrawl && j.Shared.Frontier != "":
 		return usagef("--recrawl runs passes over a job's own frontier; a shared crawl (--frontier) cannot run them yet")
 	}

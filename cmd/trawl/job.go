@@ -266,12 +266,7 @@ func runJob(ctx context.Context, o *configs.Job, fill func(*crawler.Crawler) err
 		}
 	}
 	var ren *render.Renderer
-	opts = append(opts, job.WithRenderer(func(r *render.Renderer) {
-		ren = r
-		if mon != nil {
-			mon.ShowRendering(func() monitor.RenderView { return renderView(r, o.Render.Browsers) })
-		}
-	}))
+	opts = append(opts, watchRenderer(&ren, mon, o.Render.Browsers))
 	c, err := job.New(st, *o, append(opts, job.WithLogger(log))...)
 	if err != nil {
 		return nil, err
@@ -617,6 +612,17 @@ func topErrors(errs map[string]int, n int) []string {
 		return keys[i] < keys[j]
 	})
 	return keys[:min(n, len(keys))]
+}
+
+// watchRenderer is the option that keeps the job's renderer, when it
+// renders, in *ren, and shows it on mon (when not nil).
+func watchRenderer(ren **render.Renderer, mon *monitor.Monitor, tabs int) job.Option {
+	return job.WithRenderer(func(r *render.Renderer) {
+		*ren = r
+		if mon != nil {
+			mon.ShowRendering(func() monitor.RenderView { return renderView(r, tabs) })
+		}
+	})
 }
 
 // renderView is the status page's view of the job's browser.

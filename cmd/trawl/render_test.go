@@ -114,6 +114,33 @@ func renderedRecords(t *testing.T, job, base string) (map[string]*store.Record, 
 	return recs, st
 }
 
+// checkRendered checks pages /s/0 … /s/N-1 of a crawl of the scripted
+// site: rendered, the DOM holding what the script built, the response as
+// received, a PNG screenshot archived.
+func checkRendered(t *testing.T, st *store.Store, recs map[string]*store.Record, pages int) {
+	t.Helper()
+	for i := range pages {
+		rec := recs[fmt.Sprintf("/s/%d", i)]
+		if rec == nil {
+			continue
+		}
+		if rec.Render == nil || rec.Render.DOM == nil {
+			t.Errorf("/s/%d: not rendered: %+v", i, rec.Render)
+			continue
+		}
+		dom, err := st.Blob(rec.Render.DOM)
+		if err != nil || !strings.Contains(string(dom), testsite.Title(i)) {
+			t.Errorf("/s/%d: rendered DOM lacks its title (%v)", i, err)
+		}
+		if body, _ := st.Body(rec); strings.Contains(string(body), testsite.Title(i)) {
+			t.Errorf("/s/%d: the stored response is not the one received", i)
+		}
+		if shot, err := st.Blob(rec.Render.Screenshot); err != nil || !bytes.HasPrefix(shot, []byte("\x89PNG")) || rec.Render.ScreenshotWARC == nil {
+			t.Errorf("/s/%d: no PNG screenshot, or not archived (%v)", i, err)
+		}
+	}
+}
+
 // A site built by script, crawled with --render: every page is found
 // through what the scripts build, items come from the rendered DOM, the
 // tracker's disallowed call is never made, the shared script, style and
@@ -148,26 +175,7 @@ func TestRenderCrawl(t *testing.T) {
 			t.Errorf("%s not found: it is linked only by what scripts build", p)
 		}
 	}
-	for i := range site.Pages {
-		rec := recs[fmt.Sprintf("/s/%d", i)]
-		if rec == nil {
-			continue
-		}
-		if rec.Render == nil || rec.Render.DOM == nil {
-			t.Errorf("/s/%d: not rendered: %+v", i, rec.Render)
-			continue
-		}
-		dom, err := st.Blob(rec.Render.DOM)
-		if err != nil || !strings.Contains(string(dom), testsite.Title(i)) {
-			t.Errorf("/s/%d: rendered DOM lacks its title (%v)", i, err)
-		}
-		if body, _ := st.Body(rec); strings.Contains(string(body), testsite.Title(i)) {
-			t.Errorf("/s/%d: the stored response is not the one received", i)
-		}
-		if shot, err := st.Blob(rec.Render.Screenshot); err != nil || !bytes.HasPrefix(shot, []byte("\x89PNG")) || rec.Render.ScreenshotWARC == nil {
-			t.Errorf("/s/%d: no PNG screenshot, or not archived (%v)", i, err)
-		}
-	}
+	checkRendered(t, st, recs, site.Pages)
 	for p, why := range map[string]string{"/loop": "stopped answering", "/eat": "crashed"} {
 		if rec := recs[p]; rec == nil || !strings.Contains(rec.Error, why) || rec.ErrorKind != "render" {
 			t.Errorf("%s: want a failed record saying %q, got %+v", p, why, rec)
@@ -359,6 +367,10 @@ func TestRenderNoBrowser(t *testing.T) {
 	r = trawl(t, dir, "", "crawl", "--job", filepath.Join(dir, "j.db"), "--screenshot", "http://127.0.0.1:1/")
 	if r.code != 2 || !strings.Contains(r.stderr, "--screenshot needs --render") {
 		t.Errorf("--screenshot alone: exit %d\n%s", r.code, r.stderr)
+	}
+	r = trawl(t, dir, "", "fetch", "--job", filepath.Join(dir, "j.db"), "--render", "--out-dir", filepath.Join(dir, "files"), "-")
+	if r.code != 2 || !strings.Contains(r.stderr, "not with --out-dir") {
+		t.Errorf("--render with --out-dir: exit %d\n%s", r.code, r.stderr)
 	}
 	r = trawl(t, dir, "", "crawl", "--job", filepath.Join(dir, "j.db"), "--render", "sometimes", "http://127.0.0.1:1/")
 	if r.code != 2 {

@@ -195,3 +195,35 @@ func TestMetricsMatchTheJob(t *testing.T) {
 		}
 	}
 }
+
+// A job that renders shows its browser on /metrics and /status.json.
+func TestRenderingShown(t *testing.T) {
+	mon := monitor.New()
+	srv := httptest.NewServer(mon.Handler())
+	defer srv.Close()
+	if fams := scrape(t, srv.URL); fams["trawl_rendered_pages_total"] != nil {
+		t.Error("rendering metrics before the job renders")
+	}
+	mon.ShowRendering(func() monitor.RenderView {
+		return monitor.RenderView{Tabs: 4, Busy: 3, Rendered: 120, Failed: 2, Restarts: 1, MeanMS: 640}
+	})
+	fams := scrape(t, srv.URL)
+	for _, c := range []struct {
+		name, label, lv string
+		want            float64
+	}{
+		{"trawl_render_tabs", "state", "busy", 3},
+		{"trawl_render_tabs", "state", "all", 4},
+		{"trawl_rendered_pages_total", "outcome", "rendered", 120},
+		{"trawl_rendered_pages_total", "outcome", "failed", 2},
+		{"trawl_browser_restarts_total", "", "", 1},
+		{"trawl_render_seconds_mean", "", "", 0.64},
+	} {
+		if got := value(fams, c.name, c.label, c.lv); got != c.want {
+			t.Errorf("%s{%s=%q} = %v, want %v", c.name, c.label, c.lv, got, c.want)
+		}
+	}
+	if s := mon.Status(); s.Rendering == nil || s.Rendering.Rendered != 120 {
+		t.Errorf("status: %+v", s.Rendering)
+	}
+}

@@ -1,7 +1,8 @@
 // replay.js CHROMIUM INDEX FIRST SECOND: opens INDEX (a page embedding a
 // WACZ with ReplayWeb.page) in headless Chromium, waits for the archived
 // page FIRST to replay, reads its text, its body's computed colour and its
-// image's natural width, follows its first link to SECOND, reads that
+// image's natural width (loading INDEX again when the replay app's
+// service worker has not taken the page in 20 s), follows its first link to SECOND, reads that
 // page's text, and prints what it found as one JSON object.
 // Run by cmd/trawl's TestReplayWACZ, with puppeteer-core on NODE_PATH.
 const puppeteer = require("puppeteer-core");
@@ -30,7 +31,20 @@ const [chromium, index, first, second] = process.argv.slice(2);
         await new Promise(r => setTimeout(r, 100));
       }
     };
-    const f0 = await frameFor(first, 60000);
+    // The service worker ReplayWeb.page installs on the first load may
+    // take the page only after a reload (on a loaded machine, say): load
+    // the index again when the archived page has not replayed in 20 s.
+    let f0;
+    for (let tries = 1; ; tries++) {
+      try {
+        f0 = await frameFor(first, 20000);
+        break;
+      } catch (e) {
+        if (tries === 4) throw e;
+        out.logs.push("no replay after 20 s: reloading (" + tries + ")");
+        await page.reload({ waitUntil: "load" });
+      }
+    }
     Object.assign(out, await f0.evaluate(async () => {
       const im = document.querySelector("img");
       if (im && !im.complete) await new Promise(r => { im.onload = r; im.onerror = r; });

@@ -45,17 +45,7 @@ func (b browserRun) command(args ...string) *exec.Cmd {
 // run runs trawl to its end.
 func (b browserRun) run(t testing.TB, args ...string) result {
 	t.Helper()
-	cmd := b.command(args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
+	return runCmd(t, b.command(args...))
 }
 
 // browsers returns the pids of the processes whose command line names the

@@ -268,6 +268,9 @@ func (s *Store) NewUnchanged(rec Record, prev *Record) (*Page, error) {
 	if rec.File == "" {
 		rec.File = prev.File
 	}
+	if rec.Render == nil { // the page it keeps was rendered: so is this one
+		rec.Render = prev.Render
+	}
 	p := &Page{Record: rec, repeats: prev.seq}
 	var err error
 	if p.data, err = marshalRecord(&p.Record); err != nil {

@@ -56,8 +56,21 @@ func TestPasses(t *testing.T) {
 		}
 	}
 	item := store.Item{Type: "t", Fields: map[string]any{"k": "v"}}
-	for _, u := range []string{"http://h/a", "http://h/b", "http://h/c"} {
+	for _, u := range []string{"http://h/b", "http://h/c"} {
 		put(nil, store.Record{URL: u, Status: 200, FetchedAt: time.Now()}, "body of "+u, item)
+	}
+	// a was rendered: its DOM is kept beside its body.
+	ren := &store.Rendering{DOM: []byte("<html>built by script</html>")}
+	ren.Render = store.Render{Reason: "render: every page", DOM: store.BlobOf(ren.DOM)}
+	pa, err := st.NewVersion(nil, store.Record{URL: "http://h/a", Status: 200, FetchedAt: time.Now(), Render: &ren.Render}, []byte("body of http://h/a"), item)
+	if err == nil {
+		err = st.Attach(pa, ren)
+	}
+	if err == nil {
+		err = st.Put(pa)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := st.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)
@@ -98,6 +111,12 @@ func TestPasses(t *testing.T) {
 	a, _ := st.Get("http://h/a")
 	if body, err := st.Body(a); err != nil || string(body) != "body of http://h/a" || a.Pass != 2 || a.Change != store.ChangeUnchanged {
 		t.Errorf("a after a 304: %+v, body %q, %v", a, body, err)
+	}
+	if a.Render == nil {
+		t.Fatal("a after a 304: its rendering is gone")
+	}
+	if dom, err := st.Blob(a.Render.DOM); err != nil || string(dom) != string(ren.DOM) {
+		t.Errorf("a's rendered DOM after a 304: %q, %v", dom, err)
 	}
 	for _, r := range []*store.Record{a, prevA} {
 		if items, err := st.ItemsOf(r); err != nil || len(items) != 1 || items[0].Fields["k"] != "v" {

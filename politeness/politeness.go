@@ -60,6 +60,9 @@ type Options struct {
 	// RobotsTries such answers the host's URLs fail (default 10s, 4).
 	RobotsRetry time.Duration
 	RobotsTries int
+	// RobotsTimeout bounds one fetch of a robots.txt, body included
+	// (default and most: 30s).
+	RobotsTimeout time.Duration
 
 	// BreakAfter consecutive URLs that got no answer open a host's
 	// circuit: its URLs fail at once, except one probe every BreakProbe
@@ -93,6 +96,9 @@ func New(opts Options) *Policy {
 	}
 	if opts.RobotsTries <= 0 {
 		opts.RobotsTries = 4
+	}
+	if opts.RobotsTimeout <= 0 || opts.RobotsTimeout > 30*time.Second {
+		opts.RobotsTimeout = 30 * time.Second
 	}
 	if opts.BreakAfter <= 0 {
 		opts.BreakAfter = 5

@@ -225,15 +225,35 @@ func agentToken(ua string) string {
 	return ua
 }
 
+// MaxRobotsRedirects is how many redirects a robots.txt fetch follows: a
+// robots.txt further away is unavailable, and allows everything (RFC 9309
+// §2.3.1.2).
+const MaxRobotsRedirects = 5
+
+var errRobotsRedirects = errors.New("robots.txt: more than 5 redirects")
+
+// fetchRobots fetches a robots.txt, within the policy's timeout, and
+// returns its status and at most maxRobotsSize of its body. One that is
+// more than MaxRobotsRedirects redirects away is a 404.
 func (p *Policy) fetchRobots(ctx context.Context, url string) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, p.opts.RobotsTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("User-Agent", p.opts.UserAgent)
-	resp, err := p.opts.Robots.Do(req)
+	client := *p.opts.Robots
+	client.CheckRedirect = func(_ *http.Request, via []*http.Request) error {
+		if len(via) > MaxRobotsRedirects {
+			return errRobotsRedirects
+		}
+		return nil
+	}
+	resp, err := client.Do(req)
+	if errors.Is(err, errRobotsRedirects) {
+		return http.StatusNotFound, nil, nil
+	}
 	if err != nil {
 		return 0, nil, err
 	}

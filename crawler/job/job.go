@@ -190,7 +190,7 @@ func (a *assembly) policy(st *store.Store, j configs.Job, rt http.RoundTripper, 
 	if state == nil {
 		state = boltstate.New(st.File())
 	}
-	po := politeness.Options{Config: j.Politeness, UserAgent: j.Fetch.UserAgent, State: state}
+	po := politeness.Options{Config: j.Politeness, UserAgent: j.Fetch.UserAgent, State: state, RobotsTimeout: j.Fetch.Timeout}
 	if !j.Politeness.IgnoreRobots {
 		if arch != nil {
 			rt = arch.Transport(rt)

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A Mode is how a URL becomes a file name.
@@ -45,8 +47,12 @@ type Dir struct {
 
 	mu      sync.Mutex
 	claimed map[string]string // relative name → request key
-	names   map[string]string // request key → its latest claimed name
-	dirs    map[string]bool   // relative directories made for claimed names
+	// folded holds each claimed name as a case-insensitive file system
+	// that normalises Unicode sees it (macOS, Windows): two names that
+	// differ only so would be one file there.
+	folded map[string]string // fold(name) → request key
+	names  map[string]string // request key → its latest claimed name
+	dirs   map[string]bool   // relative directories made for claimed names
 }
 
 // Open prepares root (creating it) for files named by layout.
@@ -65,7 +71,7 @@ func Open(root string, layout Mode) (*Dir, error) {
 	if err := os.MkdirAll(filepath.Join(abs, PartialDir), 0o755); err != nil {
 		return nil, err
 	}
-	return &Dir{root: abs, layout: layout, claimed: make(map[string]string), names: make(map[string]string),
+	return &Dir{root: abs, layout: layout, claimed: make(map[string]string), folded: make(map[string]string), names: make(map[string]string),
 		dirs: make(map[string]bool)}, nil
 }
 
@@ -121,6 +127,7 @@ func (d *Dir) Reserve(key, rel string) {
 
 func (d *Dir) claim(key, rel string) {
 	d.claimed[rel] = key
+	d.folded[fold(rel)] = key
 	d.names[key] = rel
 	for p := filepath.Dir(rel); p != "." && p != string(filepath.Separator); p = filepath.Dir(p) {
 		d.dirs[p] = true
@@ -184,7 +191,8 @@ func (d *Dir) free(key, rel, sum string) string {
 		// folder itself, under a name of its own.
 		return d.variant(key, strings.ReplaceAll(rel, string(filepath.Separator), "_"))
 	}
-	clash := d.claimed[rel] != "" || d.dirs[rel]
+	owner, folds := d.folded[fold(rel)]
+	clash := d.claimed[rel] != "" || d.dirs[rel] || folds && owner != key
 	if fi, err := os.Lstat(filepath.Join(d.root, rel)); err == nil {
 		// Not a file the job wrote (or it would be claimed): kept, unless
 		// it already holds these bytes (a download renamed into place just
@@ -213,6 +221,12 @@ func (d *Dir) free(key, rel, sum string) string {
 		return d.variant(key, rel)
 	}
 	return rel
+}
+
+// fold is a name as a case-insensitive, normalising file system compares
+// it: Unicode NFC, then case folded.
+func fold(rel string) string {
+	return strings.ToLower(norm.NFC.String(rel))
 }
 
 // throughLink reports whether a folder of rel inside the root is a

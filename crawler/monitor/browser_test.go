@@ -2,7 +2,10 @@ package monitor_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,8 @@ import (
 	"net/http/httptest"
 
 	"github.com/trawl-dev/trawl/configs"
+	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/crawler/fetch"
 	"github.com/trawl-dev/trawl/crawler/job"
 	"github.com/trawl-dev/trawl/crawler/monitor"
 	"github.com/trawl-dev/trawl/internal/chromiumtest"
@@ -159,4 +164,54 @@ func checkPages(t *testing.T, site string, rate func(string) float64, doms, logs
 		}
 	}
 	return rates
+}
+
+// Hostile strings where the status page shows what a crawl met (hosts,
+// error kinds, held and down hosts) are shown as text in Chromium: none
+// runs as script or becomes an element.
+func TestStatusPageHostileStrings(t *testing.T) {
+	bin := chromium(t)
+	mon := monitor.New()
+	evil := `<img src=x onerror="document.body.setAttribute('data-pwned','1')">`
+	for i := range 3 {
+		mon.Visited(crawler.Visit{Host: fmt.Sprintf("%s%d</td></script>", evil, i), Status: 500, Kind: fetch.ErrorKind(evil), Duration: time.Second})
+	}
+	mon.Held(evil+"held", time.Now().Add(time.Hour))
+	ms := httptest.NewServer(mon.Handler())
+	defer ms.Close()
+	dom, _ := look(t, bin, ms.URL+"/")
+	if strings.Contains(dom, `data-pwned="1"`) || strings.Contains(dom, `<img src="x"`) {
+		t.Fatalf("a hostile string became part of the page:\n%s", dom)
+	}
+	if !strings.Contains(dom, "&lt;img src=x onerror=") {
+		t.Errorf("the hostile host is not shown as text:\n%s", dom)
+	}
+}
+
+// A crawl of 100,000 hosts keeps /metrics to a bounded set of series.
+func TestMetricsCardinality(t *testing.T) {
+	mon := monitor.New()
+	for i := range 100_000 {
+		mon.Visited(crawler.Visit{Host: fmt.Sprintf("host%d.example:80", i), Status: 200 + i%4*100, Kind: fetch.ErrorKind([]string{"", "timeout", "dns"}[i%3]), Duration: time.Millisecond})
+	}
+	ms := httptest.NewServer(mon.Handler())
+	defer ms.Close()
+	resp, err := http.Get(ms.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	series := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			series++
+		}
+	}
+	if series > 400 {
+		t.Errorf("%d series on /metrics after 100,000 hosts, want a bounded few hundred", series)
+	}
+	if n := strings.Count(string(data), "trawl_host_gap_seconds{"); n > 10 {
+		t.Errorf("%d host gap series, want the 10 busiest", n)
+	}
 }

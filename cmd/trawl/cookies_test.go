@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,5 +82,69 @@ func TestCookiesSession(t *testing.T) {
 	}
 	if r := trawl(t, dir, "", "crawl", "--job", "bad.db", "--load-cookies", filepath.Join(dir, "none.txt"), srv.URL+"/"); r.code != 2 {
 		t.Errorf("a missing cookies.txt: exit %d, want 2", r.code)
+	}
+}
+
+// Cookies made to hurt: 10,000 Set-Cookie headers in one answer and a
+// cookie of a megabyte are answers whose headers are too large (an error
+// record, not tried again); cookies of 100 KB, and a thousand cookies set
+// over many pages, are refused past browsers' bounds, so later requests
+// stay small; a damaged cookies.txt is a usage error naming its line.
+func TestCookiesHostile(t *testing.T) {
+	var mu sync.Mutex
+	asked := map[string]int{}
+	biggest := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.URL.Path]++
+		biggest = max(biggest, len(r.Header.Get("Cookie")))
+		mu.Unlock()
+		var n int
+		switch {
+		case r.URL.Path == "/many":
+			for i := range 10000 {
+				w.Header().Add("Set-Cookie", fmt.Sprintf("c%d=v; Path=/", i))
+			}
+		case r.URL.Path == "/huge":
+			w.Header().Add("Set-Cookie", "huge="+strings.Repeat("x", 1<<20))
+		case r.URL.Path == "/fat":
+			w.Header().Add("Set-Cookie", "fat="+strings.Repeat("x", 100<<10))
+		case strings.HasPrefix(r.URL.Path, "/set/"):
+			fmt.Sscanf(r.URL.Path, "/set/%d", &n)
+			for i := range 50 {
+				w.Header().Add("Set-Cookie", fmt.Sprintf("s%d_%d=v; Path=/", n, i))
+			}
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	for _, p := range []string{"/many", "/huge", "/fat"} {
+		list.WriteString(srv.URL + p + "\n")
+	}
+	for i := range 20 { // 1,000 cookies in all
+		fmt.Fprintf(&list, "%s/set/%d\n", srv.URL, i)
+	}
+	list.WriteString(srv.URL + "/last\n")
+	r := trawl(t, dir, list.String(), "fetch", "--job", "c.db", "--cookies", "-c", "1", "-")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3 (two URLs failed)\n%s", r.code, r.stderr)
+	}
+	for _, p := range []string{"/many", "/huge"} {
+		if asked[p] != 1 {
+			t.Errorf("%s asked %d times: headers too large are final", p, asked[p])
+		}
+	}
+	if !strings.Contains(r.stderr, "response headers over 256 KiB") {
+		t.Errorf("no word of the too-large headers:\n%s", r.stderr)
+	}
+	if biggest > 180*40 {
+		t.Errorf("a request carried a Cookie header of %d bytes: the jar keeps at most 180 small cookies a host", biggest)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.txt"), []byte("# Netscape HTTP Cookie File\nexample.com\tTRUE\n\x00\x00\n"), 0o644)
+	r = trawl(t, dir, srv.URL+"/x\n", "fetch", "--job", "d.db", "--load-cookies", "bad.txt", "-")
+	if r.code != 2 || !strings.Contains(r.stderr, "bad.txt: line 2") {
+		t.Errorf("a damaged cookies.txt: exit %d\n%s", r.code, r.stderr)
 	}
 }

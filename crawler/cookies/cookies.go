@@ -30,8 +30,18 @@ import (
 type Jar struct {
 	jar   *cookiejar.Jar
 	mu    sync.Mutex
-	dirty map[string]saved // set since the last SaveTx, by key
+	dirty map[string]saved           // set since the last SaveTx, by key
+	keys  map[string]map[string]bool // the cookies each host set, by key
 }
+
+// Browsers' bounds on what a site may keep in the jar: a cookie's name and
+// value of at most MaxCookieSize bytes, and MaxCookiesPerHost cookies a
+// host. Past them a cookie is refused, as browsers do, so a site cannot
+// make every later request carry megabytes.
+const (
+	MaxCookieSize     = 4096
+	MaxCookiesPerHost = 180
+)
 
 // saved is a cookie as kept in the job: the URL that set it, and it.
 type saved struct {
@@ -42,7 +52,7 @@ type saved struct {
 // New returns an empty Jar.
 func New() *Jar {
 	j, _ := cookiejar.New(&cookiejar.Options{PublicSuffixList: publicsuffix.List})
-	return &Jar{jar: j, dirty: make(map[string]saved)}
+	return &Jar{jar: j, dirty: make(map[string]saved), keys: make(map[string]map[string]bool)}
 }
 
 // Open returns the jar of the job in f, with the cookies its earlier runs
@@ -97,6 +107,7 @@ func accepted(u *url.URL, c *http.Cookie) bool {
 
 // SetCookies implements http.CookieJar.
 func (j *Jar) SetCookies(u *url.URL, cs []*http.Cookie) {
+	cs = j.bounded(u, cs)
 	j.jar.SetCookies(u, cs)
 	origin := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}).String()
 	now := time.Now()
@@ -113,6 +124,29 @@ func (j *Jar) SetCookies(u *url.URL, cs []*http.Cookie) {
 		j.dirty[key(u, c)] = saved{origin, c}
 	}
 	j.mu.Unlock()
+}
+
+// bounded returns the cookies of cs the jar takes: none over
+// MaxCookieSize, and no new one of a host that set MaxCookiesPerHost.
+func (j *Jar) bounded(u *url.URL, cs []*http.Cookie) []*http.Cookie {
+	host := strings.ToLower(u.Hostname())
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	keys := j.keys[host]
+	if keys == nil {
+		keys = make(map[string]bool)
+		j.keys[host] = keys
+	}
+	out := cs[:0:0]
+	for _, c := range cs {
+		k := key(u, c)
+		if len(c.Name)+len(c.Value) > MaxCookieSize || !keys[k] && len(keys) >= MaxCookiesPerHost {
+			continue
+		}
+		keys[k] = true
+		out = append(out, c)
+	}
+	return out
 }
 
 // Cookies implements http.CookieJar.

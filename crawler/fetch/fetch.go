@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"sync/atomic"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,11 @@ const MaxHeaderBytes = 256 << 10
 
 // ErrTooLarge is the error of a body longer than the job's max body size.
 var ErrTooLarge = errors.New("body exceeds max-body")
+
+// ErrHeadersTooLarge is the error of a response whose headers pass
+// MaxHeaderBytes (10,000 Set-Cookie lines, a cookie of a megabyte): final,
+// not tried again.
+var ErrHeadersTooLarge = fmt.Errorf("response headers over %d KiB", MaxHeaderBytes>>10)
 
 // TransportOptions size the transport NewTransport builds.
 type TransportOptions struct {
@@ -277,7 +283,7 @@ func retryable(method string, r *Response) bool {
 // transient reports errors worth another attempt: connection failures and
 // timeouts, not policy errors such as an oversized body.
 func transient(err error) bool {
-	if errors.Is(err, ErrTooLarge) || errors.Is(err, errPolicy) {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrHeadersTooLarge) || errors.Is(err, errPolicy) {
 		return false
 	}
 	var ne net.Error
@@ -342,6 +348,9 @@ func (f *Fetcher) once(ctx context.Context, fr Request, body Body) *Response {
 	r.Latency = time.Since(r.Start)
 	if err != nil {
 		r.Err = err
+		if strings.Contains(err.Error(), "server response headers exceeded") { // net/http's words; it has no error value for it
+			r.Err = ErrHeadersTooLarge
+		}
 		return r
 	}
 	defer resp.Body.Close()
@@ -470,7 +479,7 @@ func Classify(err error) ErrorKind {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, ErrTooLarge):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrHeadersTooLarge):
 		return KindTooLarge
 	case errors.Is(err, errPolicy):
 		return KindPolicy

@@ -147,7 +147,7 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, scriptError(scripts.init, err)
 	}
 	epoch, _ := res[0].(string)
 	cr.created = res[1] == int64(1)
@@ -213,7 +213,7 @@ func (cr *Crawl) run(ctx context.Context, base []any, s *goredis.Script, args ..
 		res, err = s.Run(ctx, cr.c, []string{cr.prefix}, append(base[:len(base):len(base)], args...)...).Result()
 		return err
 	})
-	return res, err
+	return res, scriptError(s, err)
 }
 
 // errClosed is returned by calls retried when the Crawl was closed.

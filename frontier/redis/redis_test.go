@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,3 +133,32 @@ func TestEviction(t *testing.T) {
 		t.Fatalf("after the policy changed: %v, want ErrEvicts", err)
 	}
 }
+
+// A script that fails on the server (a key of the crawl overwritten with
+// another type) is an error naming the frontier's operation and what
+// Redis said, not the script's SHA.
+func TestScriptErrorsNamed(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := srv.Client(t)
+	_, f := open(t, c, "wrong", "", frontier.Options{})
+	ctx := context.Background()
+	if err := c.Del(ctx, "trawl:{wrong}:ready").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "trawl:{wrong}:ready", "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.Add(ctx, []frontier.Request{{URL: "http://h/a"}})
+	if err == nil {
+		_, err = f.Lease(ctx)
+	}
+	if err == nil {
+		t.Fatal("no error from a crawl whose ready set is a string")
+	}
+	msg := err.Error()
+	if regexpSHA.MatchString(msg) || !strings.Contains(msg, "WRONGTYPE") || !strings.Contains(msg, "the frontier's add script") {
+		t.Errorf("error %q: want the operation and Redis's words, no SHA", msg)
+	}
+}
+
+var regexpSHA = regexp.MustCompile(`[0-9a-f]{40}`)

@@ -2,6 +2,10 @@ package redis
 
 import (
 	_ "embed"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -49,4 +53,26 @@ var scripts = struct {
 	stats:    goredis.NewScript(prelude + statsLua),
 	seed:     goredis.NewScript(prelude + seedLua),
 	cas:      goredis.NewScript(casLua),
+}
+
+// scriptNames are the scripts' names by SHA, for errors a person reads.
+var scriptNames = map[string]string{
+	scripts.init.Hash(): "init", scripts.lease.Hash(): "lease", scripts.extend.Hash(): "extend",
+	scripts.release.Hash(): "release", scripts.ret.Hash(): "return", scripts.hold.Hash(): "hold",
+	scripts.add.Hash(): "add", scripts.complete.Hash(): "complete", scripts.stats.Hash(): "stats",
+	scripts.seed.Hash(): "seed", scripts.cas.Hash(): "cas",
+}
+
+// scriptWhere is where Redis says a script failed: its SHA and line.
+var scriptWhere = regexp.MustCompile(`\s*script: [0-9a-f]{40}, on @user_script:\d+\.?|\s*@user_script:\d+:?|f_[0-9a-f]{40}`)
+
+// scriptError turns the error of script s, as Redis words it (with the
+// script's SHA and line), into one naming the frontier's operation.
+func scriptError(s *goredis.Script, err error) error {
+	var re goredis.Error
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), s.Hash()) && !strings.Contains(err.Error(), "user_script") {
+		return err
+	}
+	msg := strings.TrimSpace(scriptWhere.ReplaceAllString(err.Error(), ""))
+	return fmt.Errorf("redis: the frontier's %s script failed in Redis: %s (was a key of the crawl changed outside trawl?)", scriptNames[s.Hash()], msg)
 }

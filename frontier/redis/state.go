@@ -113,7 +113,7 @@ func (s State) UpdateHost(ctx context.Context, host string, fn func(*politeness.
 			}
 			ok, err := scripts.cas.Run(ctx, s.cr.c, []string{key, s.key("down")}, old, data, host, openAt).Int()
 			if err != nil {
-				return err
+				return scriptError(scripts.cas, err)
 			}
 			if ok == 1 {
 				s.cache.put(host, string(data))

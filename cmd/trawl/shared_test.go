@@ -531,3 +531,48 @@ func TestSharedCrawlRefusesOtherSettings(t *testing.T) {
 		t.Errorf("the same settings: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// One of three processes is killed with kill -9 every 2 s, ten times, and
+// started again on its job each time: every page is fetched, pages fetched
+// twice are at most the killed processes' leases, and no lease is left in
+// Redis at the end.
+func TestSharedCrawlKill9Repeatedly(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 4, 1000, 40*time.Millisecond)
+	dir := t.TempDir()
+	jobs := []string{"a.db", "b.db", "c.db"}
+	start := func(j string) *proc { return startTrawl(t, dir, sharedArgs(rds, "kills", j, hs, "--lease", "2s")...) }
+	ps := make([]*proc, len(jobs))
+	for i, j := range jobs {
+		ps[i] = start(j)
+	}
+	kills := 0
+	for ; kills < 10 && hs.total() < 3600; kills++ {
+		time.Sleep(2 * time.Second) // the pace: a kill every 2 s
+		i := kills % len(ps)
+		ps[i].cmd.Process.Signal(syscall.SIGKILL)
+		<-ps[i].done
+		ps[i] = start(jobs[i])
+	}
+	if kills < 10 {
+		t.Fatalf("the crawl was nearly done after %d kills; slow the sites down", kills)
+	}
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
+		}
+	}
+	again, never := hs.refetched()
+	if never != 0 {
+		t.Errorf("%d pages never fetched", never)
+	}
+	if again > kills*8 {
+		t.Errorf("%d pages fetched twice, more than the %d leases %d killed processes could hold", again, kills*8, kills)
+	}
+	st := trawl(t, dir, "", "stats", "--frontier", rds.URL(), "--crawl", "kills")
+	if !strings.Contains(st.stdout, "4000 completed, 0 queued, 0 leased") {
+		t.Errorf("leases left in Redis, or pages missing:\n%s%s", st.stdout, st.stderr)
+	}
+	t.Logf("%d kills: %d pages fetched twice", kills, again)
+	checkMerged(t, dir, hs, jobs...)
+}

@@ -37,6 +37,24 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// putRendered saves a rendered page: its DOM kept beside its body.
+func putRendered(t *testing.T, st *store.Store, url, body string, items ...store.Item) *store.Rendering {
+	t.Helper()
+	ren := &store.Rendering{DOM: []byte("<html>built by script</html>")}
+	ren.Render = store.Render{Reason: "render: every page", DOM: store.BlobOf(ren.DOM)}
+	p, err := st.NewVersion(nil, store.Record{URL: url, Status: 200, FetchedAt: time.Now(), Render: &ren.Render}, []byte(body), items...)
+	if err == nil {
+		err = st.Attach(p, ren)
+	}
+	if err == nil {
+		err = st.Put(p)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ren
+}
+
 // TestPasses saves two passes of three URLs in a real job file and reads
 // back their versions, counts and previous records.
 func TestPasses(t *testing.T) {
@@ -59,19 +77,7 @@ func TestPasses(t *testing.T) {
 	for _, u := range []string{"http://h/b", "http://h/c"} {
 		put(nil, store.Record{URL: u, Status: 200, FetchedAt: time.Now()}, "body of "+u, item)
 	}
-	// a was rendered: its DOM is kept beside its body.
-	ren := &store.Rendering{DOM: []byte("<html>built by script</html>")}
-	ren.Render = store.Render{Reason: "render: every page", DOM: store.BlobOf(ren.DOM)}
-	pa, err := st.NewVersion(nil, store.Record{URL: "http://h/a", Status: 200, FetchedAt: time.Now(), Render: &ren.Render}, []byte("body of http://h/a"), item)
-	if err == nil {
-		err = st.Attach(pa, ren)
-	}
-	if err == nil {
-		err = st.Put(pa)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	ren := putRendered(t, st, "http://h/a", "body of http://h/a", item)
 	if _, err := st.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -84,37 +84,7 @@ func (h *robotsHost) robotsAsked() int {
 // the site for now and are asked again later, the slow one given up after
 // --timeout.
 func TestRobotsHostile(t *testing.T) {
-	huge := newRobotsHost(t, "127.0.0.2", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "User-agent: *\nDisallow: /private\n")
-		line := []byte("# " + strings.Repeat("x", 1020) + "\n")
-		for h.sent.Load() < 500<<20 {
-			n, err := w.Write(line)
-			h.sent.Add(int64(n))
-			if err != nil {
-				return
-			}
-		}
-	})
-	far := newRobotsHost(t, "127.0.0.3", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
-		n := 0
-		fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/hop/"), "%d", &n)
-		if r.URL.Path == "/robots.txt" || n < 10 {
-			http.Redirect(w, r, fmt.Sprintf("/hop/%d", n+1), http.StatusFound)
-			return
-		}
-		io.WriteString(w, "User-agent: *\nDisallow: /\n")
-	})
-	down := newRobotsHost(t, "127.0.0.4", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-	})
-	slow := newRobotsHost(t, "127.0.0.5", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		select {
-		case <-r.Context().Done():
-			h.gone <- time.Since(start)
-		case <-time.After(time.Minute):
-		}
-	})
+	huge, far, down, slow := hostileRobots(t)
 	dir := t.TempDir()
 	job := filepath.Join(dir, "j.db")
 	args := []string{"crawl", "--job", job, "--timeout", "2s", "--scope", "any", "--retries", "0"}
@@ -167,6 +137,42 @@ func TestRobotsHostile(t *testing.T) {
 	default:
 		t.Error("the slow robots.txt was never given up")
 	}
+}
+
+// hostileRobots starts the four hosts of TestRobotsHostile.
+func hostileRobots(t *testing.T) (huge, far, down, slow *robotsHost) {
+	huge = newRobotsHost(t, "127.0.0.2", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "User-agent: *\nDisallow: /private\n")
+		line := []byte("# " + strings.Repeat("x", 1020) + "\n")
+		for h.sent.Load() < 500<<20 {
+			n, err := w.Write(line)
+			h.sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	})
+	far = newRobotsHost(t, "127.0.0.3", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
+		n := 0
+		fmt.Sscanf(strings.TrimPrefix(r.URL.Path, "/hop/"), "%d", &n)
+		if r.URL.Path == "/robots.txt" || n < 10 {
+			http.Redirect(w, r, fmt.Sprintf("/hop/%d", n+1), http.StatusFound)
+			return
+		}
+		io.WriteString(w, "User-agent: *\nDisallow: /\n")
+	})
+	down = newRobotsHost(t, "127.0.0.4", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	})
+	slow = newRobotsHost(t, "127.0.0.5", func(h *robotsHost, w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		select {
+		case <-r.Context().Done():
+			h.gone <- time.Since(start)
+		case <-time.After(time.Minute):
+		}
+	})
+	return huge, far, down, slow
 }
 
 // hops returns the redirect hops asked.

@@ -576,3 +576,35 @@ func TestSharedCrawlKill9Repeatedly(t *testing.T) {
 	t.Logf("%d kills: %d pages fetched twice", kills, again)
 	checkMerged(t, dir, hs, jobs...)
 }
+
+// Redis paused for 20 s (CLIENT PAUSE 20000) mid-crawl: the processes
+// wait for it, saying so, and the crawl completes with every page.
+func TestSharedCrawlRedisPaused(t *testing.T) {
+	rds := redistest.Start(t, redistest.Options{})
+	hs := newHostSites(t, 2, 300, 10*time.Millisecond)
+	dir := t.TempDir()
+	jobs := []string{"a.db", "b.db"}
+	var ps []*proc
+	for _, j := range jobs {
+		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "pause", j, hs, "--lease", "60s")...))
+	}
+	waitFor(t, time.Minute, "150 requests", func() bool { return hs.total() >= 150 })
+	c := rds.Client(t)
+	if err := c.Do(context.Background(), "CLIENT", "PAUSE", "20000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
+		}
+	}
+	if took := time.Since(paused); took < 19*time.Second {
+		t.Errorf("the crawl ended %v after a 20 s pause of Redis: it did not wait for it", took)
+	}
+	again, never := hs.refetched()
+	if never != 0 || again != 0 {
+		t.Errorf("%d pages never fetched, %d twice, after Redis was paused", never, again)
+	}
+	checkMerged(t, dir, hs, jobs...)
+}

@@ -60,8 +60,8 @@ type Options struct {
 	// RobotsTries such answers the host's URLs fail (default 10s, 4).
 	RobotsRetry time.Duration
 	RobotsTries int
-	// RobotsTimeout bounds one fetch of a robots.txt, body included
-	// (default and most: 30s).
+	// RobotsTimeout bounds one fetch of a robots.txt, body included: at
+	// least 5s, at most and by default 30s.
 	RobotsTimeout time.Duration
 
 	// BreakAfter consecutive URLs that got no answer open a host's
@@ -100,6 +100,7 @@ func New(opts Options) *Policy {
 	if opts.RobotsTimeout <= 0 || opts.RobotsTimeout > 30*time.Second {
 		opts.RobotsTimeout = 30 * time.Second
 	}
+	opts.RobotsTimeout = max(opts.RobotsTimeout, 5*time.Second)
 	if opts.BreakAfter <= 0 {
 		opts.BreakAfter = 5
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -607,4 +608,47 @@ func TestSharedCrawlRedisPaused(t *testing.T) {
 		t.Errorf("%d pages never fetched, %d twice, after Redis was paused", never, again)
 	}
 	checkMerged(t, dir, hs, jobs...)
+}
+
+// Redis whose disk fills up (its AOF on a small tmpfs) refuses writes
+// with MISCONF: a shared fetch waits for it, saying so, and finishes once
+// the disk has room again. Needs root, to mount the tmpfs.
+func TestSharedFetchRedisDiskFull(t *testing.T) {
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs to fill (needs root): %v %s", err, out)
+	}
+	defer exec.Command("umount", "-l", mnt).Run()
+	// appendfsync everysec: with always, Redis exits on a failed write.
+	rds := redistest.Start(t, redistest.Options{AOF: true, Args: []string{"--dir", mnt, "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0"}})
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		time.Sleep(time.Millisecond)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	var list strings.Builder
+	for i := range 30000 {
+		fmt.Fprintf(&list, "%s/%d/%s\n", srv.URL, i, strings.Repeat("x", 60))
+	}
+	os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list.String()), 0o644)
+	p := startTrawl(t, dir, "fetch", "--frontier", rds.URL(), "--crawl", "full", "--job", "f.db", "-c", "8", "--per-host", "8", "list.txt")
+	c := rds.Client(t)
+	waitFor(t, time.Minute, "Redis's disk full", func() bool {
+		info, _ := c.Info(context.Background(), "persistence").Result()
+		return strings.Contains(info, "aof_last_write_status:err")
+	})
+	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v %s", err, out)
+	}
+	if code := p.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.err.String())
+	}
+	if !strings.Contains(p.err.String(), "cannot write to its disk") {
+		t.Errorf("no word of Redis's full disk:\n%s", p.err.String())
+	}
+	if n := len(storedURLs(t, filepath.Join(dir, "f.db"))); n != 30000 {
+		t.Errorf("%d URLs stored, want 30000", n)
+	}
 }

@@ -263,6 +263,8 @@ func (cr *Crawl) setDown(err error) {
 	switch {
 	case err != nil && !was && outOfMemory(err):
 		cr.log.Warn("redis is out of memory (maxmemory reached): the crawl waits for room; raise maxmemory or free memory in Redis")
+	case err != nil && !was && strings.HasPrefix(err.Error(), "MISCONF"):
+		cr.log.Warn("redis cannot write to its disk (its AOF or RDB file): the crawl waits; free space on Redis's disk", "error", err)
 	case err != nil && !was:
 		cr.log.Warn("redis unreachable; retrying", "error", err)
 	case err == nil && was:
@@ -279,7 +281,7 @@ func transient(err error) bool {
 	var re goredis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM"} {
+		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM", "MISCONF"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}

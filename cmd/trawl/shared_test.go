@@ -108,9 +108,28 @@ func (hs *hostSites) refetched() (again, never int) {
 // proc is a trawl process started in the background.
 type proc struct {
 	cmd      *exec.Cmd
-	out, err bytes.Buffer
+	out, err syncBuffer
 	done     chan struct{}
 	code     int
+}
+
+// syncBuffer is a bytes.Buffer that a test may read while the process
+// still writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startTrawl(t testing.TB, dir string, args ...string) *proc {
@@ -639,14 +658,18 @@ func TestSharedFetchRedisDiskFull(t *testing.T) {
 		info, _ := c.Info(context.Background(), "persistence").Result()
 		return strings.Contains(info, "aof_last_write_status:err")
 	})
+	// The disk stays full until trawl has met the refusal and said so.
+	waitFor(t, time.Minute, "trawl's word of the full disk", func() bool {
+		return strings.Contains(p.err.String(), "cannot write to its disk")
+	})
 	if out, err := exec.Command("mount", "-o", "remount,size=64m", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("remount: %v %s", err, out)
 	}
 	if code := p.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("exit %d\n%s", code, p.err.String())
 	}
-	if !strings.Contains(p.err.String(), "cannot write to its disk") {
-		t.Errorf("no word of Redis's full disk:\n%s", p.err.String())
+	if !strings.Contains(p.err.String(), "redis back") {
+		t.Errorf("no word of Redis writing again:\n%s", p.err.String())
 	}
 	if n := len(storedURLs(t, filepath.Join(dir, "f.db"))); n != 30000 {
 		t.Errorf("%d URLs stored, want 30000", n)

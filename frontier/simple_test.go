@@ -5,13 +5,15 @@ import (
 	"testing"
 )
 
-// The shortcut for simple links resolves them exactly as the parser does.
+// The shortcuts for simple links and for links to the page itself resolve
+// them exactly as the parser does.
 func FuzzSimpleResolve(f *testing.F) {
 	for _, s := range [][2]string{
 		{"http://h/a/b", "c"}, {"http://h/a/b", "../c/./d"}, {"https://h:8443/a/", "/x?y=1&z"}, {"http://h/a", "p.html#top"},
 		{"http://h/a;jsessionid=1/b", "../c"}, {"http://h/%7Ea/b", "c"}, {"http://h/", ".."}, {"http://h/a/b", "./"},
 		{"http://h/a/b?q", "?"}, {"http://h/a/b", "c?utm_source=x&k=v"}, {"http://h/a/b", "~u/..."},
 		{"http://h/a", "http://127.0.0.1:8080/p/1?x=1#s"}, {"http://h/a", "https://g.example:443/x/../y"}, {"http://h/a", "http://0x1.h/"},
+		{"http://h/a/b?q=1", "#s"}, {"http://h/a/b?q=1#t", ""}, {"http://H/%7Ea/./b;jsessionid=1", "#"}, {"data:text/plain,x", "#y"}, {"data:text/plain,x", ""},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -20,13 +22,16 @@ func FuzzSimpleResolve(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, ok := b.simple(ref)
-		if !ok {
+		if _, ok := b.simple(ref); !ok && !strings.HasPrefix(ref, "#") && ref != "" {
 			return
 		}
+		got, gerr := b.Resolve(ref)
 		want, err := b.resolve(ref)
-		if err != nil || got != want {
-			t.Fatalf("base %q ref %q: shortcut %q, parser %q (%v)", base, ref, got, want, err)
+		if got != want || (gerr == nil) != (err == nil) {
+			t.Fatalf("base %q ref %q: shortcut %q (%v), parser %q (%v)", base, ref, got, gerr, want, err)
+		}
+		if again, _ := b.Resolve(ref); again != got {
+			t.Fatalf("base %q ref %q: %q, then %q", base, ref, got, again)
 		}
 	})
 }

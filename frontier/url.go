@@ -57,6 +57,11 @@ type Base struct {
 	raw    string
 	origin string // scheme://host[:port], when the base is http(s)
 	dir    string // its path up to the last '/'
+	// self is what a link to a fragment of the page resolves to, once
+	// one was met.
+	self    string
+	selfErr error
+	selfSet bool
 }
 
 // ParseBase parses the URL of a page. A base in the simple canonical form
@@ -82,6 +87,17 @@ func ParseBase(raw string) (*Base, error) {
 func (b *Base) Resolve(ref string) (string, error) {
 	if s, ok := b.simple(ref); ok {
 		return s, nil
+	}
+	if ref != "" && ref[0] == '#' || ref == "" && b.origin != "" {
+		// The page itself (fragments are not part of a canonical URL):
+		// the links of a table of contents, a "¶" beside each heading.
+		// An empty link is the page too, unless the base has an opaque
+		// path, where it is no URL at all.
+		if !b.selfSet {
+			b.self, b.selfErr = b.resolve("#")
+			b.selfSet = true
+		}
+		return b.self, b.selfErr
 	}
 	return b.resolve(ref)
 }

@@ -68,7 +68,10 @@ Run 'trawl COMMAND --help' for a command's flags.
 const version = crawler.Version
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stop := profiled()
+	code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run runs the command line args and returns the exit code.

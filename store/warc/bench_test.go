@@ -31,8 +31,8 @@ func BenchmarkWrite(b *testing.B) {
 		h.Write(body)
 		rs, ps := sha1.Sum(req), sha1.Sum(resp)
 		caps[i] = Capture{URL: "http://127.0.0.1:8080" + path, Date: time.Now(), IP: "127.0.0.1",
-			Request:  func() (io.Reader, error) { return bytes.NewReader(req), nil },
-			Response: func() (io.Reader, error) { return bytes.NewReader(resp), nil },
+			Request:    func() (io.Reader, error) { return bytes.NewReader(req), nil },
+			Response:   func() (io.Reader, error) { return bytes.NewReader(resp), nil },
 			RequestLen: int64(len(req)), ResponseLen: int64(len(resp)), RequestSHA1: rs[:], ResponseSHA1: ps[:],
 			PayloadDigest: Digest(h), PayloadLen: int64(len(body))}
 	}

@@ -18,10 +18,10 @@ import (
 // finds no repeat of the markup its site's other pages share: packed, the
 // bodies of a crawl compress faster and to less (BenchmarkPacks: 2,000
 // pages of Rust's HTML documentation take 8.5% of their size instead of
-// 11.7%; Python's 530 pages of ~90 KB, 13.4% instead of 15.8%, in 82% of
-// the time). The price is paid by a reader of one body, which decompresses its whole pack; Store keeps
-// the packs it read last, so that reading bodies in saving order
-// decompresses each pack once.
+// 11.7%; Python's 530 pages of ~90 KB, 13.4% instead of 15.8%). The
+// price is paid by a reader of one body, which decompresses its whole
+// pack; Store keeps the packs it read last, so that reading bodies in
+// saving order decompresses each pack once.
 const (
 	packBody   = 256 << 10
 	packTarget = 256 << 10

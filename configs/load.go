@@ -255,10 +255,10 @@ func checkShared(j *Job) error {
 	}
 	scheme, _, _ := strings.Cut(o.Frontier, "://")
 	switch scheme {
-	case "redis", "rediss", "unix":
+	case "redis", "rediss", "unix", "redis+cluster", "rediss+cluster":
 		return nil
 	}
-	return usagef("--frontier %q: want redis://HOST:PORT/DB, rediss://… or unix:///path/to/socket", o.Frontier)
+	return usagef("--frontier %q: want redis://HOST:PORT/DB, rediss://…, unix:///path/to/socket or redis+cluster://HOST:PORT,HOST:PORT", o.Frontier)
 }
 
 // Load reads the config file at path into j, for cmd. Its errors name the

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,10 @@ type Crawl struct {
 	log    *slog.Logger
 	closed chan struct{}
 	once   sync.Once
+
+	shards   []string // the key prefix of each shard: one, prefix, on one hash slot
+	replicas int      // durable writes wait for this many replicas
+	lone     lone
 
 	created bool  // by this Join: the first Frontier seeds it with opts.Done and opts.Fetched
 	evicted int64 // Redis's evicted_keys when this process joined; -1: unknown
@@ -80,6 +85,16 @@ type Options struct {
 	// created with others, so that processes do not crawl by different
 	// rules. Empty: not checked.
 	Settings string
+	// Shards is how many shards a new crawl's work is split over, by
+	// host (see the package doc): 0 for the default (four per master on a
+	// Redis Cluster, one hash slot on a single Redis), 1 for one hash
+	// slot. Join fails with ErrLayout when a crawl that exists has
+	// another layout than a Shards that is not 0.
+	Shards int
+	// Replicas is how many replicas an enqueue or a completion waits for
+	// (WAIT) before it is acknowledged: 0 for the default (one on a
+	// cluster whose masters all have one, else none), -1 for none.
+	Replicas int
 	// Log receives "Redis unreachable" and "Redis back" (default: none).
 	Log *slog.Logger
 }
@@ -96,10 +111,19 @@ var ErrKind = errors.New("redis: the crawl is of another kind")
 // crawl of the name.
 var ErrNoCrawl = errors.New("redis: no such crawl")
 
-// Dial connects to the Redis at addr (redis://, rediss:// or unix://).
-// A password missing from addr is taken from REDISCLI_AUTH, as redis-cli
-// does. It checks the server answers.
+// Dial connects to the Redis at addr (redis://, rediss:// or unix://), or
+// to the Redis Cluster at redis+cluster://H1:P1,H2:P2 (rediss+cluster://
+// for TLS), where one node is enough to find the others. A redis://
+// address of a cluster's node is taken as the cluster. A password missing
+// from addr is taken from REDISCLI_AUTH, as redis-cli does. It checks the
+// server answers.
 func Dial(ctx context.Context, addr string) (goredis.UniversalClient, error) {
+	if o, err := parseCluster(addr); o != nil || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("redis address %q: %w", addr, err)
+		}
+		return ping(ctx, goredis.NewClusterClient(o), strings.Join(o.Addrs, ","))
+	}
 	o, err := goredis.ParseURL(addr)
 	if err != nil {
 		return nil, fmt.Errorf("redis address %q: %w", addr, err)
@@ -107,14 +131,74 @@ func Dial(ctx context.Context, addr string) (goredis.UniversalClient, error) {
 	if o.Password == "" {
 		o.Password = os.Getenv("REDISCLI_AUTH")
 	}
-	c := goredis.NewClient(o)
+	c, err := ping(ctx, goredis.NewClient(o), o.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := c.Info(ctx, "cluster").Result(); err == nil && infoInt(info, "cluster_enabled") == 1 {
+		c.Close()
+		return ping(ctx, goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: []string{o.Addr}, Username: o.Username,
+			Password: o.Password, TLSConfig: o.TLSConfig}), o.Addr)
+	}
+	return c, nil
+}
+
+// ping returns c once it answers.
+func ping(ctx context.Context, c goredis.UniversalClient, addr string) (goredis.UniversalClient, error) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("redis %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("redis %s: %w", addr, err)
 	}
 	return c, nil
+}
+
+// parseCluster returns the options of a redis+cluster:// address, or nil
+// for another scheme.
+func parseCluster(addr string) (*goredis.ClusterOptions, error) {
+	scheme, rest, _ := strings.Cut(addr, "://")
+	base, ok := strings.CutSuffix(scheme, "+cluster")
+	if !ok {
+		return nil, nil
+	}
+	if base != "redis" && base != "rediss" {
+		return nil, fmt.Errorf("scheme %s (want redis+cluster or rediss+cluster)", scheme)
+	}
+	hosts, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		hosts, tail = rest[:i], rest[i:]
+	}
+	user := ""
+	if at := strings.LastIndex(hosts, "@"); at >= 0 {
+		user, hosts = hosts[:at+1], hosts[at+1:]
+	}
+	list := strings.Split(hosts, ",")
+	if hosts == "" || slices.Contains(list, "") {
+		return nil, errors.New("no node (want redis+cluster://HOST:PORT,HOST:PORT)")
+	}
+	path, query, _ := strings.Cut(tail, "?")
+	if path != "" && path != "/" && path != "/0" {
+		return nil, fmt.Errorf("database %s: a cluster has only database 0", strings.TrimPrefix(path, "/"))
+	}
+	for _, h := range list[1:] {
+		if query != "" {
+			query += "&"
+		}
+		query += "addr=" + h
+	}
+	u := base + "://" + user + list[0]
+	if query != "" {
+		u += "?" + query
+	}
+	o, err := goredis.ParseClusterURL(u)
+	if err != nil {
+		return nil, err
+	}
+	if o.Password == "" {
+		o.Password = os.Getenv("REDISCLI_AUTH")
+	}
+	return o, nil
 }
 
 // Prefix returns the key prefix of the crawl name.
@@ -140,10 +224,15 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	if opts.Existing {
 		fresh = ""
 	}
+	tags, replicas, err := layout(ctx, c, name, opts)
+	if err != nil {
+		return nil, err
+	}
+	cr.replicas = replicas
 	var res []any
-	err := cr.do(ctx, func(ctx context.Context) error {
+	err = cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind, opts.Settings).Slice()
+		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind, opts.Settings, len(tags), strings.Join(tags, "\n")).Slice()
 		return err
 	})
 	if err != nil {
@@ -157,17 +246,52 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	if kind, _ := res[2].(string); opts.Kind != "" && kind != "" && kind != opts.Kind {
 		return nil, fmt.Errorf("%w: %q is a %s crawl", ErrKind, name, kind)
 	}
-	if len(res) > 3 {
-		if held, _ := res[3].(string); opts.Settings != "" && held != "" && held != opts.Settings {
-			return nil, fmt.Errorf("%w: %s; this process: %s", ErrSettings, held, opts.Settings)
-		}
+	if held, _ := res[3].(string); opts.Settings != "" && held != "" && held != opts.Settings {
+		return nil, fmt.Errorf("%w: %s; this process: %s", ErrSettings, held, opts.Settings)
 	}
 	if epoch == "gone" || opts.Epoch != "" && epoch != opts.Epoch {
 		return nil, fmt.Errorf("%w: crawl %q (this job took part in it, but Redis holds %s)", ErrGone, name, map[bool]string{true: "no such crawl", false: "another crawl of that name"}[epoch == "gone"])
 	}
 	cr.epoch = epoch
+	cr.shards = []string{cr.prefix}
+	if held, _ := res[5].(string); held != "" {
+		cr.shards = nil
+		for _, tag := range strings.Split(held, "\n") {
+			cr.shards = append(cr.shards, shardPrefix(tag))
+		}
+	}
+	if opts.Shards > 0 && max(opts.Shards, 1) != len(cr.shards) {
+		return nil, fmt.Errorf("%w: %q has %s, and this process asks for %d", ErrLayout, name, describeShards(len(cr.shards)), opts.Shards)
+	}
+	if ready, _ := res[6].(string); cr.Sharded() && ready != "1" {
+		if err := cr.initShards(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return cr, nil
 }
+
+// describeShards says what k shards are.
+func describeShards(k int) string {
+	if k == 1 {
+		return "one hash slot (it was created on a single Redis, or with --frontier-shards 1)"
+	}
+	return strconv.Itoa(k) + " shards"
+}
+
+// initShards creates the shards of a new crawl, or those its creator did
+// not live to create, then marks the crawl ready.
+func (cr *Crawl) initShards(ctx context.Context) error {
+	for k := range cr.shards {
+		if _, err := cr.runOn(ctx, k, false, nil, scripts.shardInit, cr.epoch); err != nil {
+			return err
+		}
+	}
+	return cr.do(ctx, func(ctx context.Context) error {
+		return cr.c.HSet(ctx, cr.prefix+"meta", "ready", "1").Err()
+	})
+}
+
 
 // Name returns the crawl's name.
 func (cr *Crawl) Name() string { return cr.name }
@@ -200,20 +324,6 @@ func (cr *Crawl) Outages() (int, time.Duration) {
 func (cr *Crawl) Close() error {
 	cr.once.Do(func() { close(cr.closed) })
 	return nil
-}
-
-// run runs script s for the crawl with the arguments base and args.
-func (cr *Crawl) run(ctx context.Context, base []any, s *goredis.Script, args ...any) (any, error) {
-	if err := cr.damaged(); err != nil {
-		return nil, err
-	}
-	var res any
-	err := cr.do(ctx, func(ctx context.Context) error {
-		var err error
-		res, err = s.Run(ctx, cr.c, []string{cr.prefix}, append(base[:len(base):len(base)], args...)...).Result()
-		return err
-	})
-	return res, scriptError(s, err)
 }
 
 // errClosed is returned by calls retried when the Crawl was closed.
@@ -281,7 +391,7 @@ func transient(err error) bool {
 	var re goredis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
-		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM", "MISCONF"} {
+		for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM", "MISCONF", "MOVED", "ASK"} {
 			if strings.HasPrefix(msg, p) {
 				return true
 			}
@@ -316,14 +426,7 @@ func evictedKeys(ctx context.Context, c goredis.UniversalClient) int64 {
 	if err != nil {
 		return -1
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "evicted_keys:"); ok {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-				return n
-			}
-		}
-	}
-	return -1
+	return infoInt(info, "evicted_keys")
 }
 
 // watch checks, while the crawl runs, that Redis keeps its keys: its

@@ -1,11 +1,16 @@
 -- The Redis frontier's scripts share this prelude: the crawl's keys, the
 -- host records, the ready set and the lease table. Every script runs with
--- KEYS[1] = the crawl's prefix ("trawl:{NAME}:", one hash slot) and
--- ARGV[1..6] = epoch, lease TTL (ms), default host limit, default gap (ms),
--- max pages, max per host; its own arguments follow from ARGV[7].
+-- KEYS[1] = the crawl's prefix ("trawl:{NAME}:", one hash slot), or of
+-- one shard of a sharded crawl ("trawl:{NAME/k}:"), and ARGV[1..6] =
+-- epoch, lease TTL (ms), default host limit, default gap (ms), max pages,
+-- max per host; its own arguments follow from ARGV[7]. Max pages is the
+-- crawl's page budget on one slot (0: none); on a shard it is -1 when the
+-- crawl has a budget (the shard leases the pages it was granted, 'allow'
+-- in its meta) and -2 when not.
 --
 -- Keys under the prefix:
---   meta        hash: epoch, token, queued, leased, done, lost, seen, filtered, over
+--   meta        hash: epoch, token, queued, leased, done, lost, seen, filtered, over;
+--               on a shard also allow, recv (pages of the budget it holds, was granted)
 --   s:XXXX      hash: seen request fingerprints (bucketed; small listpacks)
 --   q:HOST      list: HOST's queued entries ("depth\0url\0spec")
 --   h:HOST      hash: HOST's counts and pace (q f l lim gap st r adm fet)
@@ -89,6 +94,7 @@ local function unlease(tok, released, over, hn, unfetched)
   h.l = h.l - 1
   count('leased', -1)
   if unfetched and MAXH > 0 and not over then h.fet = h.fet - 1 end
+  if unfetched and MAXP < 0 then count('allow', 1) end
   return h
 end
 

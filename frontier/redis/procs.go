@@ -5,15 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"sort"
 	"strconv"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/trawl-dev/trawl/frontier"
 )
 
 // Process is one trawl process of a crawl, as it last reported itself.
@@ -101,30 +97,4 @@ func (cr *Crawl) Processes(ctx context.Context) ([]Process, error) {
 		return ps[i].ID < ps[j].ID
 	})
 	return ps, nil
-}
-
-// Stats returns the crawl's counts without joining it as a worker.
-func (cr *Crawl) Stats(ctx context.Context) (frontier.Stats, error) {
-	base := []any{cr.epoch, 0, 0, 0, 0, 0}
-	return cr.stats(ctx, func(ctx context.Context, s *goredis.Script, args ...any) (any, error) {
-		return cr.run(ctx, base, s, args...)
-	})
-}
-
-type runner func(ctx context.Context, s *goredis.Script, args ...any) (any, error)
-
-func (cr *Crawl) stats(ctx context.Context, run runner) (frontier.Stats, error) {
-	res, err := run(ctx, scripts.stats)
-	if err != nil {
-		return frontier.Stats{}, err
-	}
-	v := res.([]any)
-	if len(v) < 8 {
-		return frontier.Stats{}, fmt.Errorf("redis frontier: bad stats reply %v", v)
-	}
-	n := func(i int) int { x, _ := v[i].(int64); return int(x) }
-	return frontier.Stats{
-		Queued: n(0), Leased: n(1), Seen: n(2), Filtered: n(3), OverBudget: n(4),
-		Completed: n(5), Lost: n(6), Hosts: n(7),
-	}, nil
 }

@@ -35,12 +35,17 @@ var (
 	casLua string
 	//go:embed stats.lua
 	statsLua string
+	//go:embed shardinit.lua
+	shardInitLua string
+	//go:embed grant.lua
+	grantLua string
 )
 
 // scripts are the frontier's Lua scripts, each with the shared prelude
-// (init stands alone: it runs before the crawl exists).
+// (init, shardInit and grant stand alone: they run before a shard exists,
+// or on the crawl's own keys).
 var scripts = struct {
-	init, lease, extend, release, ret, hold, add, complete, stats, seed, cas *goredis.Script
+	init, lease, extend, release, ret, hold, add, complete, stats, seed, cas, shardInit, grant *goredis.Script
 }{
 	init:     goredis.NewScript(initLua),
 	lease:    goredis.NewScript(prelude + leaseLua),
@@ -53,6 +58,9 @@ var scripts = struct {
 	stats:    goredis.NewScript(prelude + statsLua),
 	seed:     goredis.NewScript(prelude + seedLua),
 	cas:      goredis.NewScript(casLua),
+
+	shardInit: goredis.NewScript(shardInitLua),
+	grant:     goredis.NewScript(grantLua),
 }
 
 // scriptNames are the scripts' names by SHA, for errors a person reads.
@@ -60,7 +68,8 @@ var scriptNames = map[string]string{
 	scripts.init.Hash(): "init", scripts.lease.Hash(): "lease", scripts.extend.Hash(): "extend",
 	scripts.release.Hash(): "release", scripts.ret.Hash(): "return", scripts.hold.Hash(): "hold",
 	scripts.add.Hash(): "add", scripts.complete.Hash(): "complete", scripts.stats.Hash(): "stats",
-	scripts.seed.Hash(): "seed", scripts.cas.Hash(): "cas",
+	scripts.seed.Hash(): "seed", scripts.cas.Hash(): "cas", scripts.shardInit.Hash(): "shard init",
+	scripts.grant.Hash(): "grant",
 }
 
 // scriptWhere is where Redis says a script failed: its SHA and line.

@@ -149,6 +149,16 @@ func (s *Server) Client(t testing.TB) *goredis.Client {
 	return c
 }
 
+// Alive reports whether the server process runs.
+func (s *Server) Alive() bool {
+	select {
+	case <-s.exit:
+		return false
+	default:
+		return s.cmd != nil
+	}
+}
+
 // Kill stops the server at once, as kill -9 does.
 func (s *Server) Kill() {
 	if s.cmd != nil && s.cmd.Process != nil {

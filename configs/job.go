@@ -100,6 +100,8 @@ type Continuous struct {
 type Shared struct {
 	Frontier string // redis://… ; "" keeps the queue in the job
 	Crawl    string // the shared crawl's name
+	Shards   int    // shards a new crawl is split over (0: the default for the server)
+	Replicas int    // replicas its writes wait for (0: the default; -1: none)
 }
 
 // Output is what a run shows while it runs.

@@ -19,6 +19,7 @@ import (
 	"github.com/trawl-dev/trawl/frontier"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
 	"github.com/trawl-dev/trawl/internal/jobfile"
+	"github.com/trawl-dev/trawl/internal/units"
 	"github.com/trawl-dev/trawl/store"
 )
 
@@ -52,7 +53,12 @@ func joinShared(ctx context.Context, o *configs.Job, kind jobfile.Kind, st *stor
 	if err != nil {
 		return nil, fmt.Errorf("--frontier: %w", err)
 	}
-	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: string(kind), Settings: crawlSettings(o), Log: log})
+	cr, err := redisf.Join(ctx, client, o.Shared.Crawl, redisf.Options{Epoch: epoch, Kind: string(kind), Settings: crawlSettings(o),
+		Shards: o.Shared.Shards, Replicas: o.Shared.Replicas, Log: log})
+	if errors.Is(err, redisf.ErrLayout) {
+		client.Close()
+		return nil, usagef("--frontier-shards %d: %v (leave --frontier-shards out to join it as it is)", o.Shared.Shards, err)
+	}
 	if errors.Is(err, redisf.ErrSettings) {
 		client.Close()
 		return nil, usagef("--crawl %s: %v: start every process of a shared crawl with the same seeds and scope settings", o.Shared.Crawl, err)
@@ -174,13 +180,17 @@ func sharedStats(ctx context.Context, addr, name string, asJSON bool, w io.Write
 	if err != nil {
 		return err
 	}
+	shards, nodes, err := cr.Shards(ctx)
+	if err != nil {
+		return err
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{
 			"crawl": name, "queued": s.Queued, "leased": s.Leased, "hosts": s.Hosts, "seen": s.Seen,
 			"completed": s.Completed, "lost": s.Lost, "filtered": s.Filtered, "over_budget": s.OverBudget,
-			"processes": procs,
+			"processes": procs, "shards": shards, "nodes": nodes,
 		})
 	}
 	state := "running"
@@ -197,6 +207,7 @@ func sharedStats(ctx context.Context, addr, name string, asJSON bool, w io.Write
 			alive++
 		}
 	}
+	printShards(w, shards, nodes)
 	fmt.Fprintf(w, "processes %d alive, %d gone\n", alive, len(procs)-alive)
 	for _, p := range procs {
 		status := "alive"
@@ -207,6 +218,21 @@ func sharedStats(ctx context.Context, addr, name string, asJSON bool, w io.Write
 			p.Seen.Sub(p.Started).Truncate(time.Second), status)
 	}
 	return nil
+}
+
+// printShards prints a sharded crawl's shards, and the memory of each
+// server that holds the crawl.
+func printShards(w io.Writer, shards []redisf.ShardStats, nodes []redisf.NodeStats) {
+	if len(shards) > 1 {
+		fmt.Fprintf(w, "shards    %d, by host\n", len(shards))
+		for _, sh := range shards {
+			fmt.Fprintf(w, "  %-3d %-28s on %-21s %8d seen, %7d queued, %4d leased, %7d completed, %5d hosts\n",
+				sh.Index, sh.Prefix, sh.Node, sh.Seen, sh.Queued, sh.Leased, sh.Done, sh.Hosts)
+		}
+	}
+	for _, n := range nodes {
+		fmt.Fprintf(w, "redis     %s: %s used, %d keys\n", n.Addr, units.FormatSize(n.Memory), n.Keys)
+	}
 }
 
 // crawlSettings are the settings every process of a shared crawl must

@@ -235,3 +235,55 @@ func TestDrainedAcrossShards(t *testing.T) {
 		t.Fatalf("%d pages, want %d", n, rounds)
 	}
 }
+
+// A master killed under a crawl: its replica takes over, and every
+// enqueue acknowledged before or after the kill is there.
+func TestClusterFailover(t *testing.T) {
+	cl := redistest.StartCluster(t, 3, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, cl.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cr, err := Join(ctx, c, "fo", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := cr.Frontier(ctx, frontier.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(ctx)
+	added := 0
+	addSome := func(from int) {
+		var reqs []frontier.Request
+		for h := range 30 {
+			reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://h%d/%d", h, from)})
+		}
+		start := time.Now()
+		n, err := f.Add(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Logf("Add %d took %v", from, d)
+		}
+		added += n
+	}
+	for i := range 20 {
+		addSome(i)
+	}
+	cl.Masters(ctx)[0].Kill()
+	for i := 20; i < 60; i++ {
+		addSome(i)
+	}
+	st, err := f.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Queued != added || added != 60*30 {
+		t.Fatalf("%d added, %d queued after the failover; want %d", added, st.Queued, 60*30)
+	}
+}

@@ -292,7 +292,6 @@ func (cr *Crawl) initShards(ctx context.Context) error {
 	})
 }
 
-
 // Name returns the crawl's name.
 func (cr *Crawl) Name() string { return cr.name }
 
@@ -345,6 +344,9 @@ func (cr *Crawl) do(ctx context.Context, fn func(context.Context) error) error {
 			return cr.wrapGone(ctx, err)
 		}
 		cr.setDown(err)
+		if cc := cluster(cr.c); cc != nil {
+			cc.ReloadState(ctx) // a failover moves slots; the client looks again only now and then
+		}
 		t := time.NewTimer(b.NextBackOff())
 		select {
 		case <-ctx.Done():

@@ -285,8 +285,10 @@ const waitFor = time.Second
 
 // runWait runs s on the master of keys[0] and waits, on the same
 // connection, for cr.replicas replicas to have it. A master that has lost
-// its replicas (its replica was promoted elsewhere, or is down) is warned
-// of, and its writes are not held up for the next ten seconds.
+// its replicas (its replica was promoted elsewhere, or is down), or that
+// failed to answer, is warned of, and for the next ten seconds its writes
+// go through the client's own routing (which follows a failover) without
+// waiting.
 func (cr *Crawl) runWait(ctx context.Context, keys []string, s *goredis.Script, argv []any) (any, error) {
 	var node *goredis.Client
 	switch c := cr.c.(type) {
@@ -303,7 +305,7 @@ func (cr *Crawl) runWait(ctx context.Context, keys []string, s *goredis.Script, 
 	}
 	addr := node.Options().Addr
 	if cr.lone.skip(addr) {
-		return s.Run(ctx, node, keys, argv...).Result()
+		return s.Run(ctx, cr.c, keys, argv...).Result()
 	}
 	for range 2 {
 		var ev *goredis.Cmd
@@ -319,8 +321,8 @@ func (cr *Crawl) runWait(ctx context.Context, keys []string, s *goredis.Script, 
 			}
 			continue
 		} else if err != nil {
-			if moved(err) {
-				cluster(cr.c).ReloadState(ctx)
+			if cluster(cr.c) != nil && transient(err) {
+				cr.lone.mark(addr) // the next try goes through the cluster client
 			}
 			return nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"time"
-
 )
 
 // Process is one trawl process of a crawl, as it last reported itself.

@@ -36,7 +36,8 @@ func (s State) lock(host string) *sync.Mutex {
 	return &s.locks[h.Sum32()%uint32(len(s.locks))]
 }
 
-func (s State) key(name string) string { return s.cr.prefix + name }
+// key returns the key of name for host, on host's shard.
+func (s State) key(host, name string) string { return s.cr.shards[s.cr.shardOf(host)] + name }
 
 // Robots returns the robots.txt cached for host.
 func (s State) Robots(ctx context.Context, host string) (politeness.Robots, bool, error) {
@@ -44,7 +45,7 @@ func (s State) Robots(ctx context.Context, host string) (politeness.Robots, bool
 	var v string
 	err := s.cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		v, err = s.cr.c.HGet(ctx, s.key("robots"), host).Result()
+		v, err = s.cr.c.HGet(ctx, s.key(host, "robots"), host).Result()
 		return err
 	})
 	if errors.Is(err, goredis.Nil) {
@@ -63,7 +64,7 @@ func (s State) PutRobots(ctx context.Context, host string, r politeness.Robots) 
 		return err
 	}
 	return s.cr.do(ctx, func(ctx context.Context) error {
-		return s.cr.c.HSet(ctx, s.key("robots"), host, data).Err()
+		return s.cr.c.HSet(ctx, s.key(host, "robots"), host, data).Err()
 	})
 }
 
@@ -73,7 +74,7 @@ func (s State) PutRobots(ctx context.Context, host string, r politeness.Robots) 
 // state this process last saw, if it is under a second old (pace is
 // advice, and every change still goes through the compare-and-set).
 func (s State) UpdateHost(ctx context.Context, host string, fn func(*politeness.Host)) (politeness.Host, error) {
-	key := s.key("ph:" + host)
+	key := s.key(host, "ph:"+host)
 	if fn != nil {
 		mu := s.lock(host)
 		mu.Lock()
@@ -111,7 +112,7 @@ func (s State) UpdateHost(ctx context.Context, host string, fn func(*politeness.
 			if !h.OpenAt.IsZero() {
 				openAt = h.OpenAt.UnixMilli()
 			}
-			ok, err := scripts.cas.Run(ctx, s.cr.c, []string{key, s.key("down")}, old, data, host, openAt).Int()
+			ok, err := scripts.cas.Run(ctx, s.cr.c, []string{key, s.key(host, "down")}, old, data, host, openAt).Int()
 			if err != nil {
 				return scriptError(scripts.cas, err)
 			}
@@ -158,18 +159,20 @@ func (c *hostCache) put(host, raw string) {
 
 // Down returns the crawl's hosts whose circuit is open.
 func (s State) Down(ctx context.Context) (map[string]time.Time, error) {
-	var zs []goredis.Z
-	err := s.cr.do(ctx, func(ctx context.Context) error {
-		var err error
-		zs, err = s.cr.c.ZRangeWithScores(ctx, s.key("down"), 0, -1).Result()
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	down := make(map[string]time.Time, len(zs))
-	for _, z := range zs {
-		down[z.Member.(string)] = time.UnixMilli(int64(z.Score))
+	down := map[string]time.Time{}
+	for _, p := range s.cr.shards {
+		var zs []goredis.Z
+		err := s.cr.do(ctx, func(ctx context.Context) error {
+			var err error
+			zs, err = s.cr.c.ZRangeWithScores(ctx, p+"down", 0, -1).Result()
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, z := range zs {
+			down[z.Member.(string)] = time.UnixMilli(int64(z.Score))
+		}
 	}
 	return down, nil
 }

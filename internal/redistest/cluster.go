@@ -33,7 +33,8 @@ func StartCluster(t testing.TB, masters, replicas int) *Cluster {
 	var addrs []string
 	for range masters * (1 + replicas) {
 		s := &Server{Dir: t.TempDir(), opts: Options{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", "1000", "--appendonly", "yes", "--appendfsync", "everysec"}}}
+			"--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0", "--repl-ping-replica-period", "1",
+			"--appendonly", "yes", "--appendfsync", "everysec"}}}
 		if err := s.start(0); err != nil {
 			t.Fatal(err)
 		}

@@ -2,12 +2,20 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trawl-dev/trawl/frontier"
+	redisf "github.com/trawl-dev/trawl/frontier/redis"
 	"github.com/trawl-dev/trawl/internal/redistest"
 )
 
@@ -69,4 +77,166 @@ func usedMemory(b *testing.B, info string) int64 {
 	}
 	b.Fatal("no used_memory in INFO")
 	return 0
+}
+
+// BenchmarkOps reports frontier operations a second on one Redis and on
+// a Redis Cluster of three masters (a replica each, writes waiting for it
+// or not), with clients (each its own connections) working at once: adds
+// of new URLs, then leases each completed at once until the crawl drains.
+// It also reports each master's memory per URL it holds.
+//
+//	go test -run '^$' -bench Ops -benchtime 1x ./frontier/redis/
+func BenchmarkOps(b *testing.B) {
+	const urls, hosts, clients = 60_000, 1_000, 8
+	single := redistest.Start(b, redistest.Options{})
+	cl := redistest.StartCluster(b, 3, 1)
+	for _, tc := range []struct {
+		name, addr string
+		replicas   int
+	}{
+		{"redis", single.URL(), 0},
+		{"cluster", cl.URL(), 0},
+		{"cluster-nowait", cl.URL(), -1},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				opsRun(b, tc.addr, fmt.Sprintf("ops%s%d", tc.name, i), tc.replicas, urls, hosts, clients)
+			}
+		})
+	}
+}
+
+func opsRun(b *testing.B, addr, name string, replicas, urls, hosts, clients int) {
+	ctx := context.Background()
+	fs := make([]frontier.Frontier, clients)
+	var first goredis.UniversalClient
+	for w := range clients {
+		c, err := redisf.Dial(ctx, addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if first == nil {
+			first = c
+		}
+		cr, err := redisf.Join(ctx, c, name, redisf.Options{Replicas: replicas})
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := cr.Frontier(ctx, frontier.Options{Pace: frontier.Pace{Limit: 1000}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close(ctx)
+		fs[w] = f
+	}
+	before := memories(b, first)
+	start := time.Now()
+	var g errgroup.Group
+	for w, f := range fs {
+		g.Go(func() error {
+			reqs := make([]frontier.Request, 0, 100)
+			for u := w; u < urls; u += clients {
+				reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://host%d.example/section/%d/page-%d.html", u%hosts, u/hosts, u)})
+				if len(reqs) == cap(reqs) {
+					if _, err := f.Add(ctx, reqs); err != nil {
+						return err
+					}
+					reqs = reqs[:0]
+				}
+			}
+			_, err := f.Add(ctx, reqs)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "adds/s")
+	after := memories(b, first)
+	var most, seenMost float64
+	for addr, m := range after {
+		most = max(most, float64(m-before[addr]))
+	}
+	for _, per := range seenBytes(b, first, name) {
+		seenMost = max(seenMost, per)
+	}
+	b.ReportMetric(most/float64(urls/len(after)), "used-bytes/URL-busiest-master")
+	b.ReportMetric(seenMost, "seen-bytes/URL-busiest-master")
+	start = time.Now()
+	var done atomic.Int64
+	for _, f := range fs {
+		g.Go(func() error {
+			for {
+				l, err := f.Lease(ctx)
+				if errors.Is(err, frontier.ErrDrained) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if err := f.Complete(ctx, []frontier.Done{{Lease: l}}); err != nil {
+					return err
+				}
+				done.Add(1)
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if done.Load() != int64(urls) {
+		b.Fatalf("%d leases completed, want %d", done.Load(), urls)
+	}
+	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "lease+completes/s")
+}
+
+// memories returns each master's used_memory.
+func memories(b *testing.B, c goredis.UniversalClient) map[string]int64 {
+	ctx := context.Background()
+	out := map[string]int64{}
+	var mu sync.Mutex
+	read := func(ctx context.Context, n *goredis.Client) error {
+		m := usedMemory(b, n.Info(ctx, "memory").Val())
+		mu.Lock()
+		out[n.Options().Addr] = m
+		mu.Unlock()
+		return nil
+	}
+	switch c := c.(type) {
+	case *goredis.ClusterClient:
+		c.ForEachMaster(ctx, read)
+	case *goredis.Client:
+		read(ctx, c)
+	}
+	return out
+}
+
+// seenBytes returns, for each master, the MEMORY USAGE of the crawl's
+// seen-set keys there over the URLs they hold.
+func seenBytes(b *testing.B, c goredis.UniversalClient, name string) map[string]float64 {
+	ctx := context.Background()
+	out := map[string]float64{}
+	var mu sync.Mutex
+	read := func(ctx context.Context, n *goredis.Client) error {
+		var bytes, fields int64
+		it := n.Scan(ctx, 0, "trawl:{"+name+"*}:s:*", 1000).Iterator()
+		for it.Next(ctx) {
+			bytes += n.MemoryUsage(ctx, it.Val(), 0).Val()
+			fields += n.HLen(ctx, it.Val()).Val()
+		}
+		if fields > 0 {
+			mu.Lock()
+			out[n.Options().Addr] = float64(bytes) / float64(fields)
+			mu.Unlock()
+		}
+		return it.Err()
+	}
+	switch c := c.(type) {
+	case *goredis.ClusterClient:
+		c.ForEachMaster(ctx, read)
+	case *goredis.Client:
+		read(ctx, c)
+	}
+	return out
 }

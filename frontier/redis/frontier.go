@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/trawl-dev/trawl/frontier"
 )
@@ -183,13 +185,15 @@ func (f *Frontier) token(t uint64) (int, uint64) {
 	return int(t % uint64(f.k)), t / uint64(f.k)
 }
 
-// fingerprint returns the seen-set bucket and field of a request ID: 12
-// bytes of its SHA-256, the first two naming one of 65,536 hashes (each a
-// compact listpack up to Redis's hash-max-listpack-entries, 128 by
-// default: about 8 million URLs) and ten bytes stored in it.
-func fingerprint(id string) (string, string) {
+// fingerprint returns the seen-set bucket and field of a request ID in a
+// crawl of k shards: 12 bytes of its SHA-256, the first two naming one of
+// 65,536/k hashes of its shard (each a compact listpack up to Redis's
+// hash-max-listpack-entries, 128 by default: about 8 million URLs in all)
+// and ten bytes stored in it.
+func fingerprint(id string, k int) (string, string) {
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:2]), string(sum[2:12])
+	b := uint32(binary.BigEndian.Uint16(sum[:2])) % uint32(65536/k)
+	return hex.EncodeToString([]byte{byte(b >> 8), byte(b)}), string(sum[2:12])
 }
 
 // entry encodes a request as it is queued: depth, URL and spec.
@@ -207,9 +211,9 @@ func parseEntry(e string) (frontier.Request, error) {
 	return frontier.Request{URL: u, Depth: depth, Spec: spec}, nil
 }
 
-func addArgs(args []any, reqs []frontier.Request) []any {
+func addArgs(args []any, reqs []frontier.Request, k int) []any {
 	for _, r := range reqs {
-		b, fp := fingerprint(r.ID())
+		b, fp := fingerprint(r.ID(), k)
 		args = append(args, b, fp, frontier.Host(r.URL), r.Depth, entry(r))
 	}
 	return args
@@ -234,15 +238,19 @@ func (f *Frontier) add(ctx context.Context, reqs []frontier.Request, again strin
 		k := f.cr.shardOf(frontier.Host(r.URL))
 		by[k] = append(by[k], r)
 	}
-	added := 0
+	var added atomic.Int64
+	var g errgroup.Group
 	for k, rs := range by {
-		n, err := f.addOn(ctx, k, rs, again)
-		added += n
-		if err != nil {
-			return added, err
+		if len(rs) > 0 {
+			g.Go(func() error {
+				n, err := f.addOn(ctx, k, rs, again)
+				added.Add(int64(n))
+				return err
+			})
 		}
 	}
-	return added, nil
+	err := g.Wait()
+	return int(added.Load()), err
 }
 
 // addOn queues reqs, all of shard k's hosts.
@@ -250,7 +258,7 @@ func (f *Frontier) addOn(ctx context.Context, k int, reqs []frontier.Request, ag
 	added := 0
 	for len(reqs) > 0 {
 		n := min(len(reqs), batch)
-		res, err := f.runOn(ctx, k, true, scripts.add, addArgs([]any{again}, reqs[:n])...)
+		res, err := f.runOn(ctx, k, true, scripts.add, addArgs([]any{again}, reqs[:n], f.k)...)
 		if err != nil {
 			return added, err
 		}
@@ -567,10 +575,17 @@ func (f *Frontier) spread(ctx context.Context, done []frontier.Done, groups [][]
 	if !elsewhere {
 		return nil
 	}
+	var g errgroup.Group
 	for k, rs := range cross {
-		if _, err := f.addOn(ctx, k, rs, "0"); err != nil {
-			return err
+		if len(rs) > 0 {
+			g.Go(func() error {
+				_, err := f.addOn(ctx, k, rs, "0")
+				return err
+			})
 		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return f.cr.bumpGen(ctx)
 }
@@ -610,7 +625,7 @@ func (f *Frontier) complete(ctx context.Context, k int, done []frontier.Done) er
 		byToken[strconv.FormatUint(tok, 10)] = d.Lease
 	}
 	for _, d := range done {
-		args = addArgs(args, d.Found)
+		args = addArgs(args, d.Found, f.k)
 	}
 	res, err := f.runOn(ctx, k, true, scripts.complete, args...)
 	if err != nil {

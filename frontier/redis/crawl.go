@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -407,12 +408,30 @@ func transient(err error) bool {
 // A server that does not let its configuration be read (some managed
 // ones) is taken as it is.
 func checkEviction(ctx context.Context, c goredis.UniversalClient) error {
-	cfg, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
-	if err != nil {
+	var bad []string
+	var mu sync.Mutex
+	eachServer(ctx, c, func(ctx context.Context, n *goredis.Client) error {
+		cfg, err := n.ConfigGet(ctx, "maxmemory-policy").Result()
+		if p := cfg["maxmemory-policy"]; err == nil && p != "" && p != "noeviction" {
+			mu.Lock()
+			bad = append(bad, p)
+			mu.Unlock()
+		}
 		return nil
+	})
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: its maxmemory-policy is %s, and a crawl's keys must never be evicted; set it to noeviction (CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf)", ErrEvicts, bad[0])
 	}
-	if p := cfg["maxmemory-policy"]; p != "" && p != "noeviction" {
-		return fmt.Errorf("%w: its maxmemory-policy is %s, and a crawl's keys must never be evicted; set it to noeviction (CONFIG SET maxmemory-policy noeviction, and maxmemory-policy noeviction in redis.conf)", ErrEvicts, p)
+	return nil
+}
+
+// eachServer calls fn for the server of c, or each master of a cluster.
+func eachServer(ctx context.Context, c goredis.UniversalClient, fn func(context.Context, *goredis.Client) error) error {
+	switch c := c.(type) {
+	case *goredis.ClusterClient:
+		return c.ForEachMaster(ctx, fn)
+	case *goredis.Client:
+		return fn(ctx, c)
 	}
 	return nil
 }
@@ -424,11 +443,19 @@ var ErrEvicted = errors.New("redis: keys were evicted while the crawl ran")
 
 // evictedKeys returns Redis's count of evicted keys, or -1.
 func evictedKeys(ctx context.Context, c goredis.UniversalClient) int64 {
-	info, err := c.Info(ctx, "stats").Result()
+	var sum atomic.Int64
+	err := eachServer(ctx, c, func(ctx context.Context, n *goredis.Client) error {
+		info, err := n.Info(ctx, "stats").Result()
+		if err != nil {
+			return err
+		}
+		sum.Add(infoInt(info, "evicted_keys"))
+		return nil
+	})
 	if err != nil {
 		return -1
 	}
-	return infoInt(info, "evicted_keys")
+	return sum.Load()
 }
 
 // watch checks, while the crawl runs, that Redis keeps its keys: its

@@ -411,13 +411,7 @@ func (cr *Crawl) Shards(ctx context.Context) ([]ShardStats, []NodeStats, error) 
 		mu.Unlock()
 		return nil
 	}
-	var err error
-	switch c := cr.c.(type) {
-	case *goredis.ClusterClient:
-		err = c.ForEachMaster(ctx, add)
-	case *goredis.Client:
-		err = add(ctx, c)
-	}
+	err := eachServer(ctx, cr.c, add)
 	slices.SortFunc(nodes, func(a, b NodeStats) int { return strings.Compare(a.Addr, b.Addr) })
 	return out, nodes, err
 }

@@ -253,9 +253,19 @@ func checkShared(j *Job) error {
 	case j.Engine.Lease < time.Second:
 		return usagef("--lease %s: at least 1s", j.Engine.Lease)
 	}
-	scheme, _, _ := strings.Cut(o.Frontier, "://")
+	scheme, rest, _ := strings.Cut(o.Frontier, "://")
 	switch scheme {
-	case "redis", "rediss", "unix", "redis+cluster", "rediss+cluster":
+	case "redis", "rediss", "unix":
+		return nil
+	case "redis+cluster", "rediss+cluster":
+		nodes, path, _ := strings.Cut(rest, "/")
+		nodes, _, _ = strings.Cut(nodes, "?")
+		if nodes == "" || strings.HasSuffix(nodes, "@") || strings.Contains(","+nodes+",", ",,") {
+			return usagef("--frontier %q: name a node of the cluster at least (redis+cluster://HOST:PORT,HOST:PORT)", o.Frontier)
+		}
+		if db, _, _ := strings.Cut(path, "?"); db != "" && db != "0" {
+			return usagef("--frontier %q: a Redis Cluster has only database 0", o.Frontier)
+		}
 		return nil
 	}
 	return usagef("--frontier %q: want redis://HOST:PORT/DB, rediss://…, unix:///path/to/socket or redis+cluster://HOST:PORT,HOST:PORT", o.Frontier)

@@ -315,7 +315,12 @@ func outputSettings() []Setting {
 		{Name: "crawl", Group: "Shared crawl", Cmds: Both, Help: "name of the shared crawl (with --frontier)",
 			bind: str(func(j *Job) *string { return &j.Shared.Crawl })},
 		{Name: "frontier-shards", Doc: "how many shards a new shared crawl's work is split over, by host: `0` chooses (four per master on a Redis Cluster, `1` on a single Redis), `1` keeps the whole crawl on one hash slot. Fixed when the crawl is created: a process that asks for another number than the crawl has is refused (exit 2)", Group: "Shared crawl", Cmds: Both, Default: "0", Help: "shards a new shared crawl is split over, by host (0: four per master on a cluster, 1 on a single Redis)",
-			bind: i(func(j *Job) *int { return &j.Shared.Shards }), check: atLeast("frontier-shards", 0, func(j *Job) int { return j.Shared.Shards })},
+			bind: i(func(j *Job) *int { return &j.Shared.Shards }), check: func(j *Job) error {
+				if j.Shared.Shards < 0 || j.Shared.Shards > 1024 {
+					return usagef("--frontier-shards %d: from 0 to 1024", j.Shared.Shards)
+				}
+				return nil
+			}},
 		{Name: "frontier-replicas", Doc: "how many replicas an enqueue or a completion waits for (Redis `WAIT`, at most 1s) before trawl counts it done, so that a failover loses none of it: `0` chooses (1 on a cluster whose masters all have a replica, else none), `-1` waits for none", Group: "Shared crawl", Cmds: Both, Default: "0", Help: "replicas each enqueue and completion waits for (0: one on a cluster whose masters have one; -1: none)",
 			bind: i(func(j *Job) *int { return &j.Shared.Replicas }), check: atLeast("frontier-replicas", -1, func(j *Job) int { return j.Shared.Replicas })},
 		{Name: "lease", Group: "Shared crawl", Cmds: Both, Default: frontier.DefaultLeaseTTL.String(), Help: "how long a URL stays leased to a process that stops extending it (a killed one); running fetches are extended",

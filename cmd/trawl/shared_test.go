@@ -360,6 +360,12 @@ func TestSharedCrawlUsage(t *testing.T) {
 		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "a{b}", "http://127.0.0.1/"},
 		{"fetch", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "--lease", "10ms", "-"},
 		{"stats", "--frontier", "redis://127.0.0.1:1/0"},
+		{"crawl", "--frontier", "redis+cluster:///0", "--crawl", "x", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis+cluster://127.0.0.1:1,,127.0.0.1:2", "--crawl", "x", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis+cluster://127.0.0.1:1/3", "--crawl", "x", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "--frontier-shards", "-1", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "--frontier-shards", "5000", "http://127.0.0.1/"},
+		{"crawl", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "--frontier-replicas", "-2", "http://127.0.0.1/"},
 	} {
 		if r := trawl(t, dir, "", args...); r.code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
@@ -369,6 +375,10 @@ func TestSharedCrawlUsage(t *testing.T) {
 	r := trawl(t, dir, "", "crawl", "--job", "x.db", "--frontier", "redis://127.0.0.1:1/0", "--crawl", "x", "http://127.0.0.1/")
 	if r.code != 1 || !strings.Contains(r.stderr, "--frontier") {
 		t.Errorf("unreachable Redis: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	r = trawl(t, dir, "", "crawl", "--job", "y.db", "--frontier", "redis+cluster://127.0.0.1:1,127.0.0.1:2", "--crawl", "x", "http://127.0.0.1/")
+	if r.code != 1 || !strings.Contains(r.stderr, "--frontier") {
+		t.Errorf("unreachable cluster: exit %d, want 1\n%s", r.code, r.stderr)
 	}
 }
 

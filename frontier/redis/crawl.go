@@ -1,7 +1,7 @@
 // Package redis is a frontier shared by many trawl processes, on many
-// machines, through one Redis (or Valkey) server: one crawl, one key
-// prefix with a hash tag ("trawl:{NAME}:", so it also runs on Redis
-// Cluster).
+// machines, through one Redis (or Valkey) server, or a Redis Cluster: one
+// crawl, under one key prefix with a hash tag ("trawl:{NAME}:"), or split
+// by host over shards of their own tags (see layout.go).
 //
 // Everything that must hold across processes happens inside Redis, in Lua
 // scripts that run atomically: dedup with enqueue, per-host queues and

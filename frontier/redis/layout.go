@@ -1,10 +1,12 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,20 +73,29 @@ type topology struct {
 }
 
 func readTopology(ctx context.Context, cc *goredis.ClusterClient) (*topology, error) {
-	ss, err := cc.ClusterSlots(ctx).Result()
+	shards, err := cc.ClusterShards(ctx).Result()
 	if err != nil {
-		return nil, fmt.Errorf("redis cluster: its slots: %w", err)
+		return nil, fmt.Errorf("redis cluster: its shards (CLUSTER SHARDS, Redis 7 or newer): %w", err)
 	}
 	t := &topology{replicas: map[string]int{}}
-	for _, s := range ss {
-		if len(s.Nodes) == 0 {
-			continue
+	masters := make([]string, len(shards))
+	for i, sh := range shards {
+		replicas := 0
+		for _, n := range sh.Nodes {
+			if n.Health != "online" {
+				continue
+			}
+			switch n.Role {
+			case "master":
+				masters[i] = net.JoinHostPort(cmp.Or(n.IP, n.Endpoint), strconv.FormatInt(n.Port, 10))
+			case "replica":
+				replicas++
+			}
 		}
-		m := s.Nodes[0].Addr
-		if _, ok := t.replicas[m]; !ok {
-			t.masters = append(t.masters, m)
+		if masters[i] != "" && len(sh.Slots) > 0 {
+			t.masters = append(t.masters, masters[i])
+			t.replicas[masters[i]] = replicas
 		}
-		t.replicas[m] = len(s.Nodes) - 1
 	}
 	if len(t.masters) == 0 {
 		return nil, errors.New("redis cluster: no master serves any slot")
@@ -93,13 +104,12 @@ func readTopology(ctx context.Context, cc *goredis.ClusterClient) (*topology, er
 	for i := range t.owner {
 		t.owner[i] = -1
 	}
-	for _, s := range ss {
-		if len(s.Nodes) == 0 {
-			continue
-		}
-		m := int16(slices.Index(t.masters, s.Nodes[0].Addr))
-		for sl := s.Start; sl <= s.End && sl < slots; sl++ {
-			t.owner[sl] = m
+	for i, sh := range shards {
+		m := int16(slices.Index(t.masters, masters[i]))
+		for _, r := range sh.Slots {
+			for sl := r.Start; sl <= r.End && sl < slots; sl++ {
+				t.owner[sl] = m
+			}
 		}
 	}
 	return t, nil
@@ -333,12 +343,6 @@ func (cr *Crawl) runWait(ctx context.Context, keys []string, s *goredis.Script, 
 		return ev.Result()
 	}
 	return nil, errors.New("redis: the script could not be loaded")
-}
-
-// moved reports whether err is Redis Cluster sending the call elsewhere.
-func moved(err error) bool {
-	var re goredis.Error
-	return errors.As(err, &re) && (strings.HasPrefix(re.Error(), "MOVED") || strings.HasPrefix(re.Error(), "ASK"))
 }
 
 // lone remembers masters found without enough replicas.

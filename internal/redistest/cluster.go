@@ -90,10 +90,16 @@ func (cl *Cluster) waitReplicas(ctx context.Context, d time.Duration) error {
 	c := goredis.NewClient(&goredis.Options{Addr: cl.Nodes[0].Addr()})
 	defer c.Close()
 	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) { // polling the cluster's own state
-		ss, err := c.ClusterSlots(ctx).Result()
+		ss, err := c.ClusterShards(ctx).Result()
 		ok := err == nil && len(ss) > 0
 		for _, s := range ss {
-			ok = ok && len(s.Nodes) == 1+cl.replicas
+			online := 0
+			for _, n := range s.Nodes {
+				if n.Health == "online" {
+					online++
+				}
+			}
+			ok = ok && online == 1+cl.replicas
 		}
 		if ok {
 			for _, s := range cl.Masters(ctx) {

@@ -132,11 +132,34 @@ func opsRun(b *testing.B, addr, name string, replicas, urls, hosts, clients int)
 	}
 	before := memories(b, first)
 	start := time.Now()
+	opsAdd(b, fs, urls, hosts)
+	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "adds/s")
+	after := memories(b, first)
+	var most, seenMost float64
+	for addr, m := range after {
+		most = max(most, float64(m-before[addr]))
+	}
+	for _, per := range seenBytes(b, first, name) {
+		seenMost = max(seenMost, per)
+	}
+	b.ReportMetric(most/float64(urls/len(after)), "used-bytes/URL-busiest-master")
+	b.ReportMetric(seenMost, "seen-bytes/URL-busiest-master")
+	start = time.Now()
+	if n := opsDrain(b, fs); n != int64(urls) {
+		b.Fatalf("%d leases completed, want %d", n, urls)
+	}
+	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "lease+completes/s")
+}
+
+// opsAdd adds urls URLs of hosts hosts through the frontiers at once, in
+// batches of 100.
+func opsAdd(b *testing.B, fs []frontier.Frontier, urls, hosts int) {
+	ctx := context.Background()
 	var g errgroup.Group
 	for w, f := range fs {
 		g.Go(func() error {
 			reqs := make([]frontier.Request, 0, 100)
-			for u := w; u < urls; u += clients {
+			for u := w; u < urls; u += len(fs) {
 				reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://host%d.example/section/%d/page-%d.html", u%hosts, u/hosts, u)})
 				if len(reqs) == cap(reqs) {
 					if _, err := f.Add(ctx, reqs); err != nil {
@@ -152,18 +175,13 @@ func opsRun(b *testing.B, addr, name string, replicas, urls, hosts, clients int)
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "adds/s")
-	after := memories(b, first)
-	var most, seenMost float64
-	for addr, m := range after {
-		most = max(most, float64(m-before[addr]))
-	}
-	for _, per := range seenBytes(b, first, name) {
-		seenMost = max(seenMost, per)
-	}
-	b.ReportMetric(most/float64(urls/len(after)), "used-bytes/URL-busiest-master")
-	b.ReportMetric(seenMost, "seen-bytes/URL-busiest-master")
-	start = time.Now()
+}
+
+// opsDrain leases and at once completes through the frontiers until the
+// crawl drains, and returns how many were completed.
+func opsDrain(b *testing.B, fs []frontier.Frontier) int64 {
+	ctx := context.Background()
+	var g errgroup.Group
 	var done atomic.Int64
 	for _, f := range fs {
 		g.Go(func() error {
@@ -185,10 +203,7 @@ func opsRun(b *testing.B, addr, name string, replicas, urls, hosts, clients int)
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	if done.Load() != int64(urls) {
-		b.Fatalf("%d leases completed, want %d", done.Load(), urls)
-	}
-	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "lease+completes/s")
+	return done.Load()
 }
 
 // memories returns each master's used_memory.

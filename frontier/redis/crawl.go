@@ -233,11 +233,11 @@ func Join(ctx context.Context, c goredis.UniversalClient, name string, opts Opti
 	var res []any
 	err = cr.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = scripts.init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind, opts.Settings, len(tags), strings.Join(tags, "\n")).Slice()
+		res, err = scripts().init.Run(ctx, c, []string{cr.prefix}, opts.Epoch, fresh, opts.Kind, opts.Settings, len(tags), strings.Join(tags, "\n")).Slice()
 		return err
 	})
 	if err != nil {
-		return nil, scriptError(scripts.init, err)
+		return nil, scriptError(scripts().init, err)
 	}
 	epoch, _ := res[0].(string)
 	cr.created = res[1] == int64(1)
@@ -284,7 +284,7 @@ func describeShards(k int) string {
 // not live to create, then marks the crawl ready.
 func (cr *Crawl) initShards(ctx context.Context) error {
 	for k := range cr.shards {
-		if _, err := cr.runOn(ctx, k, false, nil, scripts.shardInit, cr.epoch); err != nil {
+		if _, err := cr.runOn(ctx, k, false, nil, scripts().shardInit, cr.epoch); err != nil {
 			return err
 		}
 	}

@@ -136,7 +136,7 @@ func (f *Frontier) seed(ctx context.Context) error {
 		if a == nil {
 			continue
 		}
-		if _, err := f.runOn(ctx, k, true, scripts.seed, a...); err != nil {
+		if _, err := f.runOn(ctx, k, true, scripts().seed, a...); err != nil {
 			return err
 		}
 	}
@@ -258,7 +258,7 @@ func (f *Frontier) addOn(ctx context.Context, k int, reqs []frontier.Request, ag
 	added := 0
 	for len(reqs) > 0 {
 		n := min(len(reqs), batch)
-		res, err := f.runOn(ctx, k, true, scripts.add, addArgs([]any{again}, reqs[:n], f.k)...)
+		res, err := f.runOn(ctx, k, true, scripts().add, addArgs([]any{again}, reqs[:n], f.k)...)
 		if err != nil {
 			return added, err
 		}
@@ -353,7 +353,7 @@ func (f *Frontier) sweep(ctx context.Context) (sweep, error) {
 // ask asks shard k for a lease, adding its answer to s.
 func (f *Frontier) ask(ctx context.Context, k int, s *sweep) error {
 	for {
-		res, err := f.runOn(ctx, k, false, scripts.lease, f.grants[k].Load())
+		res, err := f.runOn(ctx, k, false, scripts().lease, f.grants[k].Load())
 		if err != nil {
 			return err
 		}
@@ -397,7 +397,7 @@ func (f *Frontier) ask(ctx context.Context, k int, s *sweep) error {
 // whether the shard may now have one (granted now, or earlier to a process
 // that did not live to tell the shard).
 func (f *Frontier) grant(ctx context.Context, k int) (bool, error) {
-	res, err := f.cr.runAt(ctx, f.cr.prefix, false, nil, scripts.grant, f.cr.epoch, f.opts.MaxPages, k)
+	res, err := f.cr.runAt(ctx, f.cr.prefix, false, nil, scripts().grant, f.cr.epoch, f.opts.MaxPages, k)
 	if err != nil {
 		return false, err
 	}
@@ -474,7 +474,7 @@ func (f *Frontier) forget(tokens ...uint64) {
 // Extend moves l's deadline to LeaseTTL from now.
 func (f *Frontier) Extend(ctx context.Context, l frontier.Lease) error {
 	k, tok := f.token(l.Token)
-	res, err := f.runOn(ctx, k, false, scripts.extend, tok)
+	res, err := f.runOn(ctx, k, false, scripts().extend, tok)
 	if err != nil {
 		return err
 	}
@@ -496,7 +496,7 @@ func ms(t time.Time) int64 {
 // Release ends the fetch of l and paces its host by p.
 func (f *Frontier) Release(ctx context.Context, l frontier.Lease, p frontier.Pace) error {
 	k, tok := f.token(l.Token)
-	res, err := f.runOn(ctx, k, false, scripts.release, tok, l.Host, p.Gap.Milliseconds(), p.Limit, ms(p.NotBefore))
+	res, err := f.runOn(ctx, k, false, scripts().release, tok, l.Host, p.Gap.Milliseconds(), p.Limit, ms(p.NotBefore))
 	if err != nil {
 		return err
 	}
@@ -509,7 +509,7 @@ func (f *Frontier) Release(ctx context.Context, l frontier.Lease, p frontier.Pac
 // Return puts l back at the head of its host's queue.
 func (f *Frontier) Return(ctx context.Context, l frontier.Lease, notBefore time.Time) error {
 	k, tok := f.token(l.Token)
-	res, err := f.runOn(ctx, k, false, scripts.ret, tok, ms(notBefore))
+	res, err := f.runOn(ctx, k, false, scripts().ret, tok, ms(notBefore))
 	if err != nil {
 		return err
 	}
@@ -522,7 +522,7 @@ func (f *Frontier) Return(ctx context.Context, l frontier.Lease, notBefore time.
 
 // Hold keeps host from being leased before until.
 func (f *Frontier) Hold(ctx context.Context, host string, until time.Time) error {
-	_, err := f.runOn(ctx, f.cr.shardOf(host), false, scripts.hold, host, ms(until))
+	_, err := f.runOn(ctx, f.cr.shardOf(host), false, scripts().hold, host, ms(until))
 	return err
 }
 
@@ -627,7 +627,7 @@ func (f *Frontier) complete(ctx context.Context, k int, done []frontier.Done) er
 	for _, d := range done {
 		args = addArgs(args, d.Found, f.k)
 	}
-	res, err := f.runOn(ctx, k, true, scripts.complete, args...)
+	res, err := f.runOn(ctx, k, true, scripts().complete, args...)
 	if err != nil {
 		return err
 	}

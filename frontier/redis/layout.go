@@ -227,7 +227,7 @@ func (cr *Crawl) statsBase() []any {
 
 // shardStats returns shard k's counts.
 func (cr *Crawl) shardStats(ctx context.Context, k int, base []any) (frontier.Stats, error) {
-	res, err := cr.runOn(ctx, k, false, base, scripts.stats)
+	res, err := cr.runOn(ctx, k, false, base, scripts().stats)
 	if err != nil {
 		return frontier.Stats{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -41,39 +42,45 @@ var (
 	grantLua string
 )
 
-// scripts are the frontier's Lua scripts, each with the shared prelude
+// scriptSet is the frontier's Lua scripts, each with the shared prelude
 // (init, shardInit and grant stand alone: they run before a shard exists,
-// or on the crawl's own keys).
-var scripts = struct {
+// or on the crawl's own keys), and their names by SHA, for errors a
+// person reads.
+type scriptSet struct {
 	init, lease, extend, release, ret, hold, add, complete, stats, seed, cas, shardInit, grant *goredis.Script
-}{
-	init:     goredis.NewScript(initLua),
-	lease:    goredis.NewScript(prelude + leaseLua),
-	extend:   goredis.NewScript(prelude + extendLua),
-	release:  goredis.NewScript(prelude + releaseLua),
-	ret:      goredis.NewScript(prelude + returnLua),
-	hold:     goredis.NewScript(prelude + holdLua),
-	add:      goredis.NewScript(prelude + addLua),
-	complete: goredis.NewScript(prelude + completeLua),
-	stats:    goredis.NewScript(prelude + statsLua),
-	seed:     goredis.NewScript(prelude + seedLua),
-	cas:      goredis.NewScript(casLua),
 
-	shardInit: goredis.NewScript(shardInitLua),
-	grant:     goredis.NewScript(grantLua),
+	names map[string]string
+	where *regexp.Regexp // where Redis says a script failed: its SHA and line
 }
 
-// scriptNames are the scripts' names by SHA, for errors a person reads.
-var scriptNames = map[string]string{
-	scripts.init.Hash(): "init", scripts.lease.Hash(): "lease", scripts.extend.Hash(): "extend",
-	scripts.release.Hash(): "release", scripts.ret.Hash(): "return", scripts.hold.Hash(): "hold",
-	scripts.add.Hash(): "add", scripts.complete.Hash(): "complete", scripts.stats.Hash(): "stats",
-	scripts.seed.Hash(): "seed", scripts.cas.Hash(): "cas", scripts.shardInit.Hash(): "shard init",
-	scripts.grant.Hash(): "grant",
-}
-
-// scriptWhere is where Redis says a script failed: its SHA and line.
-var scriptWhere = regexp.MustCompile(`\s*script: [0-9a-f]{40}, on @user_script:\d+\.?|\s*@user_script:\d+:?|f_[0-9a-f]{40}`)
+// scripts returns the scripts, made (and hashed) on first use, not when
+// every trawl command starts.
+var scripts = sync.OnceValue(func() *scriptSet {
+	s := &scriptSet{
+		init:      goredis.NewScript(initLua),
+		lease:     goredis.NewScript(prelude + leaseLua),
+		extend:    goredis.NewScript(prelude + extendLua),
+		release:   goredis.NewScript(prelude + releaseLua),
+		ret:       goredis.NewScript(prelude + returnLua),
+		hold:      goredis.NewScript(prelude + holdLua),
+		add:       goredis.NewScript(prelude + addLua),
+		complete:  goredis.NewScript(prelude + completeLua),
+		stats:     goredis.NewScript(prelude + statsLua),
+		seed:      goredis.NewScript(prelude + seedLua),
+		cas:       goredis.NewScript(casLua),
+		shardInit: goredis.NewScript(shardInitLua),
+		grant:     goredis.NewScript(grantLua),
+		where:     regexp.MustCompile(`\s*script: [0-9a-f]{40}, on @user_script:\d+\.?|\s*@user_script:\d+:?|f_[0-9a-f]{40}`),
+	}
+	s.names = map[string]string{
+		s.init.Hash(): "init", s.lease.Hash(): "lease", s.extend.Hash(): "extend",
+		s.release.Hash(): "release", s.ret.Hash(): "return", s.hold.Hash(): "hold",
+		s.add.Hash(): "add", s.complete.Hash(): "complete", s.stats.Hash(): "stats",
+		s.seed.Hash(): "seed", s.cas.Hash(): "cas", s.shardInit.Hash(): "shard init",
+		s.grant.Hash(): "grant",
+	}
+	return s
+})
 
 // scriptError turns the error of script s, as Redis words it (with the
 // script's SHA and line), into one naming the frontier's operation.
@@ -82,6 +89,6 @@ func scriptError(s *goredis.Script, err error) error {
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), s.Hash()) && !strings.Contains(err.Error(), "user_script") {
 		return err
 	}
-	msg := strings.TrimSpace(scriptWhere.ReplaceAllString(err.Error(), ""))
-	return fmt.Errorf("redis: the frontier's %s script failed in Redis: %s (was a key of the crawl changed outside trawl?)", scriptNames[s.Hash()], msg)
+	msg := strings.TrimSpace(scripts().where.ReplaceAllString(err.Error(), ""))
+	return fmt.Errorf("redis: the frontier's %s script failed in Redis: %s (was a key of the crawl changed outside trawl?)", scripts().names[s.Hash()], msg)
 }

@@ -112,9 +112,9 @@ func (s State) UpdateHost(ctx context.Context, host string, fn func(*politeness.
 			if !h.OpenAt.IsZero() {
 				openAt = h.OpenAt.UnixMilli()
 			}
-			ok, err := scripts.cas.Run(ctx, s.cr.c, []string{key, s.key(host, "down")}, old, data, host, openAt).Int()
+			ok, err := scripts().cas.Run(ctx, s.cr.c, []string{key, s.key(host, "down")}, old, data, host, openAt).Int()
 			if err != nil {
-				return scriptError(scripts.cas, err)
+				return scriptError(scripts().cas, err)
 			}
 			if ok == 1 {
 				s.cache.put(host, string(data))

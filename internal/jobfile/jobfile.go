@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +118,9 @@ type File struct {
 	db      *bbolt.DB
 	path    string
 	damaged atomic.Bool // a transaction found the file damaged: no more writes
+
+	mu    sync.Mutex
+	later []func(*Tx) error // writes for the next write transaction (see Later)
 }
 
 // Tx is a transaction on a File. An owner reaches its buckets with Bucket;
@@ -399,7 +403,33 @@ func (f *File) Update(fn func(tx *Tx) error) error {
 	if f.damaged.Load() {
 		return fmt.Errorf("%s: %w", f.path, ErrDamaged)
 	}
-	return f.guarded(func() error { return f.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx}) }) })
+	return f.guarded(func() error {
+		return f.db.Update(func(tx *bbolt.Tx) error {
+			t := &Tx{tx}
+			if err := fn(t); err != nil {
+				return err
+			}
+			f.mu.Lock()
+			later := f.later
+			f.later = nil
+			f.mu.Unlock()
+			for _, l := range later {
+				l(t) // a cache's write: failing, it is only not kept
+			}
+			return nil
+		})
+	})
+}
+
+// Later queues fn to run in the file's next committed write transaction,
+// or at Close: a write that need not be durable at once (a cache that a
+// run can fill again), so that it costs no commit, and no fsync, of its
+// own. Its error is ignored: the write is only not kept. A process killed
+// before then loses it.
+func (f *File) Later(fn func(*Tx) error) {
+	f.mu.Lock()
+	f.later = append(f.later, fn)
+	f.mu.Unlock()
 }
 
 // View runs fn in a read-only transaction. Slices read from a bucket are
@@ -416,5 +446,14 @@ func (f *File) guarded(fn func() error) error {
 	return err
 }
 
-// Close closes the file.
-func (f *File) Close() error { return f.db.Close() }
+// Close writes what Later queued and closes the file.
+func (f *File) Close() error {
+	f.mu.Lock()
+	pending := len(f.later) > 0
+	f.mu.Unlock()
+	var err error
+	if pending && !f.db.IsReadOnly() && !f.damaged.Load() {
+		err = f.Update(func(*Tx) error { return nil })
+	}
+	return errors.Join(err, f.db.Close())
+}

@@ -210,3 +210,54 @@ func TestFreelistSynced(t *testing.T) {
 	}
 	check(old)
 }
+
+// A Later write costs no commit of its own: it goes in with the next
+// committed Update (not with one that failed), or at Close, and is in the
+// file when it is opened again.
+func TestLater(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	f, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(f *File, key string) string {
+		var v string
+		f.View(func(tx *Tx) error {
+			v = string(tx.Bucket(RobotsTxts).Get([]byte(key)))
+			return nil
+		})
+		return v
+	}
+	put := func(key string) func(*Tx) error {
+		return func(tx *Tx) error { return tx.Bucket(RobotsTxts).Put([]byte(key), []byte("v-"+key)) }
+	}
+	f.Later(put("a"))
+	if v := get(f, "a"); v != "" {
+		t.Fatalf("a Later write is in the file before any commit: %q", v)
+	}
+	failed := errors.New("no")
+	if err := f.Update(func(*Tx) error { return failed }); !errors.Is(err, failed) {
+		t.Fatal(err)
+	}
+	if v := get(f, "a"); v != "" {
+		t.Fatalf("a Later write went in with a failed transaction: %q", v)
+	}
+	if err := f.Update(func(tx *Tx) error { return tx.Bucket(Meta).Put([]byte("x"), []byte("1")) }); err != nil {
+		t.Fatal(err)
+	}
+	if v := get(f, "a"); v != "v-a" {
+		t.Fatalf("after the next commit: %q, want v-a", v)
+	}
+	f.Later(put("b"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if a, b := get(f, "a"), get(f, "b"); a != "v-a" || b != "v-b" {
+		t.Fatalf("after a reopen: %q, %q; want both (b written at Close)", a, b)
+	}
+}

@@ -6,28 +6,38 @@ package boltstate
 import (
 	"context"
 	"encoding/json"
+	"sync"
 
 	"github.com/trawl-dev/trawl/internal/jobfile"
 	"github.com/trawl-dev/trawl/politeness"
 )
 
 // State is a politeness.State whose robots.txt cache lives in a job file.
+// A robots.txt put is written with the job's next commit (jobfile.Later),
+// and read from memory until then.
 type State struct {
 	*politeness.MemoryState
 	file *jobfile.File
+
+	mu      sync.Mutex
+	pending map[string]politeness.Robots // put, not yet committed
 }
 
 var _ politeness.State = (*State)(nil)
 
 // New returns a State keeping its robots.txt cache in f.
 func New(f *jobfile.File) *State {
-	return &State{MemoryState: politeness.NewMemoryState(), file: f}
+	return &State{MemoryState: politeness.NewMemoryState(), file: f, pending: map[string]politeness.Robots{}}
 }
 
 // Robots returns host's cached robots.txt.
 func (s *State) Robots(_ context.Context, host string) (politeness.Robots, bool, error) {
-	var r politeness.Robots
-	found := false
+	s.mu.Lock()
+	r, found := s.pending[host]
+	s.mu.Unlock()
+	if found {
+		return r, true, nil
+	}
 	err := s.file.View(func(tx *jobfile.Tx) error {
 		if b := tx.Bucket(jobfile.RobotsTxts); b != nil {
 			if v := b.Get([]byte(host)); v != nil {
@@ -39,13 +49,25 @@ func (s *State) Robots(_ context.Context, host string) (politeness.Robots, bool,
 	return r, found, err
 }
 
-// PutRobots caches host's robots.txt in the job file.
+// PutRobots caches host's robots.txt in the job file, with its next
+// commit: a robots.txt lost to a kill before then is only asked again.
 func (s *State) PutRobots(_ context.Context, host string, r politeness.Robots) error {
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return s.file.Update(func(tx *jobfile.Tx) error {
+	s.mu.Lock()
+	s.pending[host] = r
+	s.mu.Unlock()
+	s.file.Later(func(tx *jobfile.Tx) error {
+		tx.OnCommit(func() {
+			s.mu.Lock()
+			if p, ok := s.pending[host]; ok && p.FetchedAt.Equal(r.FetchedAt) {
+				delete(s.pending, host)
+			}
+			s.mu.Unlock()
+		})
 		return tx.Bucket(jobfile.RobotsTxts).Put([]byte(host), data)
 	})
+	return nil
 }

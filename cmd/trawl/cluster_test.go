@@ -53,16 +53,8 @@ func TestClusterCrawl(t *testing.T) {
 	for _, j := range jobs {
 		ps = append(ps, startTrawl(t, dir, clusterArgs(cl, "wide", j, hs)...))
 	}
-	for i, p := range ps {
-		if code := p.wait(t, 3*time.Minute); code != 0 {
-			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
-		}
-	}
-	for i, peak := range hs.peak {
-		if peak > 2 {
-			t.Errorf("host %s saw %d requests in flight at once, want at most 2 (--per-host 2 across processes)", hs.urls[i], peak)
-		}
-	}
+	waitAll(t, ps)
+	hs.checkPeaks(t, 2)
 	if again, never := hs.refetched(); again != 0 || never != 0 {
 		t.Errorf("%d pages fetched twice, %d never fetched; want every page once", again, never)
 	}
@@ -132,11 +124,7 @@ func TestClusterMasterKilled(t *testing.T) {
 	}
 	ps[0].cmd.Process.Signal(syscall.SIGKILL)
 	<-ps[0].done
-	for i, p := range ps[1:] {
-		if code := p.wait(t, 3*time.Minute); code != 0 {
-			t.Fatalf("process %d: exit %d\n%s", i+1, code, p.err.String())
-		}
-	}
+	waitAll(t, ps[1:])
 	again, never := hs.refetched()
 	if never != 0 {
 		t.Errorf("%d pages never fetched after a master and a process were killed", never)
@@ -156,11 +144,7 @@ func TestClusterMasterKilled(t *testing.T) {
 		t.Errorf("%d pages fetched twice, more than the %d expired leases and the 24 in flight at the failover", again, view.Lost)
 	}
 	checkMerged(t, dir, hs, jobs...)
-	for i, peak := range hs.peak {
-		if peak > 2 {
-			t.Errorf("host %s saw %d requests in flight at once, want at most 2", hs.urls[i], peak)
-		}
-	}
+	hs.checkPeaks(t, 2)
 	st := trawl(t, dir, "", "stats", "--frontier", cl.URL(), "--crawl", "failover")
 	t.Logf("master %s killed at %d requests, a process after: %d pages fetched twice, %d leases expired\n%s", victim.Addr(), at, again, view.Lost, st.stdout)
 }

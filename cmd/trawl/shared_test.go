@@ -224,6 +224,26 @@ func checkMerged(t *testing.T, dir string, hs *hostSites, jobs ...string) {
 	}
 }
 
+// waitAll waits for each process to exit 0.
+func waitAll(t *testing.T, ps []*proc) {
+	t.Helper()
+	for i, p := range ps {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
+		}
+	}
+}
+
+// checkPeaks checks that no host had more than most requests in flight.
+func (hs *hostSites) checkPeaks(t *testing.T, most int32) {
+	t.Helper()
+	for i, peak := range hs.peak {
+		if peak > most {
+			t.Errorf("host %s saw %d requests in flight at once, want at most %d (--per-host across processes)", hs.urls[i], peak, most)
+		}
+	}
+}
+
 func TestSharedCrawlThreeProcesses(t *testing.T) {
 	rds := redistest.Start(t, redistest.Options{})
 	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
@@ -233,16 +253,8 @@ func TestSharedCrawlThreeProcesses(t *testing.T) {
 	for _, j := range jobs {
 		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "three", j, hs)...))
 	}
-	for i, p := range ps {
-		if code := p.wait(t, 3*time.Minute); code != 0 {
-			t.Fatalf("process %d: exit %d\n%s", i, code, p.err.String())
-		}
-	}
-	for i, peak := range hs.peak {
-		if peak > 2 {
-			t.Errorf("host %s saw %d requests in flight at once, want at most 2 (--per-host 2 across processes)", hs.urls[i], peak)
-		}
-	}
+	waitAll(t, ps)
+	hs.checkPeaks(t, 2)
 	again, never := hs.refetched()
 	if again != 0 || never != 0 {
 		t.Errorf("%d pages fetched twice, %d never fetched; want every page once", again, never)

@@ -218,12 +218,7 @@ func memories(b *testing.B, c goredis.UniversalClient) map[string]int64 {
 		mu.Unlock()
 		return nil
 	}
-	switch c := c.(type) {
-	case *goredis.ClusterClient:
-		c.ForEachMaster(ctx, read)
-	case *goredis.Client:
-		read(ctx, c)
-	}
+	eachMaster(ctx, c, read)
 	return out
 }
 
@@ -247,11 +242,16 @@ func seenBytes(b *testing.B, c goredis.UniversalClient, name string) map[string]
 		}
 		return it.Err()
 	}
+	eachMaster(ctx, c, read)
+	return out
+}
+
+// eachMaster calls fn for the server of c, or each master of a cluster.
+func eachMaster(ctx context.Context, c goredis.UniversalClient, fn func(context.Context, *goredis.Client) error) {
 	switch c := c.(type) {
 	case *goredis.ClusterClient:
-		c.ForEachMaster(ctx, read)
+		c.ForEachMaster(ctx, fn)
 	case *goredis.Client:
-		read(ctx, c)
+		fn(ctx, c)
 	}
-	return out
 }

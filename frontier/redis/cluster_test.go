@@ -52,6 +52,12 @@ func conformance(t *testing.T, c goredis.UniversalClient, opts Options) {
 	})
 }
 
+// The suite holds on one Redis, with the crawl on one hash slot.
+func TestConformance(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	conformance(t, srv.Client(t), Options{})
+}
+
 // The suite holds for a crawl split over shards on one Redis: every
 // decision that spans shards (drained, the page budget) is made right.
 func TestConformanceSharded(t *testing.T) {

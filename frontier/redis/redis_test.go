@@ -3,17 +3,14 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/trawl-dev/trawl/frontier"
-	"github.com/trawl-dev/trawl/frontier/frontiertest"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
 	"github.com/trawl-dev/trawl/internal/redistest"
 )
@@ -32,29 +29,6 @@ func open(t testing.TB, c goredis.UniversalClient, name, epoch string, opts fron
 	}
 	t.Cleanup(func() { f.Close(context.Background()); cr.Close() })
 	return cr, f
-}
-
-func TestConformance(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	c := srv.Client(t)
-	var n atomic.Int64
-	epochs := map[frontier.Frontier][2]string{}
-	frontiertest.Run(t, frontiertest.Impl{
-		Shared: true,
-		Open: func(t *testing.T, opts frontier.Options) frontier.Frontier {
-			name := fmt.Sprintf("conf%d", n.Add(1))
-			cr, f := open(t, c, name, "", opts)
-			epochs[f] = [2]string{name, cr.Epoch()}
-			return f
-		},
-		Reopen: func(t *testing.T, f frontier.Frontier, opts frontier.Options) frontier.Frontier {
-			// A killed process's frontier is simply never used again;
-			// its leases live on in Redis until they expire.
-			e := epochs[f]
-			_, g := open(t, c, e[0], e[1], opts)
-			return g
-		},
-	})
 }
 
 // Dial takes unix:// addresses, and a password from the address or from

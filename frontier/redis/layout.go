@@ -82,13 +82,10 @@ func readTopology(ctx context.Context, cc *goredis.ClusterClient) (*topology, er
 	for i, sh := range shards {
 		replicas := 0
 		for _, n := range sh.Nodes {
-			if n.Health != "online" {
-				continue
-			}
-			switch n.Role {
-			case "master":
+			switch {
+			case n.Role == "master" && n.Health == "online":
 				masters[i] = net.JoinHostPort(cmp.Or(n.IP, n.Endpoint), strconv.FormatInt(n.Port, 10))
-			case "replica":
+			case n.Role == "replica" && n.Health != "failed": // online, or still loading its copy
 				replicas++
 			}
 		}

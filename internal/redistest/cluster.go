@@ -84,30 +84,31 @@ func (cl *Cluster) WaitOK(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// waitReplicas waits until the first node's slot map shows every master
-// with its replicas, in sync.
+// waitReplicas waits until every node's view of the cluster shows every
+// master with its replicas online, and every master has them in sync.
 func (cl *Cluster) waitReplicas(ctx context.Context, d time.Duration) error {
-	c := goredis.NewClient(&goredis.Options{Addr: cl.Nodes[0].Addr()})
-	defer c.Close()
 	for deadline := time.Now().Add(d); ; time.Sleep(50 * time.Millisecond) { // polling the cluster's own state
-		ss, err := c.ClusterShards(ctx).Result()
-		ok := err == nil && len(ss) > 0
-		for _, s := range ss {
-			online := 0
-			for _, n := range s.Nodes {
-				if n.Health == "online" {
-					online++
+		ok := true
+		for _, node := range cl.Nodes {
+			c := goredis.NewClient(&goredis.Options{Addr: node.Addr()})
+			ss, err := c.ClusterShards(ctx).Result()
+			c.Close()
+			ok = ok && err == nil && len(ss) > 0
+			for _, s := range ss {
+				online := 0
+				for _, n := range s.Nodes {
+					if n.Health == "online" {
+						online++
+					}
 				}
+				ok = ok && online == 1+cl.replicas
 			}
-			ok = ok && online == 1+cl.replicas
 		}
-		if ok {
-			for _, s := range cl.Masters(ctx) {
-				mc := goredis.NewClient(&goredis.Options{Addr: s.Addr()})
-				info, _ := mc.Info(ctx, "replication").Result()
-				mc.Close()
-				ok = ok && strings.Count(info, "state=online") == cl.replicas
-			}
+		for _, s := range cl.Masters(ctx) {
+			mc := goredis.NewClient(&goredis.Options{Addr: s.Addr()})
+			info, _ := mc.Info(ctx, "replication").Result()
+			mc.Close()
+			ok = ok && strings.Count(info, "state=online") == cl.replicas
 		}
 		if ok {
 			return nil

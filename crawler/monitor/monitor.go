@@ -17,11 +17,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/trawl-dev/trawl/crawler"
+	"github.com/trawl-dev/trawl/internal/metrics"
 )
 
 // Source is what a Monitor reads at each look: a running crawler.
@@ -38,16 +35,16 @@ const (
 
 // Monitor counts what a job does and serves it.
 type Monitor struct {
-	reg   *prometheus.Registry
+	reg   metrics.Registry
 	start time.Time
 
-	requests  *prometheus.CounterVec
-	errs      *prometheus.CounterVec
-	skipped   *prometheus.CounterVec
-	retries   prometheus.Counter
-	fetchDur  prometheus.Histogram
-	batchSize prometheus.Histogram
-	commitDur prometheus.Histogram
+	requests  *metrics.CounterVec
+	errs      *metrics.CounterVec
+	skipped   *metrics.CounterVec
+	retries   *metrics.Counter
+	fetchDur  *metrics.Histogram
+	batchSize *metrics.Histogram
+	commitDur *metrics.Histogram
 
 	mu       sync.Mutex
 	src      Source
@@ -77,39 +74,21 @@ type hostStat struct {
 // own, with the Go runtime's and the process's.
 func New() *Monitor {
 	m := &Monitor{
-		reg:   prometheus.NewRegistry(),
-		start: time.Now(),
-		hosts: make(map[string]*hostStat),
-		kinds: make(map[string]int),
-		held:  make(map[string]time.Time),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trawl_requests_total", Help: "Requests answered or failed, by status class (none: no answer).",
-		}, []string{"class"}),
-		errs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trawl_request_errors_total", Help: "Requests that failed after their retries, by kind of failure.",
-		}, []string{"kind"}),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "trawl_skipped_total", Help: "URLs not fetched on purpose, by reason.",
-		}, []string{"reason"}),
-		retries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "trawl_retries_total", Help: "Attempts after the first.",
-		}),
-		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "trawl_fetch_duration_seconds", Help: "Duration of a request's last attempt, body included.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
-		}),
-		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "trawl_commit_batch_results", Help: "Results saved per writer transaction.",
-			Buckets: prometheus.ExponentialBuckets(1, 4, 6),
-		}),
-		commitDur: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "trawl_commit_duration_seconds", Help: "Duration of a writer transaction, flushes included.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9),
-		}),
+		start:     time.Now(),
+		hosts:     make(map[string]*hostStat),
+		kinds:     make(map[string]int),
+		held:      make(map[string]time.Time),
+		requests:  metrics.NewCounterVec("trawl_requests_total", "Requests answered or failed, by status class (none: no answer).", "class"),
+		errs:      metrics.NewCounterVec("trawl_request_errors_total", "Requests that failed after their retries, by kind of failure.", "kind"),
+		skipped:   metrics.NewCounterVec("trawl_skipped_total", "URLs not fetched on purpose, by reason.", "reason"),
+		retries:   metrics.NewCounter("trawl_retries_total", "Attempts after the first."),
+		fetchDur:  metrics.NewHistogram("trawl_fetch_duration_seconds", "Duration of a request's last attempt, body included.", metrics.ExponentialBuckets(0.001, 4, 10)),
+		batchSize: metrics.NewHistogram("trawl_commit_batch_results", "Results saved per writer transaction.", metrics.ExponentialBuckets(1, 4, 6)),
+		commitDur: metrics.NewHistogram("trawl_commit_duration_seconds", "Duration of a writer transaction, flushes included.", metrics.ExponentialBuckets(0.0005, 4, 9)),
 	}
-	m.reg.MustRegister(m.requests, m.errs, m.skipped, m.retries, m.fetchDur, m.batchSize, m.commitDur,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		progressCollector{m})
+	m.reg.Register(m.requests, m.errs, m.skipped, m.retries, m.fetchDur, m.batchSize, m.commitDur)
+	m.reg.Collect(m.collect)
+	m.reg.Collect(metrics.Runtime(m.start))
 	return m
 }
 
@@ -123,12 +102,12 @@ func (m *Monitor) Attach(src Source) {
 // Visited implements crawler.Observer.
 func (m *Monitor) Visited(v crawler.Visit) {
 	if v.Skipped != "" {
-		m.skipped.WithLabelValues(string(v.Skipped)).Inc()
+		m.skipped.Inc(string(v.Skipped))
 		return
 	}
-	m.requests.WithLabelValues(class(v.Status)).Inc()
+	m.requests.Inc(class(v.Status))
 	if v.Kind != "" {
-		m.errs.WithLabelValues(string(v.Kind)).Inc()
+		m.errs.Inc(string(v.Kind))
 	}
 	m.retries.Add(float64(max(v.Attempts-1, 0)))
 	m.fetchDur.Observe(v.Duration.Seconds())
@@ -200,7 +179,7 @@ func class(status int) string {
 // status at /status.json, for GET and HEAD only.
 func (m *Monitor) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", m.reg.Handler())
 	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
@@ -437,67 +416,70 @@ func top(rows []HostRow, order func(a, b HostRow) int) []HostRow {
 }
 
 // progressCollector exports the job's counts and the busiest hosts' gaps
-// at each scrape.
-type progressCollector struct{ m *Monitor }
 
-var (
-	descStored   = prometheus.NewDesc("trawl_pages_stored_total", "Pages saved in the job this run.", nil, nil)
-	descFailed   = prometheus.NewDesc("trawl_pages_failed_total", "Pages saved this run with an error or a 4xx/5xx status.", nil, nil)
-	descBytes    = prometheus.NewDesc("trawl_stored_bytes_total", "Body bytes saved this run.", nil, nil)
-	descReceived = prometheus.NewDesc("trawl_received_bytes_total", "Download bytes received this run, unfinished files included.", nil, nil)
-	descItems    = prometheus.NewDesc("trawl_items_total", "Items extracted and saved this run.", nil, nil)
-	descQueued   = prometheus.NewDesc("trawl_queue_urls", "URLs waiting in the frontier.", nil, nil)
-	descLeased   = prometheus.NewDesc("trawl_leases", "URLs leased: being fetched or saved.", nil, nil)
-	descHosts    = prometheus.NewDesc("trawl_hosts", "Hosts with work, by state (active: with queued or leased URLs).", []string{"state"}, nil)
-	descGap      = prometheus.NewDesc("trawl_host_gap_seconds", "The pace of the busiest hosts: least time between request starts.", []string{"host"}, nil)
-	descRevisits = prometheus.NewDesc("trawl_revisits", "URL records of a job's passes after the first, by change.", []string{"change"}, nil)
-	descNotMod   = prometheus.NewDesc("trawl_not_modified", "Revisits the server answered 304 Not Modified.", nil, nil)
-	descSaved    = prometheus.NewDesc("trawl_not_modified_bytes_saved", "Body bytes the 304s did not transfer.", nil, nil)
-	descDue      = prometheus.NewDesc("trawl_revisit_urls", "URLs in a continuous job's schedule, by state (due: by now).", []string{"state"}, nil)
-	descTabs     = prometheus.NewDesc("trawl_render_tabs", "Browser tabs, by state (busy: rendering now; all: the most at once).", []string{"state"}, nil)
-	descRendered = prometheus.NewDesc("trawl_rendered_pages_total", "Pages rendered in the browser this run, by outcome.", []string{"outcome"}, nil)
-	descRenderS  = prometheus.NewDesc("trawl_render_seconds_mean", "Mean time to render a page this run.", nil, nil)
-	descRestarts = prometheus.NewDesc("trawl_browser_restarts_total", "Browsers started again after one died or hung.", nil, nil)
-)
 
-func (progressCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descStored, descFailed, descBytes, descReceived, descItems, descQueued, descLeased, descHosts, descGap,
-		descRevisits, descNotMod, descSaved, descDue, descTabs, descRendered, descRenderS, descRestarts} {
-		ch <- d
-	}
+// desc names a family the monitor reads at each scrape.
+type desc struct {
+	name, help string
+	typ        metrics.Type
 }
 
-func (c progressCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.m.Status()
+var (
+	descStored   = desc{"trawl_pages_stored_total", "Pages saved in the job this run.", metrics.CounterType}
+	descFailed   = desc{"trawl_pages_failed_total", "Pages saved this run with an error or a 4xx/5xx status.", metrics.CounterType}
+	descBytes    = desc{"trawl_stored_bytes_total", "Body bytes saved this run.", metrics.CounterType}
+	descReceived = desc{"trawl_received_bytes_total", "Download bytes received this run, unfinished files included.", metrics.CounterType}
+	descItems    = desc{"trawl_items_total", "Items extracted and saved this run.", metrics.CounterType}
+	descQueued   = desc{"trawl_queue_urls", "URLs waiting in the frontier.", metrics.GaugeType}
+	descLeased   = desc{"trawl_leases", "URLs leased: being fetched or saved.", metrics.GaugeType}
+	descHosts    = desc{"trawl_hosts", "Hosts with work, by state (active: with queued or leased URLs).", metrics.GaugeType}
+	descGap      = desc{"trawl_host_gap_seconds", "The pace of the busiest hosts: least time between request starts.", metrics.GaugeType}
+	descRevisits = desc{"trawl_revisits", "URL records of a job's passes after the first, by change.", metrics.GaugeType}
+	descNotMod   = desc{"trawl_not_modified", "Revisits the server answered 304 Not Modified.", metrics.GaugeType}
+	descSaved    = desc{"trawl_not_modified_bytes_saved", "Body bytes the 304s did not transfer.", metrics.GaugeType}
+	descDue      = desc{"trawl_revisit_urls", "URLs in a continuous job's schedule, by state (due: by now).", metrics.GaugeType}
+	descTabs     = desc{"trawl_render_tabs", "Browser tabs, by state (busy: rendering now; all: the most at once).", metrics.GaugeType}
+	descRendered = desc{"trawl_rendered_pages_total", "Pages rendered in the browser this run, by outcome.", metrics.CounterType}
+	descRenderS  = desc{"trawl_render_seconds_mean", "Mean time to render a page this run.", metrics.GaugeType}
+	descRestarts = desc{"trawl_browser_restarts_total", "Browsers started again after one died or hung.", metrics.CounterType}
+)
+
+// collect writes the job's progress, read from its Status at each scrape.
+func (m *Monitor) collect(w *metrics.Writer) {
+	s := m.Status()
 	p := s.Progress
-	ch <- prometheus.MustNewConstMetric(descStored, prometheus.CounterValue, float64(p.Stored))
-	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(p.Failed))
-	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.CounterValue, float64(p.Bytes))
-	ch <- prometheus.MustNewConstMetric(descReceived, prometheus.CounterValue, float64(p.Received))
-	ch <- prometheus.MustNewConstMetric(descItems, prometheus.CounterValue, float64(p.Items))
-	ch <- prometheus.MustNewConstMetric(descQueued, prometheus.GaugeValue, float64(p.Queued))
-	ch <- prometheus.MustNewConstMetric(descLeased, prometheus.GaugeValue, float64(p.Leased))
-	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(p.Hosts), "active")
-	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(len(s.Held)), "held")
-	ch <- prometheus.MustNewConstMetric(descHosts, prometheus.GaugeValue, float64(len(s.Down)), "down")
+	put := func(d desc, v float64, labels ...string) { w.Sample(d.name, d.help, d.typ, v, labels...) }
+	put(descStored, float64(p.Stored))
+	put(descFailed, float64(p.Failed))
+	put(descBytes, float64(p.Bytes))
+	put(descReceived, float64(p.Received))
+	put(descItems, float64(p.Items))
+	put(descQueued, float64(p.Queued))
+	put(descLeased, float64(p.Leased))
+	put(descHosts, float64(p.Hosts), "state", "active")
+	put(descHosts, float64(len(s.Held)), "state", "held")
+	put(descHosts, float64(len(s.Down)), "state", "down")
 	for _, h := range s.Busiest {
-		ch <- prometheus.MustNewConstMetric(descGap, prometheus.GaugeValue, h.GapMS/1000, h.Host)
+		put(descGap, h.GapMS/1000, "host", h.Host)
 	}
 	if r := s.Revisits; r != nil {
-		for change, n := range map[string]int{"changed": r.Changed, "unchanged": r.Unchanged, "gone": r.Gone, "new": r.New, "failed": r.Failed} {
-			ch <- prometheus.MustNewConstMetric(descRevisits, prometheus.GaugeValue, float64(n), change)
+		for _, c := range []struct {
+			change string
+			n      int
+		}{{"changed", r.Changed}, {"unchanged", r.Unchanged}, {"gone", r.Gone}, {"new", r.New}, {"failed", r.Failed}} {
+			put(descRevisits, float64(c.n), "change", c.change)
 		}
-		ch <- prometheus.MustNewConstMetric(descNotMod, prometheus.GaugeValue, float64(r.NotModified))
-		ch <- prometheus.MustNewConstMetric(descSaved, prometheus.GaugeValue, float64(r.BytesSaved))
-		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Scheduled), "scheduled")
-		ch <- prometheus.MustNewConstMetric(descDue, prometheus.GaugeValue, float64(r.Due), "due")
+		put(descNotMod, float64(r.NotModified))
+		put(descSaved, float64(r.BytesSaved))
+		put(descDue, float64(r.Scheduled), "state", "scheduled")
+		put(descDue, float64(r.Due), "state", "due")
 	}
 	if r := s.Rendering; r != nil {
-		ch <- prometheus.MustNewConstMetric(descTabs, prometheus.GaugeValue, float64(r.Busy), "busy")
-		ch <- prometheus.MustNewConstMetric(descTabs, prometheus.GaugeValue, float64(r.Tabs), "all")
-		ch <- prometheus.MustNewConstMetric(descRendered, prometheus.CounterValue, float64(r.Rendered), "rendered")
-		ch <- prometheus.MustNewConstMetric(descRendered, prometheus.CounterValue, float64(r.Failed), "failed")
-		ch <- prometheus.MustNewConstMetric(descRenderS, prometheus.GaugeValue, r.MeanMS/1000)
-		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(r.Restarts))
+		put(descTabs, float64(r.Busy), "state", "busy")
+		put(descTabs, float64(r.Tabs), "state", "all")
+		put(descRendered, float64(r.Rendered), "outcome", "rendered")
+		put(descRendered, float64(r.Failed), "outcome", "failed")
+		put(descRenderS, r.MeanMS/1000)
+		put(descRestarts, float64(r.Restarts))
 	}
 }

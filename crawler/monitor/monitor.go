@@ -415,8 +415,6 @@ func top(rows []HostRow, order func(a, b HostRow) int) []HostRow {
 	return out[:min(len(out), topHosts)]
 }
 
-// progressCollector exports the job's counts and the busiest hosts' gaps
-
 // desc names a family the monitor reads at each scrape.
 type desc struct {
 	name, help string

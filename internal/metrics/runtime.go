@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -24,11 +23,7 @@ func Runtime(started time.Time) func(*Writer) {
 		w.Sample("go_memstats_sys_bytes", "Bytes of memory obtained from the system.", GaugeType, float64(ms.Sys))
 		w.Sample("go_memstats_gc_cycles_total", "Completed GC cycles.", CounterType, float64(ms.NumGC))
 		w.Sample("go_memstats_gc_pause_seconds_total", "Time the GC stopped the world, in all.", CounterType, float64(ms.PauseTotalNs)/1e9)
-		var ru syscall.Rusage
-		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-			cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-			w.Sample("process_cpu_seconds_total", "User and system CPU time spent.", CounterType, cpu.Seconds())
-		}
+		processCPU(w)
 		if data, err := os.ReadFile("/proc/self/statm"); err == nil {
 			if f := strings.Fields(string(data)); len(f) >= 2 {
 				page := float64(os.Getpagesize())
@@ -41,10 +36,7 @@ func Runtime(started time.Time) func(*Writer) {
 		if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
 			w.Sample("process_open_fds", "Open file descriptors.", GaugeType, float64(len(fds)))
 		}
-		var lim syscall.Rlimit
-		if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
-			w.Sample("process_max_fds", "Most open file descriptors allowed.", GaugeType, float64(lim.Cur))
-		}
+		processMaxFDs(w)
 		w.Sample("process_start_time_seconds", "When the process started its work, in seconds since the epoch.", GaugeType, float64(started.UnixNano())/1e9)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
@@ -73,9 +74,10 @@ func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Kno
 	baseSeen := false
 	frameset := false // <frame> counts only inside one, as the parser has it
 	// The refs are copied into one buffer, made one string at the end, and
-	// cut from it: one allocation a page, not one a link.
-	var buf []byte
-	var ends []int
+	// cut from it: one allocation a page, not one a link. The buffers
+	// themselves are reused from page to page.
+	sb := scanBufs.Get().(*scanBuf)
+	buf, ends := sb.refs[:0], sb.ends[:0]
 	more := false
 	for !more && t.next() {
 		name := t.b[t.name.start:t.name.end]
@@ -130,9 +132,25 @@ func scan(pageURL *url.URL, contentType string, body []byte, max int, known *Kno
 		}
 		refs[i] = all[start:end]
 	}
+	if cap(buf) <= maxScanBuf {
+		sb.refs, sb.ends = buf, ends
+		scanBufs.Put(sb)
+	}
 	links, cut := resolve(base, refs, max, known)
 	return links, more || cut
 }
+
+// scanBuf is what scan copies a page's refs into, kept for the next page.
+type scanBuf struct {
+	refs []byte
+	ends []int
+}
+
+var scanBufs = sync.Pool{New: func() any { return new(scanBuf) }}
+
+// maxScanBuf is the largest refs buffer kept for reuse: a page with more
+// is rare, and its buffer is left to the collector.
+const maxScanBuf = 1 << 20
 
 // resolveAll returns the canonical http(s) URLs of refs against base, in
 // order, without repeats.

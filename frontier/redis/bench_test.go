@@ -1,18 +1,21 @@
 package redis_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/trawl-dev/trawl/frontier"
 	redisf "github.com/trawl-dev/trawl/frontier/redis"
@@ -81,13 +84,16 @@ func usedMemory(b *testing.B, info string) int64 {
 
 // BenchmarkOps reports frontier operations a second on one Redis and on
 // a Redis Cluster of three masters (a replica each, writes waiting for it
-// or not), with clients (each its own connections) working at once: adds
-// of new URLs, then leases each completed at once until the crawl drains.
+// or not), with client processes working at once (four a core: each runs
+// this test binary's TestOpsClient, its own process with its own
+// connections): adds of new URLs, then leases each completed at once until
+// the crawl drains. Each phase is timed from when every client is ready.
 // It also reports each master's memory per URL it holds.
 //
 //	go test -run '^$' -bench Ops -benchtime 1x ./frontier/redis/
 func BenchmarkOps(b *testing.B) {
-	const urls, hosts, clients = 60_000, 1_000, 8
+	const urls, hosts = 60_000, 1_000
+	clients := 4 * runtime.GOMAXPROCS(0)
 	single := redistest.Start(b, redistest.Options{})
 	cl := redistest.StartCluster(b, 3, 1)
 	for _, tc := range []struct {
@@ -108,102 +114,184 @@ func BenchmarkOps(b *testing.B) {
 
 func opsRun(b *testing.B, addr, name string, replicas, urls, hosts, clients int) {
 	ctx := context.Background()
-	fs := make([]frontier.Frontier, clients)
-	var first goredis.UniversalClient
-	for w := range clients {
-		c, err := redisf.Dial(ctx, addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer c.Close()
-		if first == nil {
-			first = c
-		}
-		cr, err := redisf.Join(ctx, c, name, redisf.Options{Replicas: replicas})
-		if err != nil {
-			b.Fatal(err)
-		}
-		f, err := cr.Frontier(ctx, frontier.Options{Pace: frontier.Pace{Limit: 1000}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close(ctx)
-		fs[w] = f
+	c, err := redisf.Dial(ctx, addr)
+	if err != nil {
+		b.Fatal(err)
 	}
-	before := memories(b, first)
+	defer c.Close()
+	if _, err := redisf.Join(ctx, c, name, redisf.Options{Replicas: replicas}); err != nil {
+		b.Fatal(err)
+	}
+	ps := make([]*opsClient, clients)
+	for w := range ps {
+		ps[w] = startOpsClient(b, fmt.Sprintf("TRAWL_OPS=%s %s %d %d %d %d %d", addr, name, replicas, w, clients, urls, hosts))
+	}
+	before := memories(b, c)
 	start := time.Now()
-	opsAdd(b, fs, urls, hosts)
+	opsPhase(b, ps, "add")
 	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "adds/s")
-	after := memories(b, first)
+	after := memories(b, c)
 	var most, seenMost float64
 	for addr, m := range after {
 		most = max(most, float64(m-before[addr]))
 	}
-	for _, per := range seenBytes(b, first, name) {
+	for _, per := range seenBytes(b, c, name) {
 		seenMost = max(seenMost, per)
 	}
 	b.ReportMetric(most/float64(urls/len(after)), "used-bytes/URL-busiest-master")
 	b.ReportMetric(seenMost, "seen-bytes/URL-busiest-master")
 	start = time.Now()
-	if n := opsDrain(b, fs); n != int64(urls) {
+	if n := opsPhase(b, ps, "drain"); n != int64(urls) {
 		b.Fatalf("%d leases completed, want %d", n, urls)
 	}
 	b.ReportMetric(float64(urls)/time.Since(start).Seconds(), "lease+completes/s")
-}
-
-// opsAdd adds urls URLs of hosts hosts through the frontiers at once, in
-// batches of 100.
-func opsAdd(b *testing.B, fs []frontier.Frontier, urls, hosts int) {
-	ctx := context.Background()
-	var g errgroup.Group
-	for w, f := range fs {
-		g.Go(func() error {
-			reqs := make([]frontier.Request, 0, 100)
-			for u := w; u < urls; u += len(fs) {
-				reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://host%d.example/section/%d/page-%d.html", u%hosts, u/hosts, u)})
-				if len(reqs) == cap(reqs) {
-					if _, err := f.Add(ctx, reqs); err != nil {
-						return err
-					}
-					reqs = reqs[:0]
-				}
-			}
-			_, err := f.Add(ctx, reqs)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		b.Fatal(err)
+	for _, p := range ps {
+		p.in.Close()
+		p.cmd.Wait()
 	}
 }
 
-// opsDrain leases and at once completes through the frontiers until the
-// crawl drains, and returns how many were completed.
-func opsDrain(b *testing.B, fs []frontier.Frontier) int64 {
-	ctx := context.Background()
-	var g errgroup.Group
-	var done atomic.Int64
-	for _, f := range fs {
-		g.Go(func() error {
-			for {
-				l, err := f.Lease(ctx)
-				if errors.Is(err, frontier.ErrDrained) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				if err := f.Complete(ctx, []frontier.Done{{Lease: l}}); err != nil {
-					return err
-				}
-				done.Add(1)
-			}
-		})
-	}
-	if err := g.Wait(); err != nil {
+// opsClient is a client process of BenchmarkOps.
+type opsClient struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+// startOpsClient starts this test binary as a client with env, and waits
+// until it has joined the crawl.
+func startOpsClient(b *testing.B, env string) *opsClient {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpsClient$")
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return done.Load()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	p := &opsClient{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	p.reply(b, "ready")
+	return p
+}
+
+// reply reads the client's lines until one starting with word, and
+// returns the number after it.
+func (p *opsClient) reply(b *testing.B, word string) int64 {
+	for p.out.Scan() {
+		if rest, ok := strings.CutPrefix(p.out.Text(), word); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+			return n
+		}
+	}
+	b.Fatalf("client gave no %q: %v", word, p.out.Err())
+	return 0
+}
+
+// opsPhase tells every client to run a phase, and returns the sum of what
+// they did once all are done.
+func opsPhase(b *testing.B, ps []*opsClient, phase string) int64 {
+	for _, p := range ps {
+		if _, err := io.WriteString(p.in, phase+"\n"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n int64
+	for _, p := range ps {
+		n += p.reply(b, "done")
+	}
+	return n
+}
+
+// TestOpsClient is a client process of BenchmarkOps; it skips unless
+// started by it. It joins the crawl, says "ready", then runs each phase
+// read from its input ("add": its share of the URLs; "drain": leases and
+// completes until the crawl drains) and says "done N".
+func TestOpsClient(t *testing.T) {
+	env := os.Getenv("TRAWL_OPS")
+	if env == "" {
+		t.Skip("a client process of BenchmarkOps")
+	}
+	f := strings.Fields(env)
+	addr, name := f[0], f[1]
+	var n [5]int
+	for i := range n {
+		n[i], _ = strconv.Atoi(f[2+i])
+	}
+	replicas, w, clients, urls, hosts := n[0], n[1], n[2], n[3], n[4]
+	ctx := context.Background()
+	c, err := redisf.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cr, err := redisf.Join(ctx, c, name, redisf.Options{Replicas: replicas})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := cr.Frontier(ctx, frontier.Options{Pace: frontier.Pace{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close(ctx)
+	fmt.Println("ready")
+	for sc := bufio.NewScanner(os.Stdin); sc.Scan(); {
+		var done int64
+		switch sc.Text() {
+		case "add":
+			done, err = opsAdd(ctx, fr, w, clients, urls, hosts)
+		case "drain":
+			done, err = opsDrain(ctx, fr)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("done", done)
+	}
+}
+
+// opsAdd adds client w's share of urls URLs of hosts hosts, in batches
+// of 100.
+func opsAdd(ctx context.Context, f frontier.Frontier, w, clients, urls, hosts int) (int64, error) {
+	reqs := make([]frontier.Request, 0, 100)
+	var n int64
+	for u := w; u < urls; u += clients {
+		reqs = append(reqs, frontier.Request{URL: fmt.Sprintf("http://host%d.example/section/%d/page-%d.html", u%hosts, u/hosts, u)})
+		if len(reqs) == cap(reqs) || u+clients >= urls {
+			k, err := f.Add(ctx, reqs)
+			if err != nil {
+				return n, err
+			}
+			n += int64(k)
+			reqs = reqs[:0]
+		}
+	}
+	return n, nil
+}
+
+// opsDrain leases and at once completes until the crawl drains, and
+// returns how many it completed.
+func opsDrain(ctx context.Context, f frontier.Frontier) (int64, error) {
+	var n int64
+	for {
+		l, err := f.Lease(ctx)
+		if errors.Is(err, frontier.ErrDrained) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := f.Complete(ctx, []frontier.Done{{Lease: l}}); err != nil {
+			return n, err
+		}
+		n++
+	}
 }
 
 // memories returns each master's used_memory.

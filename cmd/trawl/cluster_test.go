@@ -13,14 +13,6 @@ import (
 	"github.com/trawl-dev/trawl/internal/redistest"
 )
 
-// clusterArgs are the arguments of a process of a crawl shared through
-// the cluster cl.
-func clusterArgs(cl *redistest.Cluster, crawl, job string, hs *hostSites, extra ...string) []string {
-	args := []string{"crawl", "--frontier", cl.URL(), "--crawl", crawl, "--job", job,
-		"--per-host", "2", "-c", "8", "--auto-throttle=false"}
-	return append(append(args, extra...), hs.seeds()...)
-}
-
 // crawlKeys counts the keys of the crawl name on each master.
 func crawlKeys(t *testing.T, cl *redistest.Cluster, name string) map[string]int {
 	t.Helper()
@@ -49,10 +41,7 @@ func TestClusterCrawl(t *testing.T) {
 	hs := newHostSites(t, 120, 10, 5*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db", "c.db"}
-	var ps []*proc
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, clusterArgs(cl, "wide", j, hs)...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgsAt(cl.URL(), "wide", j, hs) })
 	waitAll(t, ps)
 	hs.checkPeaks(t, 2)
 	if again, never := hs.refetched(); again != 0 || never != 0 {
@@ -88,7 +77,7 @@ func TestClusterCrawl(t *testing.T) {
 	}
 	t.Logf("keys by master: %v\n%s", keys, st.stdout)
 	// The layout is the crawl's: another number of shards is refused.
-	other := trawl(t, dir, "", clusterArgs(cl, "wide", "d.db", hs, "--frontier-shards", "3")...)
+	other := trawl(t, dir, "", sharedArgsAt(cl.URL(), "wide", "d.db", hs, "--frontier-shards", "3")...)
 	if other.code != 2 || !strings.Contains(other.stderr, "12 shards") {
 		t.Errorf("joining with --frontier-shards 3: exit %d, want 2 naming the crawl's 12 shards\n%s", other.code, other.stderr)
 	}
@@ -102,10 +91,7 @@ func TestClusterMasterKilled(t *testing.T) {
 	hs := newHostSites(t, 60, 20, 10*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db", "c.db"}
-	var ps []*proc
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, clusterArgs(cl, "failover", j, hs, "--lease", "10s")...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgsAt(cl.URL(), "failover", j, hs, "--lease", "10s") })
 	waitFor(t, time.Minute, "300 requests", func() bool { return hs.total() >= 300 })
 	ctx := context.Background()
 	victim := cl.Masters(ctx)[0]

@@ -202,9 +202,25 @@ func mergedURLs(t *testing.T, dir string, jobs ...string) map[string]int {
 }
 
 func sharedArgs(rds *redistest.Server, crawl, job string, hs *hostSites, extra ...string) []string {
-	args := []string{"crawl", "--frontier", rds.URL(), "--crawl", crawl, "--job", job,
+	return sharedArgsAt(rds.URL(), crawl, job, hs, extra...)
+}
+
+// sharedArgsAt are the arguments of a process of the crawl shared through
+// the frontier at addr (a Redis, or a cluster).
+func sharedArgsAt(addr, crawl, job string, hs *hostSites, extra ...string) []string {
+	args := []string{"crawl", "--frontier", addr, "--crawl", crawl, "--job", job,
 		"--per-host", "2", "-c", "8", "--auto-throttle=false"}
 	return append(append(args, extra...), hs.seeds()...)
+}
+
+// startJobs starts a trawl process for each job, with args(job).
+func startJobs(t *testing.T, dir string, jobs []string, args func(job string) []string) []*proc {
+	t.Helper()
+	var ps []*proc
+	for _, j := range jobs {
+		ps = append(ps, startTrawl(t, dir, args(j)...))
+	}
+	return ps
 }
 
 func checkMerged(t *testing.T, dir string, hs *hostSites, jobs ...string) {
@@ -248,11 +264,8 @@ func TestSharedCrawlThreeProcesses(t *testing.T) {
 	rds := redistest.Start(t, redistest.Options{})
 	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
 	dir := t.TempDir()
-	var ps []*proc
 	jobs := []string{"a.db", "b.db", "c.db"}
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "three", j, hs)...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgs(rds, "three", j, hs) })
 	waitAll(t, ps)
 	hs.checkPeaks(t, 2)
 	again, never := hs.refetched()
@@ -282,10 +295,7 @@ func TestSharedCrawlKill9(t *testing.T) {
 	hs := newHostSites(t, 4, 300, 20*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db", "c.db"}
-	var ps []*proc
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "kill", j, hs, "--lease", "2s")...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgs(rds, "kill", j, hs, "--lease", "2s") })
 	waitFor(t, time.Minute, "300 requests", func() bool { return hs.total() >= 300 })
 	ps[0].cmd.Process.Signal(syscall.SIGKILL)
 	<-ps[0].done
@@ -317,10 +327,7 @@ func TestSharedCrawlRedisRestart(t *testing.T) {
 	hs := newHostSites(t, 2, 300, 10*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db"}
-	var ps []*proc
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "restart", j, hs, "--lease", "5s")...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgs(rds, "restart", j, hs, "--lease", "5s") })
 	waitFor(t, time.Minute, "150 requests", func() bool { return hs.total() >= 150 })
 	rds.Kill()
 	at := hs.total()
@@ -626,10 +633,7 @@ func TestSharedCrawlRedisPaused(t *testing.T) {
 	hs := newHostSites(t, 2, 300, 10*time.Millisecond)
 	dir := t.TempDir()
 	jobs := []string{"a.db", "b.db"}
-	var ps []*proc
-	for _, j := range jobs {
-		ps = append(ps, startTrawl(t, dir, sharedArgs(rds, "pause", j, hs, "--lease", "60s")...))
-	}
+	ps := startJobs(t, dir, jobs, func(j string) []string { return sharedArgs(rds, "pause", j, hs, "--lease", "60s") })
 	waitFor(t, time.Minute, "150 requests", func() bool { return hs.total() >= 150 })
 	c := rds.Client(t)
 	if err := c.Do(context.Background(), "CLIENT", "PAUSE", "20000").Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -115,6 +116,18 @@ func TestShardPlacement(t *testing.T) {
 	for n, k := range per {
 		if k != 3 {
 			t.Errorf("master %s holds %d of 9 shards, want 3", n, k)
+		}
+	}
+}
+
+// hostHash is FNV-1a, as hash/fnv computes it: a host's shard is the
+// same in every process.
+func TestHostHash(t *testing.T) {
+	for _, host := range []string{"", "a", "docs.example:8080", "日本.example", "127.0.0.120:43211"} {
+		h := fnv.New64a()
+		h.Write([]byte(host))
+		if got, want := hostHash(host), h.Sum64(); got != want {
+			t.Errorf("hostHash(%q) = %x, hash/fnv says %x", host, got, want)
 		}
 	}
 }

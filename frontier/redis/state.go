@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -31,9 +30,7 @@ func (cr *Crawl) State() State {
 }
 
 func (s State) lock(host string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(host))
-	return &s.locks[h.Sum32()%uint32(len(s.locks))]
+	return &s.locks[hostHash(host)%uint64(len(s.locks))]
 }
 
 // key returns the key of name for host, on host's shard.

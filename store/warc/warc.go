@@ -29,7 +29,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/trawl-dev/trawl/store/warc/gz"
 )
 
 // Options configure a Writer.
@@ -78,7 +78,7 @@ type Writer struct {
 	seen   map[string]Origin
 	dirty  bool // written since the last Sync
 	closed []string
-	zw     *gzip.Writer // reused for every record: its state is large
+	zw     *gz.Writer // reused for every record: its state is large
 	cdx    []cdxLine    // the open file's index, with Options.CDX
 }
 
@@ -246,7 +246,7 @@ func (w *Writer) write(c Capture, id string, prev Origin, kind revisit) (Result,
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
-	zw := zipPool.Get().(*gzip.Writer)
+	zw := zipPool.Get().(*gz.Writer)
 	defer zipPool.Put(zw)
 	n, err := member(buf, zw, req)
 	var m int64
@@ -287,7 +287,7 @@ const inMemory = 1 << 20
 
 var (
 	bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	zipPool = sync.Pool{New: func() any { zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed); return zw }}
+	zipPool = sync.Pool{New: func() any { return gz.NewWriter(io.Discard) }}
 )
 
 // dedup says how c is archived, and what a revisit of it refers to. A
@@ -528,7 +528,7 @@ func bytesOpener(b []byte) func() (io.Reader, error) {
 // append writes r as one gzip member at the end of the open file.
 func (w *Writer) append(r record) error {
 	if w.zw == nil {
-		w.zw, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		w.zw = gz.NewWriter(io.Discard)
 	}
 	n, err := member(w.bw, w.zw, r)
 	if err != nil {
@@ -541,7 +541,7 @@ func (w *Writer) append(r record) error {
 
 // member writes r to dst as one gzip member with zw, and returns how many
 // bytes it wrote.
-func member(dst io.Writer, zw *gzip.Writer, r record) (int64, error) {
+func member(dst io.Writer, zw *gz.Writer, r record) (int64, error) {
 	digest := ""
 	if r.sha1 != nil {
 		digest = "sha1:" + base32.StdEncoding.EncodeToString(r.sha1)
@@ -551,20 +551,23 @@ func member(dst io.Writer, zw *gzip.Writer, r record) (int64, error) {
 			return 0, err
 		}
 	}
-	var h strings.Builder
-	h.WriteString("WARC/1.1\r\n")
-	fmt.Fprintf(&h, "WARC-Type: %s\r\nWARC-Record-ID: %s\r\n", r.typ, r.id)
+	h := make([]byte, 0, 512)
+	h = append(h, "WARC/1.1\r\nWARC-Type: "...)
+	h = append(append(append(h, r.typ...), "\r\nWARC-Record-ID: "...), r.id...)
+	h = append(h, "\r\n"...)
 	for _, kv := range r.fields {
-		fmt.Fprintf(&h, "%s: %s\r\n", kv[0], kv[1])
+		h = append(append(append(append(h, kv[0]...), ": "...), kv[1]...), "\r\n"...)
 	}
-	fmt.Fprintf(&h, "WARC-Block-Digest: %s\r\nContent-Length: %d\r\n\r\n", digest, r.length)
+	h = append(append(h, "WARC-Block-Digest: "...), digest...)
+	h = strconv.AppendInt(append(h, "\r\nContent-Length: "...), r.length, 10)
+	h = append(h, "\r\n\r\n"...)
 	block, err := r.block()
 	if err != nil {
 		return 0, err
 	}
 	cw := &counter{w: dst}
 	zw.Reset(cw)
-	io.WriteString(zw, h.String())
+	zw.Write(h)
 	n, err := io.Copy(zw, block)
 	if err == nil && n != r.length {
 		err = fmt.Errorf("warc: %s record of %d bytes, %d read", r.typ, r.length, n)
@@ -635,12 +638,25 @@ func headers(open func() (io.Reader, error)) ([]byte, error) {
 	}
 }
 
+const hexDigits = "0123456789abcdef"
+
+// newID returns a new WARC-Record-ID: a random (version 4) UUID URN.
 func newID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("<urn:uuid:%x-%x-%x-%x-%x>", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var id [47]byte
+	n := copy(id[:], "<urn:uuid:")
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			id[n], n = '-', n+1
+		}
+		id[n], id[n+1] = hexDigits[c>>4], hexDigits[c&15]
+		n += 2
+	}
+	id[n] = '>'
+	return string(id[:])
 }
 
 // Mend closes the .open files a killed writer left in dir: each is cut

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,4 +122,16 @@ func TestEmptyPayloadNoRevisit(t *testing.T) {
 		}
 	}
 	w.Close()
+}
+
+func TestRecordIDs(t *testing.T) {
+	re := regexp.MustCompile(`^<urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}>$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newID()
+		if !re.MatchString(id) || seen[id] {
+			t.Fatalf("record id %q: not a new version 4 UUID URN", id)
+		}
+		seen[id] = true
+	}
 }

@@ -79,7 +79,7 @@ type Writer struct {
 	dirty  bool // written since the last Sync
 	closed []string
 	zw     *gz.Writer // reused for every record: its state is large
-	cdx    []cdxLine    // the open file's index, with Options.CDX
+	cdx    []cdxLine  // the open file's index, with Options.CDX
 }
 
 // An Origin is a capture a revisit record refers to.

@@ -180,28 +180,44 @@ func (b *archivedBody) Read(p []byte) (int, error) {
 }
 
 // request returns the request as sent, the values of its secret headers
-// replaced by [redacted].
+// replaced by [redacted]. It may be the spool's own bytes.
 func (a *Archiver) request(sp *fetch.Spool) ([]byte, error) {
-	r, err := sp.Reader()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
+	raw, ok := sp.Bytes()
+	if !ok {
+		r, err := sp.Reader()
+		if err != nil {
+			return nil, err
+		}
+		if raw, err = io.ReadAll(r); err != nil {
+			return nil, err
+		}
 	}
 	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 || a.redact == nil {
+	if end < 0 || a.redact == nil || !a.secrets(raw[:end]) {
 		return raw, nil
 	}
 	lines := bytes.Split(raw[:end], []byte("\r\n"))
 	for i, l := range lines[1:] {
-		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.Secret(string(bytes.TrimSpace(k))) {
+		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.SecretBytes(bytes.TrimSpace(k)) {
 			lines[i+1] = append(append([]byte(nil), k...), ": "+fetch.Redacted...)
 		}
 	}
 	out := bytes.Join(lines, []byte("\r\n"))
 	return append(out, raw[end:]...), nil
+}
+
+// secrets reports whether any header of head, a request line and its
+// header lines, is secret.
+func (a *Archiver) secrets(head []byte) bool {
+	_, head, _ = bytes.Cut(head, []byte("\r\n"))
+	for len(head) > 0 {
+		var l []byte
+		l, head, _ = bytes.Cut(head, []byte("\r\n"))
+		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.SecretBytes(bytes.TrimSpace(k)) {
+			return true
+		}
+	}
+	return false
 }
 
 // digester hashes the entity body as it is read.

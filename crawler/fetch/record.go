@@ -289,6 +289,15 @@ func (s *Spool) Reader() (io.Reader, error) {
 	return bytes.NewReader(s.buf.Bytes()), nil
 }
 
+// Bytes returns everything written when it is all in memory (valid until
+// Close), and false when the spool went to a file.
+func (s *Spool) Bytes() ([]byte, bool) {
+	if s.err != nil || s.file != nil {
+		return nil, false
+	}
+	return s.buf.Bytes(), true
+}
+
 // Head returns up to n bytes from the start.
 func (s *Spool) Head(n int) []byte {
 	r, err := s.Reader()

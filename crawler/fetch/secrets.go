@@ -22,7 +22,27 @@ func NewRedactor(extra []string) *Redactor {
 }
 
 // Secret reports whether the header name holds a secret.
-func (r *Redactor) Secret(name string) bool { return r.names[strings.ToLower(name)] }
+func (r *Redactor) Secret(name string) bool { return secret(r.names, name) }
+
+// SecretBytes is Secret of a name in bytes.
+func (r *Redactor) SecretBytes(name []byte) bool { return secret(r.names, name) }
+
+// secret looks name up in names, ASCII letters folded to lower case,
+// without allocating for the names headers have.
+func secret[T string | []byte](names map[string]bool, name T) bool {
+	var b [64]byte
+	if len(name) > len(b) {
+		return names[strings.ToLower(string(name))]
+	}
+	for i := range len(name) {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return names[string(b[:len(name)])]
+}
 
 // Header returns h with the values of its secret headers replaced by
 // Redacted (h itself when it has none).

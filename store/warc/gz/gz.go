@@ -23,7 +23,7 @@ const (
 	maxMatch  = 258
 	minMatch  = 4 // what the hash looks at
 
-	tableBits = 14
+	tableBits = 13
 	tableSize = 1 << tableBits
 
 	flushAt = 64 << 10 // output bytes held before they go to the writer

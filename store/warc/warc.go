@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
+
 	"github.com/trawl-dev/trawl/store/warc/gz"
 )
 
@@ -78,8 +80,8 @@ type Writer struct {
 	seen   map[string]Origin
 	dirty  bool // written since the last Sync
 	closed []string
-	zw     *gz.Writer // reused for every record: its state is large
-	cdx    []cdxLine  // the open file's index, with Options.CDX
+	zw     *zippers  // reused for every record: their state is large
+	cdx    []cdxLine // the open file's index, with Options.CDX
 }
 
 // An Origin is a capture a revisit record refers to.
@@ -246,7 +248,7 @@ func (w *Writer) write(c Capture, id string, prev Origin, kind revisit) (Result,
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
-	zw := zipPool.Get().(*gz.Writer)
+	zw := zipPool.Get().(*zippers)
 	defer zipPool.Put(zw)
 	n, err := member(buf, zw, req)
 	var m int64
@@ -287,7 +289,7 @@ const inMemory = 1 << 20
 
 var (
 	bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	zipPool = sync.Pool{New: func() any { return gz.NewWriter(io.Discard) }}
+	zipPool = sync.Pool{New: func() any { return new(zippers) }}
 )
 
 // dedup says how c is archived, and what a revisit of it refers to. A
@@ -528,7 +530,7 @@ func bytesOpener(b []byte) func() (io.Reader, error) {
 // append writes r as one gzip member at the end of the open file.
 func (w *Writer) append(r record) error {
 	if w.zw == nil {
-		w.zw = gz.NewWriter(io.Discard)
+		w.zw = new(zippers)
 	}
 	n, err := member(w.bw, w.zw, r)
 	if err != nil {
@@ -539,9 +541,42 @@ func (w *Writer) append(r record) error {
 	return nil
 }
 
-// member writes r to dst as one gzip member with zw, and returns how many
-// bytes it wrote.
-func member(dst io.Writer, zw *gz.Writer, r record) (int64, error) {
+// A record of up to sharedCode bytes is compressed with store/warc/gz's
+// shared Huffman codes: for a few kilobytes, building a code of its own
+// costs more time than it saves bytes. A larger one gets a code of its
+// own (klauspost/compress's gzip at BestSpeed), whose matcher is also the
+// faster on long inputs.
+const sharedCode = 16 << 10
+
+// zippers are the two compressors of records, made when first needed.
+type zippers struct {
+	small *gz.Writer
+	large *gzip.Writer
+}
+
+// get returns the compressor for a record of n bytes.
+func (z *zippers) get(n int64) compressor {
+	if n <= sharedCode {
+		if z.small == nil {
+			z.small = gz.NewWriter(io.Discard)
+		}
+		return z.small
+	}
+	if z.large == nil {
+		z.large, _ = gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	}
+	return z.large
+}
+
+// compressor writes one gzip member after each Reset.
+type compressor interface {
+	io.WriteCloser
+	Reset(io.Writer)
+}
+
+// member writes r to dst as one gzip member with a compressor of zw, and
+// returns how many bytes it wrote.
+func member(dst io.Writer, zws *zippers, r record) (int64, error) {
 	digest := ""
 	if r.sha1 != nil {
 		digest = "sha1:" + base32.StdEncoding.EncodeToString(r.sha1)
@@ -566,6 +601,7 @@ func member(dst io.Writer, zw *gz.Writer, r record) (int64, error) {
 		return 0, err
 	}
 	cw := &counter{w: dst}
+	zw := zws.get(int64(len(h)) + r.length)
 	zw.Reset(cw)
 	zw.Write(h)
 	n, err := io.Copy(zw, block)

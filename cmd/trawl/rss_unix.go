@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,7 +16,7 @@ import (
 func peakRSS() int64 {
 	// On Linux, /proc's VmHWM is this program's own peak; getrusage's
 	// maxrss counts the parent's memory at fork, before exec.
-	if n := procStatus("VmHWM"); n > 0 {
+	if n := procStatus("VmHWM")["VmHWM"]; n > 0 {
 		return n
 	}
 	var ru syscall.Rusage
@@ -33,22 +34,26 @@ func peakRSS() int64 {
 // (mostly the job file's mapping, which the kernel reclaims at will).
 // Both are 0 where /proc does not tell.
 func residentNow() (own, file int64) {
-	return procStatus("RssAnon"), procStatus("RssFile") + procStatus("RssShmem")
+	st := procStatus("RssAnon", "RssFile", "RssShmem")
+	return st["RssAnon"], st["RssFile"] + st["RssShmem"]
 }
 
-// procStatus returns the size in bytes that /proc/self/status gives for
-// key, or 0.
-func procStatus(key string) int64 {
+// procStatus returns the sizes in bytes that one read of /proc/self/status
+// gives for keys (a key it does not give is missing).
+func procStatus(keys ...string) map[string]int64 {
+	out := make(map[string]int64, len(keys))
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0
+		return out
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
-				return kb << 10
-			}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !slices.Contains(keys, k) {
+			continue
+		}
+		if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+			out[k] = kb << 10
 		}
 	}
-	return 0
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math/bits"
 	"slices"
+	"sync"
 )
 
 const (
@@ -58,7 +59,10 @@ type table struct {
 
 // codes are the shared codes a block is coded with: for text mostly
 // ASCII, and for text in UTF-8 beyond it.
-var codes = [...]*table{newTable(textLit[:], textDist[:]), newTable(utf8Lit[:], utf8Dist[:])}
+// They are made on first use: not every program that links gz compresses.
+var codes = sync.OnceValue(func() [2]*table {
+	return [...]*table{newTable(textLit[:], textDist[:]), newTable(utf8Lit[:], utf8Dist[:])}
+})
 
 // cost returns the bits t would code h's symbols in, header and end of
 // block included, extra bits of matches not.

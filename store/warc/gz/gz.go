@@ -164,6 +164,7 @@ func (z *Writer) block(final bool) {
 		z.count.add(&z.hist)
 	}
 	best, cost := -1, 3+7+32+8*len(src) // stored: header, padding, LEN NLEN, bytes
+	codes := codes()
 	for i, t := range codes {
 		if c := t.cost(&z.hist) + z.extra; c < cost {
 			best, cost = i, c

@@ -12,6 +12,7 @@ package gz
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"io"
 	"math/bits"
@@ -126,9 +127,13 @@ func (z *Writer) Write(p []byte) (int, error) {
 }
 
 // Close ends the member and writes what is left of it. It does not close
-// the underlying writer.
+// the underlying writer. Writing after Close is an error, and closing
+// again does nothing, until Reset.
 func (z *Writer) Close() error {
 	if z.err != nil {
+		if z.err == errClosed {
+			return nil
+		}
 		return z.err
 	}
 	z.block(true)
@@ -136,8 +141,14 @@ func (z *Writer) Close() error {
 	z.out = binary.LittleEndian.AppendUint32(z.out, z.crc)
 	z.out = binary.LittleEndian.AppendUint32(z.out, z.size)
 	z.flush()
-	return z.err
+	if z.err != nil {
+		return z.err
+	}
+	z.err = errClosed
+	return nil
 }
+
+var errClosed = errors.New("gz: write after Close")
 
 // slide drops what history the next block cannot reach.
 func (z *Writer) slide() {

@@ -3,6 +3,7 @@ package gz
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -194,4 +195,35 @@ func TestCode(t *testing.T) {
 	if hi := int(distBase[numDist-1]) + 1<<distExtra[numDist-1] - 1; hi != maxDist {
 		t.Errorf("the last distance symbol ends at %d", hi)
 	}
+}
+
+func TestClose(t *testing.T) {
+	var out bytes.Buffer
+	z := NewWriter(&out)
+	z.Write([]byte("one member"))
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := out.Len()
+	if err := z.Close(); err != nil || out.Len() != n {
+		t.Errorf("a second Close: %v, %d bytes more", err, out.Len()-n)
+	}
+	if _, err := z.Write([]byte("x")); err == nil {
+		t.Error("a Write after Close did not fail")
+	}
+	roundTrip(t, z, []byte("after Reset"), 1<<30)
+}
+
+// failing fails every write.
+type failing struct{}
+
+func (failing) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestWriteError(t *testing.T) {
+	z := NewWriter(failing{})
+	z.Write(inputs()["random"])
+	if err := z.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Close on a failing writer: %v", err)
+	}
+	roundTrip(t, z, []byte("after Reset"), 1<<30)
 }

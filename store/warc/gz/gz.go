@@ -1,10 +1,12 @@
 // Package gz writes gzip members (RFC 1952) fast, for archives that
 // compress each record on its own. A WARC file is a gzip member per
 // record, and most records are a few kilobytes: too few for a Huffman code
-// built for each to repay the time it takes to build. gz codes every
-// member with one Huffman code, built once from HTML, CSS, JavaScript and
-// HTTP headers (see table.go), and stores a block as it is where that
-// code would make it larger (images, or bodies compressed already).
+// built for each to repay the time it takes to build. gz codes each block
+// with whichever of two shared Huffman codes makes it smaller, both built
+// once from web pages and their WARC and HTTP headers (see table.go): one
+// for text mostly in ASCII, one for UTF-8 text beyond it. A block that
+// neither code makes smaller (images, bodies compressed already) is
+// stored as it is.
 //
 // The matcher is greedy LZ77 over a 32 KB window with one candidate a
 // hash: the speed of gzip -1, without its per-block code.

@@ -139,6 +139,29 @@ func BenchmarkCrawlOnly(b *testing.B) {
 	b.ReportMetric(float64(b.N*benchPages)/d.Seconds(), "pages/s")
 }
 
+// crawlArchived is crawlSite with every page archived to WARC files
+// (dedup on, as by default).
+func crawlArchived(b *testing.B, base string) time.Duration {
+	dir := b.TempDir()
+	return crawlSiteWith(b, base, func(c *configs.Job) { c.WARC.Dir, c.WARC.Dedup = dir, true })
+}
+
+// BenchmarkArchivedOnly is the WARC half of WARCVsPlain alone: with
+// CrawlOnly, the two profiles whose difference is what archiving costs.
+//
+//	go test -run '^$' -bench 'CrawlOnly$' -benchtime 3x -cpuprofile plain.out -o crawler.test ./crawler/
+//	go test -run '^$' -bench ArchivedOnly -benchtime 3x -cpuprofile warc.out -o crawler.test ./crawler/
+//	go tool pprof -top -diff_base plain.out crawler.test warc.out
+func BenchmarkArchivedOnly(b *testing.B) {
+	var d time.Duration
+	for i := 0; i < b.N; i++ {
+		srv := httptest.NewServer(testsite.New(benchPages))
+		d += crawlArchived(b, srv.URL)
+		srv.Close()
+	}
+	b.ReportMetric(float64(b.N*benchPages)/d.Seconds(), "pages/s")
+}
+
 const (
 	benchFiles    = 2000
 	benchFileSize = 256 << 10
@@ -240,15 +263,12 @@ func BenchmarkDownloadVsBare(b *testing.B) {
 func BenchmarkWARCVsPlain(b *testing.B) {
 	var plain, archived time.Duration
 	for i := 0; i < b.N; i++ {
-		site := testsite.New(benchPages)
-		srv := httptest.NewServer(site)
+		srv := httptest.NewServer(testsite.New(benchPages))
 		plain += crawlSite(b, srv.URL)
 		srv.Close()
 
-		site = testsite.New(benchPages)
-		srv = httptest.NewServer(site)
-		dir := b.TempDir()
-		archived += crawlSiteWith(b, srv.URL, func(c *configs.Job) { c.WARC.Dir, c.WARC.Dedup = dir, true })
+		srv = httptest.NewServer(testsite.New(benchPages))
+		archived += crawlArchived(b, srv.URL)
 		srv.Close()
 	}
 	n := float64(b.N * benchPages)

@@ -193,31 +193,21 @@ func (a *Archiver) request(sp *fetch.Spool) ([]byte, error) {
 		}
 	}
 	end := bytes.Index(raw, []byte("\r\n\r\n"))
-	if end < 0 || a.redact == nil || !a.secrets(raw[:end]) {
+	if end < 0 || a.redact == nil {
 		return raw, nil
 	}
 	lines := bytes.Split(raw[:end], []byte("\r\n"))
+	redacted := false
 	for i, l := range lines[1:] {
 		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.SecretBytes(bytes.TrimSpace(k)) {
 			lines[i+1] = append(append([]byte(nil), k...), ": "+fetch.Redacted...)
+			redacted = true
 		}
 	}
-	out := bytes.Join(lines, []byte("\r\n"))
-	return append(out, raw[end:]...), nil
-}
-
-// secrets reports whether any header of head, a request line and its
-// header lines, is secret.
-func (a *Archiver) secrets(head []byte) bool {
-	_, head, _ = bytes.Cut(head, []byte("\r\n"))
-	for len(head) > 0 {
-		var l []byte
-		l, head, _ = bytes.Cut(head, []byte("\r\n"))
-		if k, _, ok := bytes.Cut(l, []byte(":")); ok && a.redact.SecretBytes(bytes.TrimSpace(k)) {
-			return true
-		}
+	if !redacted { // the spool's bytes as they are
+		return raw, nil
 	}
-	return false
+	return append(bytes.Join(lines, []byte("\r\n")), raw[end:]...), nil
 }
 
 // digester hashes the entity body as it is read.

@@ -52,14 +52,28 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	r.mu.Lock()
 	fs, cs := slices.Clone(r.families), slices.Clone(r.collectors)
 	r.mu.Unlock()
-	mw := &Writer{w: bufio.NewWriter(w)}
+	cw := &countingWriter{w: w}
+	mw := &Writer{w: bufio.NewWriter(cw)}
 	for _, f := range fs {
 		f.write(mw)
 	}
 	for _, c := range cs {
 		c(mw)
 	}
-	return 0, mw.w.Flush()
+	err := mw.w.Flush()
+	return cw.n, err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Handler serves the registry's series.

@@ -33,8 +33,8 @@ func TestWrittenAsPrometheusReadsIt(t *testing.T) {
 		h.Observe(v)
 	}
 	var buf bytes.Buffer
-	if _, err := r.WriteTo(&buf); err != nil {
-		t.Fatal(err)
+	if n, err := r.WriteTo(&buf); err != nil || n != int64(buf.Len()) {
+		t.Fatalf("WriteTo: %d bytes, %v; %d written", n, err, buf.Len())
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(strings.NewReader(buf.String()))

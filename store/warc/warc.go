@@ -552,6 +552,7 @@ const sharedCode = 16 << 10
 type zippers struct {
 	small *gz.Writer
 	large *gzip.Writer
+	head  []byte // a record's header, kept for the next
 }
 
 // get returns the compressor for a record of n bytes.
@@ -586,8 +587,7 @@ func member(dst io.Writer, zws *zippers, r record) (int64, error) {
 			return 0, err
 		}
 	}
-	h := make([]byte, 0, 512)
-	h = append(h, "WARC/1.1\r\nWARC-Type: "...)
+	h := append(zws.head[:0], "WARC/1.1\r\nWARC-Type: "...)
 	h = append(append(append(h, r.typ...), "\r\nWARC-Record-ID: "...), r.id...)
 	h = append(h, "\r\n"...)
 	for _, kv := range r.fields {
@@ -596,6 +596,7 @@ func member(dst io.Writer, zws *zippers, r record) (int64, error) {
 	h = append(append(h, "WARC-Block-Digest: "...), digest...)
 	h = strconv.AppendInt(append(h, "\r\nContent-Length: "...), r.length, 10)
 	h = append(h, "\r\n\r\n"...)
+	zws.head = h
 	block, err := r.block()
 	if err != nil {
 		return 0, err

@@ -61,7 +61,7 @@ type table struct {
 // ASCII, and for text in UTF-8 beyond it.
 // They are made on first use: not every program that links gz compresses.
 var codes = sync.OnceValue(func() [2]*table {
-	return [...]*table{newTable(textLit[:], textDist[:]), newTable(utf8Lit[:], utf8Dist[:])}
+	return [...]*table{newTable(textLit[:], distLengths[:]), newTable(utf8Lit[:], distLengths[:])}
 })
 
 // cost returns the bits t would code h's symbols in, header and end of

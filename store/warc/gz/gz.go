@@ -33,7 +33,7 @@ const (
 )
 
 // A Writer writes one gzip member from what is written to it, then another
-// after each Reset. It is not safe for concurrent use; its state (~100 KB)
+// after each Reset. It is not safe for concurrent use; its state (~130 KB)
 // is meant to be reused, member after member.
 type Writer struct {
 	w   io.Writer

@@ -173,7 +173,7 @@ func FuzzRoundTrip(f *testing.F) {
 // that are not), no length is longer than 15, every symbol has a code,
 // and distance symbols are right at each boundary.
 func TestCode(t *testing.T) {
-	for name, l := range map[string][]uint8{"text literal/length": textLit[:], "text distance": textDist[:], "UTF-8 literal/length": utf8Lit[:], "UTF-8 distance": utf8Dist[:]} {
+	for name, l := range map[string][]uint8{"text literal/length": textLit[:], "UTF-8 literal/length": utf8Lit[:], "distance": distLengths[:]} {
 		sum := 0.0
 		for s, n := range l {
 			if n == 0 || n > maxBits {

@@ -129,11 +129,15 @@ func BenchmarkCrawlVsBare(b *testing.B) {
 // are counted too):
 //
 //	go test -run '^$' -bench CrawlOnly -benchtime 3x -benchmem -cpuprofile cpu.out ./crawler/
-func BenchmarkCrawlOnly(b *testing.B) {
+func BenchmarkCrawlOnly(b *testing.B) { crawlAlone(b, crawlSite) }
+
+// crawlAlone runs crawl on a new benchmark site b.N times, reporting
+// pages/s.
+func crawlAlone(b *testing.B, crawl func(b *testing.B, base string) time.Duration) {
 	var d time.Duration
 	for i := 0; i < b.N; i++ {
 		srv := httptest.NewServer(testsite.New(benchPages))
-		d += crawlSite(b, srv.URL)
+		d += crawl(b, srv.URL)
 		srv.Close()
 	}
 	b.ReportMetric(float64(b.N*benchPages)/d.Seconds(), "pages/s")
@@ -152,15 +156,7 @@ func crawlArchived(b *testing.B, base string) time.Duration {
 //	go test -run '^$' -bench 'CrawlOnly$' -benchtime 3x -cpuprofile plain.out -o crawler.test ./crawler/
 //	go test -run '^$' -bench ArchivedOnly -benchtime 3x -cpuprofile warc.out -o crawler.test ./crawler/
 //	go tool pprof -top -diff_base plain.out crawler.test warc.out
-func BenchmarkArchivedOnly(b *testing.B) {
-	var d time.Duration
-	for i := 0; i < b.N; i++ {
-		srv := httptest.NewServer(testsite.New(benchPages))
-		d += crawlArchived(b, srv.URL)
-		srv.Close()
-	}
-	b.ReportMetric(float64(b.N*benchPages)/d.Seconds(), "pages/s")
-}
+func BenchmarkArchivedOnly(b *testing.B) { crawlAlone(b, crawlArchived) }
 
 const (
 	benchFiles    = 2000
